@@ -1,0 +1,16 @@
+/*
+ * The subcommands of build/dlbench.  Each lives in bench/cmd_<name>.c and
+ * is listed once in bench/dlbench.c.
+ */
+#ifndef DLBENCH_COMMANDS_H
+#define DLBENCH_COMMANDS_H
+
+struct dlbench_command {
+	const char *name;
+	const char *summary;
+	int (*main)(int argc, char **argv);   /* argv[0] is the subcommand */
+};
+
+int cmd_srcu(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * build/dlbench: the suite's single entry point.  `dlbench CMD --help`
+ * describes each subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "version.h"
+
+static const struct dlbench_command commands[] = {
+	{ "srcu", "SRCU read-side cost and grace-period latency, against liburcu", cmd_srcu },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dlbench COMMAND [OPTIONS]   (dlbench COMMAND --help)\n\n"
+		   "Userspace emulations of KVM's guest-memory metadata synchronization.\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nversion %s\n", DLBENCH_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+	static char prog[64];
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("dlbench %s\n", DLBENCH_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(argv[1], commands[i].name)) {
+			snprintf(prog, sizeof(prog), "dlbench %s", commands[i].name);
+			cli_prog = prog;
+			return commands[i].main(argc - 1, argv + 1);
+		}
+	fprintf(stderr, "dlbench: unknown command '%s' (dlbench --help lists them)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,35 @@
+/*
+ * The results layout: every run writes into a directory of its own that
+ * never existed before, and every file in it is written under a temporary
+ * name and renamed into place (without replacing anything) when complete.
+ */
+#ifndef DLBENCH_RESULTS_H
+#define DLBENCH_RESULTS_H
+
+#include <limits.h>
+#include <stdio.h>
+
+/* Creates the run directory.  With @requested (a --out value) that exact
+ * path, which must not exist yet; otherwise results/<UTC timestamp>-<name>
+ * with a -2, -3... suffix if a run in the same second already took it.
+ * Writes the path to @path.  On error prints one line on stderr naming the
+ * path and returns -1. */
+int results_dir_create(char *path, size_t len, const char *requested,
+		       const char *name);
+
+struct results_file {
+	FILE *f;
+	char tmp[PATH_MAX];
+	char final[PATH_MAX];
+};
+
+/* Opens <dir>/<rel>.tmp for writing (creating a subdirectory of dir such as
+ * hist/ if needed).  Returns -1 with a one-line message on error. */
+int results_file_open(struct results_file *rf, const char *dir, const char *rel);
+/* Flushes, closes and renames to the final name; refuses to replace an
+ * existing file.  Returns -1 with a one-line message on error. */
+int results_file_commit(struct results_file *rf);
+/* Closes and removes the temporary file. */
+void results_file_abort(struct results_file *rf);
+
+#endif
