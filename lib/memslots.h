@@ -8,6 +8,7 @@
 #ifndef DLBENCH_MEMSLOTS_H
 #define DLBENCH_MEMSLOTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define PAGE_SHIFT 12
