@@ -30,6 +30,7 @@ struct memslot_table {
 	uint64_t generation;
 	uint32_t nslots;
 	uint32_t poison;               /* MEMSLOT_TABLE_LIVE until retired */
+	uint32_t capacity;             /* room in slots[], >= nslots */
 	struct memslot slots[];        /* sorted by base_gfn, non-overlapping */
 };
 
@@ -44,14 +45,34 @@ void memslot_table_retire(struct memslot_table *t);
 /* Re-sorts after a change to base_gfn or insertion; bumps generation. */
 void memslot_table_sort(struct memslot_table *t);
 
-/* The slot holding @gfn, or NULL.  Binary search over the sorted slots. */
-static inline struct memslot *memslot_lookup(struct memslot_table *t, uint64_t gfn)
+/*
+ * Changes made on a private copy before it is published (the updater side
+ * of lib/memslot_protect.h).  Each keeps the slots sorted by base_gfn and
+ * returns 0, or a negative errno and leaves the table unchanged:
+ *   -ENOSPC  no room left (memslot_table_copy's @extra),
+ *   -EEXIST  the id is taken or the range overlaps another slot,
+ *   -ENOENT  no slot has that id,
+ *   -EINVAL  an empty or wrapping range.
+ */
+int memslot_table_create_slot(struct memslot_table *t, const struct memslot *s);
+int memslot_table_delete_slot(struct memslot_table *t, uint32_t id);
+/* Moves slot @id to @new_base_gfn; its host address stays. */
+int memslot_table_move_slot(struct memslot_table *t, uint32_t id, uint64_t new_base_gfn);
+int memslot_table_set_flags(struct memslot_table *t, uint32_t id, uint32_t flags);
+/* The slot with id @id, or NULL (linear search: updater side only). */
+struct memslot *memslot_table_find_id(struct memslot_table *t, uint32_t id);
+
+/* The slot holding @gfn, or NULL.  Binary search over the sorted slots.
+ * Takes a const table (what a read protection hands out) and returns a
+ * mutable slot, like strchr: the slot's dirty bitmap and log state belong
+ * to the dirty-log strategy, not to the table. */
+static inline struct memslot *memslot_lookup(const struct memslot_table *t, uint64_t gfn)
 {
 	uint32_t lo = 0, hi = t->nslots;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		struct memslot *s = &t->slots[mid];
+		struct memslot *s = (struct memslot *)&t->slots[mid];
 
 		if (gfn < s->base_gfn)
 			hi = mid;

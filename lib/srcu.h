@@ -126,6 +126,15 @@ struct srcu_reader *srcu_register_reader(struct srcu_struct *sp, const char *nam
 int srcu_unregister_reader(struct srcu_reader *r);
 
 /*
+ * The torture test defines this before including srcu.h to delay readers
+ * between reading the index and incrementing its counter (the straggler
+ * window the two-scan grace period exists for).  Empty otherwise.
+ */
+#ifndef SRCU_TORTURE_DELAY_AFTER_INDEX
+#define SRCU_TORTURE_DELAY_AFTER_INDEX() do { } while (0)
+#endif
+
+/*
  * Enter a read section; returns the index to pass to srcu_read_unlock.
  *
  * Only the owning thread writes r->lock[], so the increment is a load and a
@@ -135,8 +144,10 @@ int srcu_unregister_reader(struct srcu_reader *r);
 static inline int srcu_read_lock(struct srcu_reader *r)
 {
 	unsigned idx = atomic_load_explicit(r->idxp, memory_order_relaxed) & 1u;
-	unsigned long c = atomic_load_explicit(&r->lock[idx], memory_order_relaxed);
+	unsigned long c;
 
+	SRCU_TORTURE_DELAY_AFTER_INDEX();
+	c = atomic_load_explicit(&r->lock[idx], memory_order_relaxed);
 	atomic_store_explicit(&r->lock[idx], c + 1, memory_order_relaxed);
 	/*
 	 * Fence B: orders the lock[idx] increment before every access of the
