@@ -29,6 +29,8 @@ int main(int argc, char **argv)
 {
 	static char prog[64];
 
+	cli_full_argc = argc;
+	cli_full_argv = argv;
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

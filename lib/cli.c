@@ -8,6 +8,8 @@
 #include <string.h>
 
 const char *cli_prog = "dlbench";
+int cli_full_argc;
+char **cli_full_argv;
 
 void cli_die(const char *fmt, ...)
 {

@@ -25,6 +25,11 @@ size_t cli_u64_list(const char *opt, const char *s, uint64_t *out, size_t max,
 /* Index of @s in the NULL-terminated @names, or a one-line error naming
  * the choices. */
 int cli_choice(const char *opt, const char *s, const char *const *names);
+/* The whole command line (set by main), so that meta.json records the exact
+ * command even where a subcommand sees only its own arguments. */
+extern int cli_full_argc;
+extern char **cli_full_argv;
+
 /* The command line as one string, for meta.json and run logs. */
 void cli_command_line(char *buf, size_t len, int argc, char **argv);
 

@@ -48,7 +48,7 @@ uint64_t histogram_bucket_width(unsigned b)
 	return 1ull << ((b - HIST_SUB_COUNT) / HIST_HALF + 1);
 }
 
-static uint64_t bucket_value(unsigned b)
+uint64_t histogram_bucket_value(unsigned b)
 {
 	return histogram_bucket_low(b) + histogram_bucket_width(b) / 2;
 }
@@ -67,7 +67,7 @@ uint64_t histogram_quantile(const struct histogram *h, double q)
 	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
 		seen += h->buckets[b];
 		if (seen > rank) {
-			uint64_t v = bucket_value(b);
+			uint64_t v = histogram_bucket_value(b);
 			/* never report beyond the observed extremes */
 			if (v > h->max)
 				v = h->max;
@@ -87,7 +87,7 @@ double histogram_mean(const struct histogram *h)
 		return 0;
 	for (unsigned b = 0; b < HIST_BUCKETS; b++)
 		if (h->buckets[b])
-			sum += (double)h->buckets[b] * (double)bucket_value(b);
+			sum += (double)h->buckets[b] * (double)histogram_bucket_value(b);
 	return sum / (double)h->count;
 }
 
@@ -96,7 +96,7 @@ int histogram_write_csv(const struct histogram *h, FILE *f)
 	fprintf(f, "value_ns,count\n");
 	for (unsigned b = 0; b < HIST_BUCKETS; b++)
 		if (h->buckets[b])
-			fprintf(f, "%llu,%llu\n", (unsigned long long)bucket_value(b),
+			fprintf(f, "%llu,%llu\n", (unsigned long long)histogram_bucket_value(b),
 				(unsigned long long)h->buckets[b]);
 	return ferror(f) ? -1 : 0;
 }

@@ -57,6 +57,8 @@ void histogram_merge(struct histogram *into, const struct histogram *from);
 /* Lower bound and width of bucket @b. */
 uint64_t histogram_bucket_low(unsigned b);
 uint64_t histogram_bucket_width(unsigned b);
+/* The value a bucket reports: its midpoint (exact below 128). */
+uint64_t histogram_bucket_value(unsigned b);
 /* The value at quantile @q (0..1); 0 for an empty histogram.  The exact
  * maximum is returned for q == 1. */
 uint64_t histogram_quantile(const struct histogram *h, double q);

@@ -70,7 +70,7 @@ struct memslot_protect_ops {
 	/* Called by the reader thread; returns a zeroed reader whose first
 	 * member is struct memslot_reader (the caller fills and lists it), or
 	 * NULL with a message. */
-	struct memslot_reader *(*reader_register)(struct memslot_protect *p);
+	struct memslot_reader *(*reader_register)(struct memslot_protect *p, const char *name);
 	void (*reader_unregister)(struct memslot_reader *r);
 	const struct memslot_table *(*read_begin)(struct memslot_reader *r);
 	void (*read_end)(struct memslot_reader *r);

@@ -85,7 +85,10 @@ int meta_write(const char *dir, int argc, char **argv, const char *workload,
 	if (results_file_open(&rf, dir, "meta.json"))
 		return -1;
 	f = rf.f;
-	cli_command_line(cmd, sizeof(cmd), argc, argv);
+	if (cli_full_argv)
+		cli_command_line(cmd, sizeof(cmd), cli_full_argc, cli_full_argv);
+	else
+		cli_command_line(cmd, sizeof(cmd), argc, argv);
 	cpu_model(model, sizeof(model));
 	topology_describe(topo, sizeof(topo));
 	read_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));

@@ -6,7 +6,8 @@
 
 #include <stdio.h>
 
-/* Writes <dir>/meta.json: suite version, exact command, date, host, kernel,
+/* Writes <dir>/meta.json: suite version, exact command (the whole command
+ * line set by main in cli_full_argv, else @argc/@argv), date, host, kernel,
  * CPU model and hwloc topology, NUMA nodes, THP and hugetlb settings, and
  * @extra (NULL or `"key": value, ...` pairs without braces) for the
  * workload's own facts.  Returns -1 with a message on error. */

@@ -1,0 +1,227 @@
+/*
+ * Unit tests of the config model (lib/matrix.h): value expansion (lists,
+ * ranges, sizes, `max`), the cartesian product, and the one-line
+ * `FILE:LINE: what` errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "matrix.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                   \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			failures++;                                        \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                      \
+			fputc('\n', stderr);                               \
+		}                                                          \
+	} while (0)
+
+/* Expands @text and compares with the space-separated @want. */
+static void expect_values(const char *text, uint64_t max, const char *want)
+{
+	char **v = NULL, err[MATRIX_ERR_LEN], got[4096] = "";
+	size_t n = 0;
+
+	if (matrix_expand(text, max, &v, &n, err, sizeof(err))) {
+		CHECK(0, "'%s': unexpected error: %s", text, err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(got, " ");
+		strncat(got, v[i], sizeof(got) - strlen(got) - 2);
+		free(v[i]);
+	}
+	free(v);
+	CHECK(!strcmp(got, want), "'%s': got '%s', want '%s'", text, got, want);
+}
+
+/* Expanding @text must fail with a reason containing @needle. */
+static void expect_value_error(const char *text, const char *needle)
+{
+	char **v = NULL, err[MATRIX_ERR_LEN] = "";
+	size_t n = 0;
+
+	if (!matrix_expand(text, 4, &v, &n, err, sizeof(err))) {
+		CHECK(0, "'%s': expanded to %zu values, want an error", text, n);
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		return;
+	}
+	CHECK(strstr(err, needle), "'%s': error '%s' lacks '%s'", text, err, needle);
+	CHECK(!strchr(err, '\n'), "'%s': error is more than one line", text);
+}
+
+static char tmpdir[] = "/tmp/test_matrix.XXXXXX";
+
+static const char *write_config(const char *name, const char *text)
+{
+	static char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Loading @text must fail with exactly "PATH:@line: ..." containing @needle. */
+static void expect_load_error(const char *text, int line, const char *needle)
+{
+	struct matrix_config cfg;
+	char err[MATRIX_ERR_LEN] = "", prefix[600];
+	const char *path = write_config("bad.ini", text);
+
+	if (!matrix_load(&cfg, path, 8, err, sizeof(err))) {
+		CHECK(0, "config loaded, want an error with '%s':\n%s", needle, text);
+		matrix_free(&cfg);
+		unlink(path);
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	CHECK(!strncmp(err, prefix, strlen(prefix)), "error '%s' does not start with '%s'",
+	      err, prefix);
+	CHECK(strstr(err, needle), "error '%s' lacks '%s'", err, needle);
+	CHECK(!strchr(err, '\n'), "error '%s' is more than one line", err);
+	unlink(path);
+}
+
+static void test_values(void)
+{
+	expect_values("xchg", 4, "xchg");
+	expect_values("xchg, srcu-swap ,dirty-ring", 4, "xchg srcu-swap dirty-ring");
+	expect_values("1:*2:16", 4, "1 2 4 8 16");
+	expect_values("1:*2:20", 4, "1 2 4 8 16");
+	expect_values("1:+1:4", 4, "1 2 3 4");
+	expect_values("0:+5:12", 4, "0 5 10");
+	expect_values("2:5", 4, "2 3 4 5");
+	expect_values("1G:*4:16G", 4, "1G 4G 16G");
+	expect_values("512M:*2:2G", 4, "512M 1G 2G");
+	expect_values("64K:+64K:256K", 4, "64K 128K 192K 256K");
+	expect_values("1:*2:max", 12, "1 2 4 8 12");
+	expect_values("1:*2:max", 8, "1 2 4 8");
+	expect_values("1:*2:max", 1, "1");
+	expect_values("max", 6, "6");
+	expect_values("1,4:*2:16,100", 4, "1 4 8 16 100");
+	expect_values("\"0,2\", \"1:3\"", 4, "0,2 1:3");
+	expect_values("5:5", 4, "5");
+
+	expect_value_error("1:*1:16", "factor must be at least 2");
+	expect_value_error("0:*2:16", "cannot start at 0");
+	expect_value_error("1:+0:16", "step must be at least 1");
+	expect_value_error("16:*2:1", "greater than end");
+	expect_value_error("a:*2:16", "start 'a' is not a number");
+	expect_value_error("1:*2:lots", "end 'lots' is not a number");
+	expect_value_error("1:/2:16", "step '/2' is not");
+	expect_value_error("1:*2:3:4", "bad range");
+	expect_value_error("1::4", "bad range");
+	expect_value_error("1G:*2:4Q", "end '4Q'");
+	expect_value_error("a,,b", "empty value");
+	expect_value_error("\"abc", "unterminated quote");
+	expect_value_error("0:+1:100000", "more than");
+}
+
+static void test_load(void)
+{
+	struct matrix_config cfg;
+	char err[MATRIX_ERR_LEN] = "";
+	const char *path = write_config("good.ini",
+		"; a comment\n"
+		"[global]\n"
+		"repetitions = 3\n"
+		"warmup = 1\n"
+		"timeout = 2m\n"
+		"\n"
+		"[one]\n"
+		"workload = dirty-log\n"
+		"strategy = xchg,srcu-swap\n"
+		"vcpus = 1:*2:max\n"
+		"bytes-per-vcpu = 64M\n"
+		"\n"
+		"[two]\n"
+		"workload = srcu\n"
+		"repetitions = 5\n"
+		"seed = 42\n"
+		"timeout = 30\n"
+		"random = no,yes\n");
+
+	if (matrix_load(&cfg, path, 4, err, sizeof(err))) {
+		CHECK(0, "good config: %s", err);
+		return;
+	}
+	CHECK(cfg.nscenarios == 2, "scenarios %zu", cfg.nscenarios);
+	if (cfg.nscenarios == 2) {
+		struct matrix_scenario *a = &cfg.scenarios[0], *b = &cfg.scenarios[1];
+		const char *vals[3];
+
+		CHECK(!strcmp(a->name, "one") && !strcmp(a->workload, "dirty-log"), "scenario one");
+		CHECK(a->workload_line == 8, "workload line %d", a->workload_line);
+		CHECK(a->repetitions == 3 && a->warmup == 1 && a->seed == 1, "one: global defaults");
+		CHECK(a->timeout_s == 120, "one: timeout %g", a->timeout_s);
+		CHECK(a->nparams == 3, "one: %zu params", a->nparams);
+		CHECK(a->params[1].line == 10, "vcpus line %d", a->params[1].line);
+		/* 2 strategies x {1,2,4} vcpus x 1 size */
+		CHECK(matrix_cells(a) == 6, "one: %zu cells", matrix_cells(a));
+		matrix_cell_values(a, 0, vals);
+		CHECK(!strcmp(vals[0], "xchg") && !strcmp(vals[1], "1") && !strcmp(vals[2], "64M"),
+		      "cell 0: %s %s %s", vals[0], vals[1], vals[2]);
+		/* the last key varies fastest */
+		matrix_cell_values(a, 1, vals);
+		CHECK(!strcmp(vals[0], "xchg") && !strcmp(vals[1], "2"), "cell 1: %s %s", vals[0], vals[1]);
+		matrix_cell_values(a, 5, vals);
+		CHECK(!strcmp(vals[0], "srcu-swap") && !strcmp(vals[1], "4"), "cell 5: %s %s",
+		      vals[0], vals[1]);
+		CHECK(b->repetitions == 5 && b->warmup == 1 && b->seed == 42 && b->timeout_s == 30,
+		      "two: own runner keys");
+		CHECK(matrix_cells(b) == 2, "two: %zu cells", matrix_cells(b));
+	}
+	matrix_free(&cfg);
+	unlink(path);
+
+	CHECK(matrix_is_runner_key("repetitions") && !matrix_is_runner_key("vcpus"), "runner keys");
+	CHECK(matrix_max_cpus() >= 1, "max cpus");
+}
+
+static void test_errors(void)
+{
+	expect_load_error("[a]\nworkload = srcu\nvcpus = 1:*0:8\n", 3, "vcpus: bad range");
+	expect_load_error("vcpus = 1\n[a]\nworkload = srcu\n", 1, "outside any [section]");
+	expect_load_error("[global]\nvcpus = 2\n[a]\nworkload = srcu\n", 2, "unknown key 'vcpus' in [global]");
+	expect_load_error("[a]\nvcpus = 2\n", 1, "no 'workload = NAME'");
+	expect_load_error("[a]\nworkload = srcu\n\n\nthis line is wrong\n", 5, "not a 'key = value' line");
+	expect_load_error("[a]\nworkload = srcu\nrepetitions = 0\n", 3, "at least 1");
+	expect_load_error("[a]\nworkload = srcu\nrepetitions = 1,2\n", 3, "not a non-negative integer");
+	expect_load_error("[a]\nworkload = srcu\ntimeout = soon\n", 3, "not a duration");
+	expect_load_error("[a]\nworkload = srcu\nx = 1\nx = 2\n", 4, "given twice");
+	expect_load_error("[a]\nworkload = srcu\n[b]\nworkload = srcu\n[a]\nx = 1\n", 6, "appears twice");
+	expect_load_error("[a]\nworkload = srcu\nout = /tmp/x\n", 3, "runner's");
+	expect_load_error("[a b]\nworkload = srcu\n", 2, "scenario name");
+	expect_load_error("; nothing\n", 1, "no scenario");
+	expect_load_error("[a]\nworkload = srcu\nb = 1:*2:2G,\n", 3, "empty value");
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_values();
+	test_load();
+	test_errors();
+	rmdir(tmpdir);
+	printf("test_matrix: %d failures\n", failures);
+	return failures ? 1 : 0;
+}
