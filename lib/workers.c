@@ -14,12 +14,18 @@ static void *worker_main(void *p)
 	struct worker *w = p;
 	struct workers *g = w->group;
 
+	bool aborted;
+
 	if (w->cpu >= 0)
 		w->pin_error = topology_pin_self(w->cpu);
-	pthread_barrier_wait(&g->ready);
-	pthread_barrier_wait(&g->go);
-	/* acquire: pairs with the release store in workers_start's abort path */
-	if (!atomic_load_explicit(&g->aborted, memory_order_acquire))
+	pthread_mutex_lock(&g->lock);
+	g->ready++;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->go)
+		pthread_cond_wait(&g->cond, &g->lock);
+	aborted = g->aborted;
+	pthread_mutex_unlock(&g->lock);
+	if (!aborted)
 		g->fn(w);
 	return NULL;
 }
@@ -37,8 +43,8 @@ int workers_start(struct workers *g, int n, const int *cpus,
 		fprintf(stderr, "dlbench: out of memory for %d %s threads\n", n, what);
 		return -1;
 	}
-	pthread_barrier_init(&g->ready, NULL, (unsigned)n + 1);
-	pthread_barrier_init(&g->go, NULL, (unsigned)n + 1);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &g->w[i];
 		int rc;
@@ -55,27 +61,24 @@ int workers_start(struct workers *g, int n, const int *cpus,
 		}
 		created++;
 	}
-	if (created < n) {
-		/* The barriers count n + 1 parties: stand in for the threads that
-		 * were never created by failing the whole group now. */
-		atomic_store_explicit(&g->aborted, 1, memory_order_release);
-		for (int i = 0; i < created; i++)
-			pthread_cancel(g->w[i].thread);
-		for (int i = 0; i < created; i++)
-			pthread_join(g->w[i].thread, NULL);
-		free(g->w);
-		g->w = NULL;
-		return -1;
-	}
-	pthread_barrier_wait(&g->ready);
-	for (int i = 0; i < n; i++)
+	g->n = created;
+	pthread_mutex_lock(&g->lock);
+	while (g->ready < created)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	for (int i = 0; i < created; i++)
 		if (g->w[i].pin_error && bad < 0)
 			bad = i;
-	if (bad >= 0) {
+	if (bad >= 0)
 		fprintf(stderr, "dlbench: cannot pin %s thread %d to CPU %d: %s\n", what,
 			bad, g->w[bad].cpu, strerror(-g->w[bad].pin_error));
-		atomic_store_explicit(&g->aborted, 1, memory_order_release);
-		pthread_barrier_wait(&g->go);
+	if (bad >= 0 || created < n) {
+		/* release the threads without running anything, and fail */
+		pthread_mutex_lock(&g->lock);
+		g->aborted = true;
+		g->go = true;
+		pthread_cond_broadcast(&g->cond);
+		pthread_mutex_unlock(&g->lock);
 		workers_join(g);
 		return -1;
 	}
@@ -85,7 +88,10 @@ int workers_start(struct workers *g, int n, const int *cpus,
 void workers_go(struct workers *g)
 {
 	g->start_ns = now_ns();
-	pthread_barrier_wait(&g->go);
+	pthread_mutex_lock(&g->lock);
+	g->go = true;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
 }
 
 void workers_join(struct workers *g)
@@ -94,8 +100,8 @@ void workers_join(struct workers *g)
 		return;
 	for (int i = 0; i < g->n; i++)
 		pthread_join(g->w[i].thread, NULL);
-	pthread_barrier_destroy(&g->ready);
-	pthread_barrier_destroy(&g->go);
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->cond);
 	free(g->w);
 	g->w = NULL;
 }

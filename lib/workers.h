@@ -8,7 +8,7 @@
 #define DLBENCH_WORKERS_H
 
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct workers;
@@ -26,8 +26,13 @@ struct workers {
 	int n;
 	struct worker *w;
 	void (*fn)(struct worker *w);
-	pthread_barrier_t ready, go;
-	atomic_int aborted;
+	/* start-up handshake: threads count themselves ready, then wait for go
+	 * (a condition variable rather than a barrier, so that a group whose
+	 * creation failed half-way can still release the threads it has) */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ready;
+	bool go, aborted;
 	uint64_t start_ns;       /* set by workers_go */
 };
 
