@@ -11,6 +11,15 @@
 
 static const struct dlbench_command commands[] = {
 	{ "srcu", "SRCU read-side cost and grace-period latency, against liburcu", cmd_srcu },
+	{ "verify", "prove no dirty page is lost: every dirty-log strategy, both fault paths", cmd_verify },
+	{ "harvest", "get_log/clear_log time of each dirty-log strategy against the bare-loop floor", cmd_harvest },
+	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
+	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },
+	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
+	{ "vcpu-array", "dynamic vCPU array strategies: kick-all passes, lookups, creation", cmd_vcpu_array },
+	{ "rmap", "rmap write-protect walks, locked vs lockless (nulls), under spte churn", cmd_rmap },
+	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
+	{ "dirty-log", "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, floors", cmd_dirty_log },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

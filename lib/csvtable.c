@@ -144,3 +144,94 @@ int csv_number(const char *s, double *v)
 	*v = strtod(s, &end);
 	return !*end && !errno && isfinite(*v);
 }
+
+/* Numeric columns that the workloads write to say what was measured. */
+static const char *const known_parameters[] = {
+	"iteration", "readers", "vcpus",
+	"critical_section_ns", "slot_bytes", "dirty_percent", "bytes_per_vcpu", "slots",
+	"write_percent", "random", "shared", "update_rate", "chunk_size", "harvest_interval_ms",
+	"duration_s", "rounds", "writers", "walkers", "iterators", "creators",
+	"max_vcpus", "ring_size", "node", "numa_node", "interval_ms", "threads",
+	"sptes", "gfns", "descs_per_gfn", NULL
+};
+
+static int same_key(const char *key, const char *col)
+{
+	for (; *key && *col; key++, col++)
+		if (*key != *col && !((*key == '-' || *key == '_') && (*col == '-' || *col == '_')))
+			return 0;
+	return !*key && !*col;
+}
+
+int csv_known_parameter(const char *name)
+{
+	for (int i = 0; known_parameters[i]; i++)
+		if (!strcmp(name, known_parameters[i]))
+			return 1;
+	return 0;
+}
+
+int csv_is_config_key(const char *name, char *const *keys, size_t nkeys)
+{
+	for (size_t i = 0; i < nkeys; i++)
+		if (same_key(keys[i], name))
+			return 1;
+	return 0;
+}
+
+int csv_is_sample_column(const char *name)
+{
+	return !strcmp(name, "cell") || !strcmp(name, "repetition") ||
+	       !strcmp(name, "workload_repetition") || !strcmp(name, "seed") ||
+	       !strcmp(name, "rep");
+}
+
+int csv_is_parameter(const struct csv_table *t, size_t c, char *const *keys, size_t nkeys)
+{
+	double v;
+
+	if (csv_is_sample_column(t->header[c]))
+		return 0;
+	for (int i = 0; known_parameters[i]; i++)
+		if (!strcmp(t->header[c], known_parameters[i]))
+			return 1;
+	for (size_t i = 0; i < nkeys; i++)
+		if (same_key(keys[i], t->header[c]))
+			return 1;
+	for (size_t r = 0; r < t->nrows; r++)
+		if (*t->rows[r][c] && !csv_number(t->rows[r][c], &v))
+			return 1;
+	return 0;
+}
+
+size_t csv_run_keys(const char *dir, char ***keys)
+{
+	char path[4096];
+	struct csv_table t;
+	size_t n = 0;
+	int in = 0;
+
+	*keys = NULL;
+	snprintf(path, sizeof(path), "%s/cells.csv", dir);
+	if (csv_table_read(&t, path))
+		return 0;
+	for (size_t c = 0; c < t.ncols; c++) {
+		if (!strcmp(t.header[c], "status"))
+			break;
+		if (in) {
+			*keys = xrealloc(*keys, (n + 1) * sizeof(**keys));
+			(*keys)[n++] = strdup(t.header[c]);
+		}
+		if (!strcmp(t.header[c], "repetition"))
+			in = 1;
+	}
+	csv_table_free(&t);
+	return n;
+}
+
+void csv_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}

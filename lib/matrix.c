@@ -272,7 +272,8 @@ int matrix_expand(const char *text, uint64_t max_cpus, char ***values,
 			}
 			memcpy(item, start, n);
 			item[n] = 0;
-			if (strchr(item, ':')) {
+			/* a range starts with its number: "srcu-swap:wait=normal" is a value */
+			if (strchr(item, ':') && isdigit((unsigned char)item[0])) {
 				if (expand_range(&l, item, max_cpus, err, errlen))
 					goto fail;
 			} else if (!strcmp(item, "max")) {

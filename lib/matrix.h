@@ -23,6 +23,8 @@
  *   START:*F:END   geometric, factor F >= 2      1:*2:16 -> 1,2,4,8,16
  *   START:+N:END   arithmetic, step N >= 1       1:+1:4  -> 1,2,3,4
  *   START:END      the same as START:+1:END
+ * An item is a range only when it starts with a digit and holds a colon
+ * (`srcu-swap:wait=normal` is a plain value).
  * START and END are integers with an optional K/M/G/T suffix (powers of
  * 1024); when either has one, the values are written back with the largest
  * suffix that divides them exactly (1G:*4:16G -> 1G,4G,16G).  END may be

@@ -27,7 +27,8 @@ static const struct memslot_protect_ops *const registry[] = {
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
 
-/* Kept in the order of registry[] (checked by memslot_protect_find). */
+/* Every name resolves through memslot_protect_find (tests/test_memslot_protect
+ * checks it). */
 const char *const memslot_protect_names[] = {
 	"floor", "mutex", "rwlock", "rwlock-cond", "srcu-mb", "srcu-fast", "urcu", NULL,
 };
@@ -52,16 +53,23 @@ struct memslot_protect *memslot_protect_create(const char *name,
 					       struct memslot_table *initial)
 {
 	const struct memslot_protect_ops *ops = memslot_protect_find(name);
-	struct memslot_protect *p;
 
 	if (!ops) {
 		fprintf(stderr, "memslot: unknown protection '%s'\n", name);
 		free(initial);
 		return NULL;
 	}
-	p = calloc(1, sizeof(*p));
+	return memslot_protect_create_ops(ops, o, initial);
+}
+
+struct memslot_protect *memslot_protect_create_ops(const struct memslot_protect_ops *ops,
+						   const struct memslot_protect_options *o,
+						   struct memslot_table *initial)
+{
+	struct memslot_protect *p = calloc(1, sizeof(*p));
+
 	if (!p) {
-		fprintf(stderr, "memslot: out of memory for protection %s\n", name);
+		fprintf(stderr, "memslot: out of memory for protection %s\n", ops->name);
 		free(initial);
 		return NULL;
 	}
@@ -139,12 +147,18 @@ void memslot_reader_unregister(struct memslot_reader *r)
 
 int memslot_protect_update(struct memslot_protect *p, memslot_change_fn change, void *arg)
 {
+	return memslot_protect_update_grow(p, MEMSLOT_UPDATE_EXTRA_SLOTS, change, arg);
+}
+
+int memslot_protect_update_grow(struct memslot_protect *p, uint32_t extra_slots,
+				memslot_change_fn change, void *arg)
+{
 	struct memslot_table *old, *next;
 	int rc;
 
 	pthread_mutex_lock(&p->update_lock);
 	old = p->ops->current(p);
-	next = memslot_table_copy(old, MEMSLOT_UPDATE_EXTRA_SLOTS);
+	next = memslot_table_copy(old, extra_slots);
 	if (!next) {
 		rc = -ENOMEM;
 		goto out;

@@ -56,8 +56,9 @@ struct memslot_protect_options {
 };
 
 /* Edits @copy (the current table's copy, with room for
- * MEMSLOT_UPDATE_EXTRA_SLOTS more slots); 0 publishes it, a negative
- * errno discards it. */
+ * MEMSLOT_UPDATE_EXTRA_SLOTS more slots, or the extra_slots of
+ * memslot_protect_update_grow); 0 publishes it, a negative errno discards
+ * it. */
 typedef int (*memslot_change_fn)(struct memslot_table *copy, void *arg);
 
 struct memslot_protect_ops {
@@ -116,6 +117,11 @@ void memslot_protect_options_default(struct memslot_protect_options *o);
 struct memslot_protect *memslot_protect_create(const char *name,
 					       const struct memslot_protect_options *o,
 					       struct memslot_table *initial);
+/* The same with a table of operations that need not be registered (the
+ * tests' deliberately broken protection). */
+struct memslot_protect *memslot_protect_create_ops(const struct memslot_protect_ops *ops,
+						   const struct memslot_protect_options *o,
+						   struct memslot_table *initial);
 /* -EBUSY with a message while readers are registered; otherwise frees
  * everything, the current table included. */
 int memslot_protect_destroy(struct memslot_protect *p);
@@ -142,5 +148,9 @@ static inline void memslot_quiescent(struct memslot_reader *r)
 /* See the top of this file.  Returns 0, @change's error, -ENOMEM, or the
  * protection's error (floor: -ENOSPC). */
 int memslot_protect_update(struct memslot_protect *p, memslot_change_fn change, void *arg);
+/* The same with room for @extra_slots more slots in the copy (a change
+ * that maps several slots at once). */
+int memslot_protect_update_grow(struct memslot_protect *p, uint32_t extra_slots,
+				memslot_change_fn change, void *arg);
 
 #endif

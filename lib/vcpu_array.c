@@ -32,6 +32,7 @@ void vcpu_array_config_default(struct vcpu_array_config *cfg)
 	cfg->radix_bits = 6;
 	cfg->initial_capacity = 16;
 	cfg->retire = VCPU_RETIRE_CALL;
+	cfg->srcu_flavour = SRCU_FLAVOUR_MB;
 }
 
 int vcpu_array_init(struct vcpu_array *a, const struct vcpu_array_ops *ops,
@@ -49,6 +50,7 @@ int vcpu_array_init(struct vcpu_array *a, const struct vcpu_array_ops *ops,
 
 		srcu_options_default(&o);
 		o.name = "vcpu-array";
+		o.flavour = cfg->srcu_flavour;
 		if (srcu_init(&a->srcu, &o))
 			return -1;
 	}

@@ -68,6 +68,7 @@ struct vcpu_array_config {
 	uint32_t radix_bits;         /* radix: log2 of each level's fanout */
 	uint32_t initial_capacity;   /* rcu: capacity of the first array */
 	enum vcpu_retire retire;     /* rcu */
+	enum srcu_flavour srcu_flavour;   /* rcu: read side of the domain */
 	/* Fault injection for the tests only: the rcu strategy poisons a
 	 * replaced array at once instead of after a grace period (the memory
 	 * itself stays allocated until destroy, so the readers that still use

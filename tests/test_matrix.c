@@ -117,12 +117,13 @@ static void test_values(void)
 	expect_values("1,4:*2:16,100", 4, "1 4 8 16 100");
 	expect_values("\"0,2\", \"1:3\"", 4, "0,2 1:3");
 	expect_values("5:5", 4, "5");
+	expect_values("srcu-swap:wait=normal,xchg", 4, "srcu-swap:wait=normal xchg");
 
 	expect_value_error("1:*1:16", "factor must be at least 2");
 	expect_value_error("0:*2:16", "cannot start at 0");
 	expect_value_error("1:+0:16", "step must be at least 1");
 	expect_value_error("16:*2:1", "greater than end");
-	expect_value_error("a:*2:16", "start 'a' is not a number");
+	expect_value_error("1x:*2:16", "start '1x' is not a number");
 	expect_value_error("1:*2:lots", "end 'lots' is not a number");
 	expect_value_error("1:/2:16", "step '/2' is not");
 	expect_value_error("1:*2:3:4", "bad range");

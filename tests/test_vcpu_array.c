@@ -18,13 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "timing.h"
 #include "vcpu_array.h"
 
-#ifdef DLBENCH_TSAN
-#define ROUNDS 6
-#else
-#define ROUNDS 30
-#endif
+#define ROUNDS 6           /* creator races per configuration */
 #define NITERATORS 2
 
 static int failures;
@@ -317,14 +314,25 @@ static void test_checks_can_fail(void)
 	       "a grace-period retire poisoned an array a pass still used");
 }
 
-int main(void)
+/* Usage: test_vcpu_array [STRATEGY]   (all strategies without one) */
+int main(int argc, char **argv)
 {
 	static const uint32_t chunk_sizes[] = { 32, 128, 256 };
 	struct vcpu_array_config cfg;
 
-	test_checks_can_fail();
+	if (argc > 2 || (argc == 2 && !vcpu_array_find(argv[1]))) {
+		fprintf(stderr, "usage: test_vcpu_array [fixed|rcu|chunked|radix]\n");
+		return 2;
+	}
+	if (argc == 1 || !strcmp(argv[1], "rcu"))
+		test_checks_can_fail();
 	for (int s = 0; vcpu_array_strategies[s]; s++) {
 		const struct vcpu_array_ops *ops = vcpu_array_strategies[s];
+
+		if (argc == 2 && strcmp(argv[1], ops->name))
+			continue;
+
+		uint64_t t0 = now_ns();
 
 		for (int c = 0; c < 3; c++) {
 			vcpu_array_config_default(&cfg);
@@ -337,7 +345,8 @@ int main(void)
 			for (int round = 0; round < ROUNDS; round++)
 				test_race(ops, &cfg, round);
 		}
-		fprintf(stderr, "%s: done, %d failures so far\n", ops->name, failures);
+		fprintf(stderr, "%s: done in %.1f s, %d failures so far\n", ops->name,
+			(double)(now_ns() - t0) / 1e9, failures);
 	}
 	if (failures) {
 		printf("test_vcpu_array: %d failures\n", failures);

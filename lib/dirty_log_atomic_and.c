@@ -1,0 +1,69 @@
+/*
+ * atomic-and: the 2012 proposal beside xchg (seed 000): read each word,
+ * then atomic_and(word, ~seen), under mmu_lock, and write-protect the
+ * pages seen.  A bit set between the read and the and survives to the next
+ * harvest.  Marks are atomic set_bits and may run without mmu_lock.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dirty_log.h"
+#include "vm.h"
+
+static int atomic_and_init(struct dirty_log *log, char *err, size_t errlen)
+{
+	return dirty_log_alloc_slot_bitmaps(log, err, errlen);
+}
+
+static void atomic_and_destroy(struct dirty_log *log)
+{
+	dirty_log_free_slot_bitmaps(log);
+}
+
+static void atomic_and_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
+			    uint64_t rel)
+{
+	(void)log;
+	(void)v;
+	bitmap_set_atomic(slot->dirty_bitmap, rel);
+}
+
+static void atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+{
+	struct vm *vm = log->vm;
+	struct memslot_table *t = vm->memslots;
+	bool any = false;
+
+	(void)flags;
+	for (uint32_t k = 0; k < t->nslots; k++) {
+		struct memslot *s = &t->slots[k];
+		unsigned long *bm = s->dirty_bitmap;
+		unsigned long *out = dirty + s->base_gfn / 64;
+		size_t n = bitmap_words(s->npages);
+
+		spinlock_lock(&vm->mmu_lock);
+		for (size_t i = 0; i < n; i++) {
+			/* acquire: pairs with the release of bitmap_set_atomic */
+			unsigned long w = __atomic_load_n(&bm[i], __ATOMIC_ACQUIRE);
+
+			if (w) {
+				__atomic_fetch_and(&bm[i], ~w, __ATOMIC_RELAXED);
+				vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
+				any = true;
+			}
+			out[i] = w;
+		}
+		spinlock_unlock(&vm->mmu_lock);
+	}
+	if (any)
+		vm_flush_remote_tlbs(vm);
+}
+
+const struct dirty_log_ops dirty_log_atomic_and_ops = {
+	.name = "atomic-and",
+	.summary = "one bitmap; under mmu_lock read each word, atomic_and(word, ~seen), write-protect the seen pages",
+	.init = atomic_and_init,
+	.destroy = atomic_and_destroy,
+	.mark_dirty = atomic_and_mark,
+	.get_log = atomic_and_get_log,
+};

@@ -1,0 +1,69 @@
+/*
+ * xchg: the srcu-less KVM_GET_DIRTY_LOG of 2012 (seed 003).  One bitmap per
+ * slot; under mmu_lock the harvester takes each non-zero word with
+ * xchg(word, 0) and write-protects the pages of the mask it took, walking
+ * the mask with find-first-set (__builtin_ctzl) rather than bit by bit.
+ * Marks are atomic set_bits and may run without mmu_lock (fast path).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dirty_log.h"
+#include "vm.h"
+
+static int xchg_init(struct dirty_log *log, char *err, size_t errlen)
+{
+	return dirty_log_alloc_slot_bitmaps(log, err, errlen);
+}
+
+static void xchg_destroy(struct dirty_log *log)
+{
+	dirty_log_free_slot_bitmaps(log);
+}
+
+static void xchg_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
+{
+	(void)log;
+	(void)v;
+	bitmap_set_atomic(slot->dirty_bitmap, rel);
+}
+
+static void xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+{
+	struct vm *vm = log->vm;
+	struct memslot_table *t = vm->memslots;
+	bool any = false;
+
+	(void)flags;
+	for (uint32_t k = 0; k < t->nslots; k++) {
+		struct memslot *s = &t->slots[k];
+		unsigned long *bm = s->dirty_bitmap;
+		unsigned long *out = dirty + s->base_gfn / 64;
+		size_t n = bitmap_words(s->npages);
+
+		spinlock_lock(&vm->mmu_lock);
+		for (size_t i = 0; i < n; i++) {
+			unsigned long w = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
+
+			if (w) {
+				/* acquire: pairs with the release of bitmap_set_atomic */
+				w = __atomic_exchange_n(&bm[i], 0, __ATOMIC_ACQUIRE);
+				vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
+				any = true;
+			}
+			out[i] = w;
+		}
+		spinlock_unlock(&vm->mmu_lock);
+	}
+	if (any)
+		vm_flush_remote_tlbs(vm);
+}
+
+const struct dirty_log_ops dirty_log_xchg_ops = {
+	.name = "xchg",
+	.summary = "one bitmap; under mmu_lock take each non-zero word with xchg, write-protect its mask (ctz walk)",
+	.init = xchg_init,
+	.destroy = xchg_destroy,
+	.mark_dirty = xchg_mark,
+	.get_log = xchg_get_log,
+};

@@ -1,0 +1,11 @@
+# Cost of a "kick every vCPU" pass per vCPU visited against the number of
+# vCPUs, one line per vCPU-array strategy (fixed, rcu, chunked, radix).
+set xlabel 'vCPUs'
+set ylabel 'pass time per vCPU visited (ns)'
+set logscale x 2
+set format x '%g'
+set yrange [0:*]
+xexpr = '1'
+yexpr = '2'
+load scriptdir.'/lines.gp'
+load scriptdir.'/render.gp'

@@ -1,0 +1,118 @@
+/*
+ * The verifier can fail: a deliberately broken strategy, "xchg-no-kick"
+ * (xchg's harvest without the vCPU kick, vm_flush_remote_tlbs), registered
+ * only in this binary, must be caught losing pages, while the real xchg
+ * passes the same run.  A vCPU that saw "writable" just before the
+ * write-protection stores after the harvester copied the page; without the
+ * flush the harvester does not wait for that store, the page is write-
+ * protected with no dirty bit, and the store is in no log.  The vCPUs busy
+ * wait between translation and store (--store-delay) to widen that window.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dirty_log.h"
+#include "vm.h"
+#include "../workloads/verify.h"
+
+static int broken_init(struct dirty_log *log, char *err, size_t errlen)
+{
+	return dirty_log_alloc_slot_bitmaps(log, err, errlen);
+}
+
+static void broken_destroy(struct dirty_log *log)
+{
+	dirty_log_free_slot_bitmaps(log);
+}
+
+static void broken_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
+{
+	(void)log;
+	(void)v;
+	bitmap_set_atomic(slot->dirty_bitmap, rel);
+}
+
+/* xchg's get_log, minus the flush. */
+static void broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+{
+	struct vm *vm = log->vm;
+	struct memslot_table *t = vm->memslots;
+
+	(void)flags;
+	for (uint32_t k = 0; k < t->nslots; k++) {
+		struct memslot *s = &t->slots[k];
+		unsigned long *out = dirty + s->base_gfn / 64;
+
+		spinlock_lock(&vm->mmu_lock);
+		for (size_t i = 0; i < bitmap_words(s->npages); i++) {
+			unsigned long w = __atomic_exchange_n(&s->dirty_bitmap[i], 0, __ATOMIC_ACQUIRE);
+
+			vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
+			out[i] = w;
+		}
+		spinlock_unlock(&vm->mmu_lock);
+	}
+}
+
+static const struct dirty_log_ops broken_ops = {
+	.name = "xchg-no-kick",
+	.summary = "BROKEN on purpose: xchg without kicking the vCPUs",
+	.init = broken_init,
+	.destroy = broken_destroy,
+	.mark_dirty = broken_mark,
+	.get_log = broken_get_log,
+};
+
+static int run(const char *strategy, enum fault_path path, struct verify_result *res)
+{
+	struct verify_config c = {
+		.strategy = strategy,
+		.fault_path = path,
+		.nvcpus = 2,
+		.nslots = 1,
+		.rounds = 200,
+		.store_delay_ns = 2000,
+		.round_interval_ns = 20000,
+		.min_writes_per_round = 64,
+		.seed = 7,
+		.mem = { .bytes = 1 << 20, .backing = GUEST_BACKING_ANONYMOUS, .numa = GUEST_NUMA_LOCAL },
+		.placement = PLACEMENT_COMPACT,
+	};
+	char err[512];
+
+	if (verify_run(&c, res, err, sizeof(err))) {
+		fprintf(stderr, "test_dirty_log_broken: %s\n", err);
+		exit(2);
+	}
+	printf("%-14s %-6s rounds %llu, pages verified %llu, pages lost %llu (late %llu, final %llu)\n",
+	       strategy, fault_path_names[path], (unsigned long long)res->rounds,
+	       (unsigned long long)res->pages_verified, (unsigned long long)res->pages_lost,
+	       (unsigned long long)res->late_pages, (unsigned long long)res->final_mismatches);
+	return 0;
+}
+
+int main(void)
+{
+	struct verify_result res;
+	int failures = 0;
+
+	if (dirty_log_register(&broken_ops)) {
+		fprintf(stderr, "test_dirty_log_broken: cannot register %s\n", broken_ops.name);
+		return 2;
+	}
+	for (int p = 0; p < 2; p++) {
+		run("xchg", (enum fault_path)p, &res);
+		if (res.pages_lost) {
+			printf("FAIL: the correct xchg lost pages in the control run\n");
+			failures++;
+		}
+		run("xchg-no-kick", (enum fault_path)p, &res);
+		if (!res.pages_lost) {
+			printf("FAIL: the verifier did not catch xchg without the vCPU kick\n");
+			failures++;
+		}
+	}
+	printf("%s\n", failures ? "FAILED" : "ok: the verifier catches the missing kick");
+	return failures ? 1 : 0;
+}
