@@ -281,7 +281,7 @@ static void compare_workload(const char *wl, const struct csv_table *a, const st
 		for (size_t k = 0; k < keys.n && used + 1 < sizeof(label); k++) {
 			int c = csv_table_col(a, keys.names[k]);
 
-			if (!varies[k] || c < 0)
+			if (!varies[k] || c < 0 || !*a->rows[r][c])
 				continue;
 			used += (size_t)snprintf(label + used, sizeof(label) - used, "%s%s=%s",
 						 used ? " " : "", keys.names[k], a->rows[r][c]);

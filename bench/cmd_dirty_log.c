@@ -343,6 +343,10 @@ static void check_resources(struct cli_config *c)
 	if (over)
 		fprintf(stderr, "%s: warning: %d vCPUs on %d CPUs%s: overcommitted, vCPUs share CPUs\n",
 			cli_prog, c->w.vcpus, c->cpu_list ? 0 : ncpu, c->cpu_list ? " of -c" : "");
+	else if (c->w.vcpus >= ncpu && c->w.harvester_cpu < 0)
+		fprintf(stderr, "%s: warning: %d vCPUs on %d CPUs leave no CPU to the harvester: "
+			"harvest latencies include waiting for the scheduler\n",
+			cli_prog, c->w.vcpus, ncpu);
 	c->w.cpus = c->cpus;
 	if (c->w.harvester_cpu >= 0) {
 		char list[32];

@@ -453,6 +453,49 @@ static void write_series(FILE *f, struct series *all, size_t n)
 	}
 }
 
+/* In a run directory, a scenario whose rows hold one value of x draws no
+ * line against x: leave it out when another scenario spans x (its rows
+ * would only scatter single points over the lines). */
+static void drop_flat_scenarios(const struct csv_table *t, const struct plot_spec *s, char *sel)
+{
+	int sc = csv_table_col(t, "scenario");
+	size_t nscen = 0, *scen = calloc(t->nrows + 1, sizeof(size_t));
+	double *lo = calloc(t->nrows + 1, sizeof(double)), *hi = calloc(t->nrows + 1, sizeof(double));
+	const char **names = calloc(t->nrows + 1, sizeof(char *));
+	int any = 0;
+
+	for (size_t r = 0; sc >= 0 && r < t->nrows; r++) {
+		double x;
+		size_t k;
+
+		scen[r] = SIZE_MAX;
+		if (!sel[r] || !row_x(t, r, s->x, &x))
+			continue;
+		for (k = 0; k < nscen; k++)
+			if (!strcmp(names[k], t->rows[r][sc]))
+				break;
+		if (k == nscen) {
+			names[nscen++] = t->rows[r][sc];
+			lo[k] = hi[k] = x;
+		}
+		if (x < lo[k])
+			lo[k] = x;
+		if (x > hi[k])
+			hi[k] = x;
+		scen[r] = k;
+	}
+	for (size_t k = 0; k < nscen; k++)
+		if (lo[k] != hi[k])
+			any = 1;
+	for (size_t r = 0; any && r < t->nrows; r++)
+		if (sel[r] && (scen[r] == SIZE_MAX || lo[scen[r]] == hi[scen[r]]))
+			sel[r] = 0;
+	free(scen);
+	free(lo);
+	free(hi);
+	free(names);
+}
+
 /* Builds the data file of an XY or SPECTRUM plot; returns the number of
  * series (0: no data) and the reference blocks in *nextra. */
 static size_t data_from_summary(struct plot_ctx *c, const struct plot_spec *s,
@@ -466,6 +509,8 @@ static size_t data_from_summary(struct plot_ctx *c, const struct plot_spec *s,
 	*nextra = 0;
 	for (size_t r = 0; r < t->nrows; r++)
 		sel[r] = (char)row_passes(t, r, s->filter);
+	if (s->kind == PLOT_XY)
+		drop_flat_scenarios(t, s, sel);
 	for (size_t r = 0; r < t->nrows; r++) {
 		char label[256], ybuf[256], *save = NULL;
 		double x, y;
@@ -492,6 +537,18 @@ static size_t data_from_summary(struct plot_ctx *c, const struct plot_spec *s,
 		}
 	}
 	free(sel);
+	if (s->kind == PLOT_XY) {
+		/* lines need two values of x somewhere */
+		size_t most = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (all[i].npoints > most)
+				most = all[i].npoints;
+		if (most < 2) {
+			series_free(all, n);
+			n = 0;
+		}
+	}
 	if (n == 0) {
 		series_free(ref, nref);
 		return 0;
@@ -803,8 +860,10 @@ static void plot_one(struct plot_ctx *c, const struct plot_spec *s)
 	fclose(f);
 	csv_table_free(&t);
 	if (nseries == 0) {
-		note(c, "skipped %s: no %s data in the %s results", s->name,
-		     s->kind == PLOT_CDF ? "histogram" : "matching", s->workload);
+		note(c, "skipped %s: no %s in the %s results", s->name,
+		     s->kind == PLOT_CDF ? "histogram data" :
+		     s->kind == PLOT_XY ? "rows with two values of x" : "matching rows",
+		     s->workload);
 		unlink(data);
 		return;
 	}

@@ -41,6 +41,13 @@ static int failures;
 		}                                                                \
 	} while (0)
 
+static int init_flavour(struct rmap *rm, uint32_t ngfns, uint32_t cache, enum srcu_flavour f)
+{
+	struct rmap_options o = { .ngfns = ngfns, .desc_cache = cache, .srcu_flavour = f };
+
+	return rmap_init(rm, &o);
+}
+
 static int init(struct rmap *rm, uint32_t ngfns, uint32_t cache)
 {
 	struct rmap_options o = { .ngfns = ngfns, .desc_cache = cache,
@@ -387,7 +394,8 @@ static void *race_walker(void *p)
 	return NULL;
 }
 
-static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_t max_restarts)
+static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_t max_restarts,
+		      enum srcu_flavour flavour)
 {
 	struct race rc;
 	struct race_thread wt[2], kt[2];
@@ -402,7 +410,7 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 	rc.wo.max_restarts = max_restarts;
 	rc.sptes = calloc(rc.nsptes, sizeof(*rc.sptes));
 	rc.state = calloc(rc.nsptes, sizeof(*rc.state));
-	if (!rc.sptes || !rc.state || init(&rc.rm, rc.ngfns, cache)) {
+	if (!rc.sptes || !rc.state || init_flavour(&rc.rm, rc.ngfns, cache, flavour)) {
 		EXPECT(0, "race setup failed");
 		free(rc.sptes);
 		free((void *)rc.state);
@@ -451,9 +459,9 @@ int main(int argc, char **argv)
 			continue;
 		test_layout(ops);
 		test_moves(ops);
-		test_race(ops, 2, 4);
-		test_race(ops, 0, 4);
-		test_race(ops, 8, 0);
+		test_race(ops, 2, 4, SRCU_FLAVOUR_MB);
+		test_race(ops, 0, 4, SRCU_FLAVOUR_FAST);
+		test_race(ops, 8, 0, SRCU_FLAVOUR_MB);
 	}
 	if (failures) {
 		printf("test_rmap: %d failures\n", failures);

@@ -63,10 +63,12 @@ flag = no,yes
 
 [bad]
 workload = fake
+repetitions = 1
+warmup = 0
 mode = fail,crash,hang
 EOF
 "$DL" run -n "$T/m.ini" > "$T/dry.txt" || fail "dry run failed"
-grep -q "^36 runs in 2 scenarios$" "$T/dry.txt" || fail "dry run: $(tail -1 "$T/dry.txt")"
+grep -q "^27 runs in 2 scenarios$" "$T/dry.txt" || fail "dry run: $(tail -1 "$T/dry.txt")"
 grep -q "^good-0001-r2: dlbench fake --size 1 --flag --seed 4$" "$T/dry.txt" ||
 	fail "dry run lacks the flag cell's command"
 "$DL" run --out "$T/m" "$T/m.ini" > "$T/m.out" 2> "$T/m.err"
@@ -74,9 +76,10 @@ rc=$?
 [ $rc -eq 1 ] || fail "matrix with failing cells: exit $rc, want 1"
 j="$T/m/cells.csv"
 [ "$(grep -c ',ok,' "$j")" -eq 24 ] || fail "ok runs: $(grep -c ',ok,' "$j"), want 24"
-[ "$(grep -c ',failed,3,' "$j")" -eq 4 ] || fail "failed runs: $(grep -c ',failed,3,' "$j"), want 4"
-[ "$(grep -c ',crashed,139,' "$j")" -eq 4 ] || fail "crashed runs: $(grep -c ',crashed,139,' "$j"), want 4"
-[ "$(grep -c ',timeout,' "$j")" -eq 4 ] || fail "timed-out runs: $(grep -c ',timeout,' "$j"), want 4"
+[ "$(grep -c ',failed,3,' "$j")" -eq 1 ] || fail "failed runs: $(grep -c ',failed,3,' "$j"), want 1"
+[ "$(grep -c ',crashed,139,' "$j")" -eq 1 ] || fail "crashed runs: $(grep -c ',crashed,139,' "$j"), want 1"
+[ "$(grep -c ',timeout,' "$j")" -eq 1 ] || fail "timed-out runs: $(grep -c ',timeout,' "$j"), want 1"
+[ "$(tail -n +2 "$j" | wc -l)" -eq 27 ] || fail "journal rows: $(tail -n +2 "$j" | wc -l), want 27"
 head -1 "$j" | grep -q '^scenario,workload,cell,kind,repetition,size,flag,mode,status,exit_code,duration_s,dir$' ||
 	fail "cells.csv header: $(head -1 "$j")"
 s="$T/m/fake/summary.csv"

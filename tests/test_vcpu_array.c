@@ -21,7 +21,7 @@
 #include "timing.h"
 #include "vcpu_array.h"
 
-#define ROUNDS 6           /* creator races per configuration */
+#define ROUNDS 20          /* creator races per configuration */
 #define NITERATORS 2
 
 static int failures;
@@ -122,13 +122,14 @@ struct race {
 	atomic_int done;         /* creator finished */
 	atomic_ullong bad;       /* failures, summed once per thread at the end */
 	atomic_ullong passes;
+	atomic_ullong passes_racing;   /* passes that began before the last vCPU */
 };
 
 static void *iterator_main(void *p)
 {
 	struct race *rc = p;
 	struct vcpu_array_reader r;
-	uint64_t bad = 0, passes = 0;
+	uint64_t bad = 0, passes = 0, racing = 0;
 	int last = 0;
 
 	if (vcpu_array_reader_register(&r, &rc->a, "iterator")) {
@@ -143,6 +144,7 @@ static void *iterator_main(void *p)
 		struct vcpu_visit vis = { .check = check_vcpu, .arg = &pc };
 
 		last = atomic_load_explicit(&rc->done, memory_order_acquire);
+		racing += before < rc->n;
 		vcpu_array_read_lock(&r);
 		rc->a.ops->for_each(&rc->a, &vis);
 		vcpu_array_read_unlock(&r);
@@ -154,11 +156,14 @@ static void *iterator_main(void *p)
 					(unsigned long long)vis.visited, before);
 			bad++;
 		}
-		passes++;
+		/* leave the creator CPU time on a loaded machine */
+		if (++passes % 4 == 0)
+			sched_yield();
 	}
 	vcpu_array_reader_unregister(&r);
 	atomic_fetch_add(&rc->bad, bad);
 	atomic_fetch_add(&rc->passes, passes);
+	atomic_fetch_add(&rc->passes_racing, racing);
 	return NULL;
 }
 
@@ -193,11 +198,14 @@ static void *lookup_main(void *p)
 				bad++;
 			vcpu_array_read_unlock(&r);
 		}
+		sched_yield();
 	}
 	vcpu_array_reader_unregister(&r);
 	atomic_fetch_add(&rc->bad, bad);
 	return NULL;
 }
+
+static uint64_t total_passes, total_racing;
 
 static void test_race(const struct vcpu_array_ops *ops,
 		      const struct vcpu_array_config *cfg, int round)
@@ -237,6 +245,8 @@ static void test_race(const struct vcpu_array_ops *ops,
 	       (unsigned long long)atomic_load(&rc.bad));
 	EXPECT(vcpu_array_destroy(&rc.a) == 0, "%s: destroy failed", ops->name);
 	free(rc.vcpus);
+	total_passes += atomic_load(&rc.passes);
+	total_racing += atomic_load(&rc.passes_racing);
 }
 
 /* ---- the checks can fail */
@@ -341,12 +351,15 @@ int main(int argc, char **argv)
 			cfg.radix_bits = 5 + (uint32_t)c;
 			cfg.initial_capacity = 1u << c;
 			cfg.retire = c == 1 ? VCPU_RETIRE_SYNC : VCPU_RETIRE_CALL;
+			cfg.srcu_flavour = c == 2 ? SRCU_FLAVOUR_FAST : SRCU_FLAVOUR_MB;
 			test_sequential(ops, &cfg);
 			for (int round = 0; round < ROUNDS; round++)
 				test_race(ops, &cfg, round);
 		}
-		fprintf(stderr, "%s: done in %.1f s, %d failures so far\n", ops->name,
-			(double)(now_ns() - t0) / 1e9, failures);
+		fprintf(stderr, "%s: done in %.1f s, %llu passes of which %llu raced the creator, %d failures so far\n",
+			ops->name, (double)(now_ns() - t0) / 1e9, (unsigned long long)total_passes,
+			(unsigned long long)total_racing, failures);
+		total_passes = total_racing = 0;
 	}
 	if (failures) {
 		printf("test_vcpu_array: %d failures\n", failures);
