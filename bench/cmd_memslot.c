@@ -98,17 +98,7 @@ static size_t parse_names(const char *opt, const char *s, const char *const *nam
 static int write_hist(const char *dir, const char *cell, const char *what,
 		      const struct histogram *h)
 {
-	struct results_file rf;
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "hist/%s-%s.csv", cell, what);
-	if (results_file_open(&rf, dir, rel))
-		return -1;
-	if (histogram_write_csv(h, rf.f)) {
-		results_file_abort(&rf);
-		return -1;
-	}
-	return results_file_commit(&rf);
+	return histogram_save(h, dir, "hist/%s-%s.csv", cell, what);
 }
 
 static void cpus_string(char *buf, size_t len, const int *cpus, int n)

@@ -604,9 +604,6 @@ int cmd_srcu(int argc, char **argv)
 					continue;   /* liburcu has no expedited variant */
 				for (int busy = 0; busy < 2; busy++) {
 					for (int fastpath = 1; fastpath >= 0; fastpath--) {
-						struct results_file hf;
-						char rel[128];
-
 						/* the idle fast path only matters for SRCU with idle readers */
 						if (!fastpath && (p == PRIM_URCU_MEMB || busy))
 							continue;
@@ -634,11 +631,9 @@ int cmd_srcu(int argc, char **argv)
 						       histogram_quantile(merged, 0.50) / 1e3,
 						       histogram_quantile(merged, 0.99) / 1e3, merged->max / 1e3);
 						fflush(stdout);
-						snprintf(rel, sizeof(rel), "hist/gp-%s-%s-%s%s.csv", primitive_names[p],
-							 gp_kind_names[kind], busy ? "busy" : "idle",
-							 p != PRIM_URCU_MEMB && !fastpath ? "-nofastpath" : "");
-						if (results_file_open(&hf, dir, rel) ||
-						    histogram_write_csv(merged, hf.f) || results_file_commit(&hf)) {
+						if (histogram_save(merged, dir, "hist/gp-%s-%s-%s%s.csv", primitive_names[p],
+								   gp_kind_names[kind], busy ? "busy" : "idle",
+								   p != PRIM_URCU_MEMB && !fastpath ? "-nofastpath" : "")) {
 							rc = 1;
 							goto out;
 						}

@@ -51,17 +51,7 @@ static void usage(FILE *f)
 static int write_hist(const char *dir, const char *name, const char *strategy, int rep,
 		      const struct histogram *h)
 {
-	struct results_file rf;
-	char rel[128];
-
-	snprintf(rel, sizeof(rel), "hist/%s-%s-r%d.csv", name, strategy, rep);
-	if (results_file_open(&rf, dir, rel))
-		return -1;
-	if (histogram_write_csv(h, rf.f)) {
-		results_file_abort(&rf);
-		return -1;
-	}
-	return results_file_commit(&rf);
+	return histogram_save(h, dir, "hist/%s-%s-r%d.csv", name, strategy, rep);
 }
 
 int cmd_vcpu_array(int argc, char **argv)
