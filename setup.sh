@@ -46,10 +46,7 @@ deps)
 main)
 	deps
 	build build/all
-	if [ -f configs/quick.ini ] && build/dlbench --help | grep -q '^  run '; then
-		exec build/dlbench run configs/quick.ini
-	fi
-	exec build/dlbench srcu
+	exec build/dlbench run configs/quick.ini
 	;;
 test)
 	deps

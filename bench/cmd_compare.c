@@ -376,12 +376,13 @@ int cmd_compare(int argc, char **argv)
 	struct totals tot = { 0 };
 	int c;
 
+	opterr = 0;     /* one line of our own on bad options */
 	while ((c = getopt_long(argc, argv, "o:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'r': seed = cli_u64("--seed", optarg, 1, UINT64_MAX); break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: cli_die("bad option or missing value: %s (dlbench compare --help)", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 2)

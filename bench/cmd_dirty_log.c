@@ -29,8 +29,6 @@
 #define DEFAULT_HARVEST_INTERVAL_MS 30.0
 #define DEFAULT_DURATION_S 1.0
 #define DEFAULT_FLOOR_PASSES 3
-/* The memslot read protection lib/vm.c's fault path uses today. */
-#define VM_MEMSLOT_PROTECT "srcu-mb"
 
 struct cli_config {
 	struct dlw_config w;
@@ -79,9 +77,9 @@ static void usage(FILE *f)
 "                           same workload with logging off; `all` is none and every\n"
 "                           strategy; repeat the option for several (default xchg)\n"
 "      --fault-path P       locked|fast write-fault path (default locked)\n"
-"      --memslot-protect P  memslot read protection of the fault path (default\n"
-"                           srcu, the one lib/vm.c has built in; the others of\n"
-"                           `dlbench memslot` are not wired into the VM yet)\n"
+"      --memslot-protect P  memslot read protection of the fault path: floor,\n"
+"                           mutex, rwlock, rwlock-cond, srcu-mb, srcu-fast, urcu\n"
+"                           (`srcu` is srcu-mb; default " VM_MEMSLOT_PROTECT_DEFAULT ")\n"
 "      --mode M             iteration|continuous|both (default iteration;\n"
 "                           continuous when --harvest-interval or --duration is given)\n"
 "      --harvest-interval MS continuous mode: harvest every MS ms (default %g)\n"
@@ -195,7 +193,7 @@ static void parse_args(int argc, char **argv, struct cli_config *c)
 	c->w.slots = 1;
 	c->w.seed = 1;
 	c->w.fault_path = FAULT_PATH_LOCKED;
-	c->w.memslot_protect = VM_MEMSLOT_PROTECT;
+	c->w.memslot_protect = VM_MEMSLOT_PROTECT_DEFAULT;
 	c->w.harvest_interval_ns = (uint64_t)(DEFAULT_HARVEST_INTERVAL_MS * 1e6);
 	c->w.duration_ns = (uint64_t)(DEFAULT_DURATION_S * 1e9);
 	c->w.floor_passes = DEFAULT_FLOOR_PASSES;
@@ -237,14 +235,11 @@ static void parse_args(int argc, char **argv, struct cli_config *c)
 			c->w.fault_path = (enum fault_path)cli_choice("--fault-path", optarg, fault_path_names);
 			break;
 		case OPT_MEMSLOT_PROTECT: {
-			const char *name = !strcmp(optarg, "srcu") ? VM_MEMSLOT_PROTECT : optarg;
+			const char *name = !strcmp(optarg, "srcu") ? "srcu-mb" : optarg;
 
-			cli_choice("--memslot-protect", name, memslot_protect_names);
-			if (strcmp(name, VM_MEMSLOT_PROTECT))
-				cli_die("--memslot-protect: '%s' is not wired into the VM's fault path yet "
-					"(lib/vm.c reads its memslots under %s only)", optarg,
-					VM_MEMSLOT_PROTECT);
-			c->w.memslot_protect = name;
+			c->w.memslot_protect =
+				memslot_protect_names[cli_choice("--memslot-protect", name,
+								 memslot_protect_names)];
 			break;
 		}
 		case OPT_MODE: {
@@ -627,11 +622,11 @@ int cmd_dirty_log(int argc, char **argv)
 		return 1;
 	fputs(summary_columns, summary.f);
 	printf("dirty-log: %d vCPU(s) on CPUs %s, %llu bytes each%s, %u memslot(s), %s backing, "
-	       "%u%% writes, %s order, fault path %s\n",
+	       "%u%% writes, %s order, fault path %s, memslots under %s\n",
 	       c.w.vcpus, rf.cpus, (unsigned long long)c.w.bytes_per_vcpu,
 	       c.w.overlap ? " (overlapping)" : "", c.w.slots, guest_backing_names[c.w.backing],
 	       c.w.write_percent, c.w.random_access ? "random" : "sequential",
-	       fault_path_names[c.w.fault_path]);
+	       fault_path_names[c.w.fault_path], c.w.memslot_protect);
 	printf("Measurement cost: one histogram sample %.2f ns, one clock read %.2f ns "
 	       "(a timed fault adds 2 clock reads and 1 sample)\n",
 	       rf.hist_sample_ns, rf.clock_read_ns);

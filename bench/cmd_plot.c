@@ -333,6 +333,28 @@ static int has_columns(const struct csv_table *t, const char *list)
 	return 1;
 }
 
+/* A value for a title: sizes (columns named *bytes*) with a K/M/G/T suffix. */
+static void human_value(const char *col, const char *v, char *out, size_t len)
+{
+	static const char suffix[] = "KMGT";
+	char *end;
+	unsigned long long n;
+	int k = 0;
+
+	snprintf(out, len, "%s", v);
+	if (!strstr(col, "bytes") || !*v)
+		return;
+	n = strtoull(v, &end, 10);
+	if (*end || n == 0)
+		return;
+	while (k < 4 && n % 1024 == 0) {
+		n /= 1024;
+		k++;
+	}
+	if (k)
+		snprintf(out, len, "%llu%c", n, suffix[k - 1]);
+}
+
 /* Series title of row @r: the series column, then every other parameter
  * that varies among the rows selected (but those the plot fixes or
  * pools). */
@@ -368,9 +390,12 @@ static void series_label(struct plot_ctx *c, const struct csv_table *t, const ch
 			else if (strcmp(t->rows[i][col], t->rows[first][col]))
 				varies = 1;
 		}
-		if (varies && used + 2 < len)
-			used += (size_t)snprintf(buf + used, len - used, " %s=%s", name,
-						 t->rows[r][col]);
+		if (varies && used + 2 < len) {
+			char value[64];
+
+			human_value(name, t->rows[r][col], value, sizeof(value));
+			used += (size_t)snprintf(buf + used, len - used, " %s=%s", name, value);
+		}
 		if (used >= len)
 			used = len - 1;
 	}
@@ -522,9 +547,15 @@ static size_t data_from_summary(struct plot_ctx *c, const struct plot_spec *s,
 			if (!row_x(t, r, s->x, &x) || !row_x(t, r, s->y, &y))
 				continue;
 			series_add(series_get(&all, &n, label), x, y);
-			if (floor_col >= 0 && csv_number(t->rows[r][floor_col], &y))
-				series_add(series_get(&ref, &nref, "floor (same loop, tracking off)"),
-					   x, y);
+			if (floor_col >= 0 && csv_number(t->rows[r][floor_col], &y)) {
+				/* one floor per combination of the other parameters */
+				char flabel[320];
+				const char *rest = strchr(label, ' ');
+
+				snprintf(flabel, sizeof(flabel), "floor (tracking off)%s",
+					 rest ? rest : "");
+				series_add(series_get(&ref, &nref, flabel), x, y);
+			}
 			continue;
 		}
 		snprintf(ybuf, sizeof(ybuf), "%s", s->y);
@@ -556,7 +587,7 @@ static size_t data_from_summary(struct plot_ctx *c, const struct plot_spec *s,
 	write_series(f, all, n);
 	if (s->ref == REF_FLOOR && nref) {
 		write_series(f, ref, nref);
-		*nextra = 1;
+		*nextra = (int)nref;
 	}
 	if (s->ref == REF_LINEAR) {
 		/* the best value at the smallest x, scaled linearly */
@@ -884,6 +915,8 @@ int plot_find_scripts(char *buf, size_t len)
 	if (n <= 0)
 		return -1;
 	exe[n] = 0;
+	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+		exe[n - 10] = 0;        /* rebuilt while running: same place */
 	/* build/dlbench, build/tsan/dlbench: plots/ is beside build/ */
 	for (int up = 0; up < 4; up++) {
 		char *slash = strrchr(exe, '/');
@@ -999,11 +1032,12 @@ int cmd_plot(int argc, char **argv)
 	char out[PATH_MAX];
 	int c, n;
 
+	opterr = 0;     /* one line of our own on bad options */
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': scripts = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: cli_die("bad option or missing value: %s (dlbench plot --help)", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)

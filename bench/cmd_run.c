@@ -261,6 +261,9 @@ static void validate(struct runner *r)
 		if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			config_die("%s:%d: unknown workload '%s' (not a dlbench command; dlbench --help lists them)",
 				r->cfg.path, s->workload_line, s->workload);
+		if (!help_has_option(help, "--out"))
+			config_die("%s:%d: workload '%s' writes no results (no --out in dlbench %s --help)",
+				   r->cfg.path, s->workload_line, s->workload, s->workload);
 		r->has_seed[i] = help_has_option(help, "--seed");
 		for (size_t p = 0; p < s->nparams; p++) {
 			struct matrix_param *mp = &s->params[p];
@@ -870,8 +873,8 @@ int cmd_run(int argc, char **argv)
 	struct progress pr = { 0 };
 	struct sigaction sa;
 	const char *env;
-	ssize_t len;
 
+	opterr = 0;     /* one line of our own on bad options */
 	while ((c = getopt_long(argc, argv, "o:r:nPh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
@@ -879,7 +882,7 @@ int cmd_run(int argc, char **argv)
 		case 'n': dry = 1; break;
 		case 'P': noplot = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: cli_die("bad option or missing value: %s (dlbench run --help)", argv[optind - 1]);
 		}
 	}
 	if (resume) {
@@ -898,10 +901,11 @@ int cmd_run(int argc, char **argv)
 	if (env && *env) {
 		snprintf(r.exe, sizeof(r.exe), "%s", env);
 	} else {
-		len = readlink("/proc/self/exe", r.exe, sizeof(r.exe) - 1);
-		if (len <= 0)
-			cli_die("cannot find my own executable: %s", strerror(errno));
-		r.exe[len] = 0;
+		/* this very executable, even if build/dlbench is rebuilt while the
+		 * matrix runs: every cell runs the build the runner started with */
+		snprintf(r.exe, sizeof(r.exe), "/proc/%d/exe", (int)getpid());
+		if (access(r.exe, X_OK) != 0)
+			cli_die("cannot run my own executable %s: %s", r.exe, strerror(errno));
 	}
 	if (matrix_load(&r.cfg, config, matrix_max_cpus(), err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
@@ -958,6 +962,9 @@ int cmd_run(int argc, char **argv)
 		fclose(in);
 		if (results_file_commit(&rf))
 			goto out;
+		for (char *q = base; *q; q++)   /* a JSON string without escapes */
+			if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20)
+				*q = '_';
 		snprintf(extra, sizeof(extra), "\"config\": \"%s\", \"runs\": %zu, \"max_cpus\": %llu",
 			 base, n, (unsigned long long)matrix_max_cpus());
 		if (meta_write(r.dir, argc, argv, "run", extra))

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dirty_log.h"
+#include "memslot_protect.h"
 #include "../workloads/verify.h"
 
 #define VERIFY_MAX_SPECS 32
@@ -29,6 +30,11 @@ static void usage(FILE *f)
 		"\n"
 		"  -s, --strategy SPEC     NAME[:KEY=VALUE,...], repeatable; 'all': each with defaults\n"
 		"  -p, --fault-path LIST   locked, fast or locked,fast (default locked)\n"
+		"      --memslot-protect P memslot read protection of the fault path: floor, mutex,\n"
+		"                          rwlock, rwlock-cond, srcu-mb, srcu-fast, urcu (`srcu` is\n"
+		"                          srcu-mb; default " VM_MEMSLOT_PROTECT_DEFAULT ")\n"
+		"      --memslot-updates   after every round, replace the memslot table (same\n"
+		"                          slots) through the protection, with the vCPUs running\n"
 		"  -v, --vcpus LIST        vCPU counts, e.g. 1,2,4 (default 1); more than CPUs is allowed\n"
 		"  -b, --bytes SIZE        guest memory (default 4M)\n"
 		"  -n, --slots N           memslots (default 1)\n"
@@ -66,6 +72,8 @@ int cmd_verify(int argc, char **argv)
 		{ "placement", required_argument, NULL, 4 },
 		{ "seed", required_argument, NULL, 5 },
 		{ "round-writes", required_argument, NULL, 6 },
+		{ "memslot-protect", required_argument, NULL, 7 },
+		{ "memslot-updates", no_argument, NULL, 8 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -80,6 +88,7 @@ int cmd_verify(int argc, char **argv)
 		.min_writes_per_round = 256,
 		.mem = { .bytes = 4ull << 20, .backing = GUEST_BACKING_ANONYMOUS, .numa = GUEST_NUMA_LOCAL },
 		.placement = PLACEMENT_COMPACT,
+		.memslot_protect = VM_MEMSLOT_PROTECT_DEFAULT,
 	};
 	uint64_t total_verified = 0, total_lost = 0;
 	int opt, failed = 0;
@@ -149,6 +158,16 @@ int cmd_verify(int argc, char **argv)
 		case 6:
 			c.min_writes_per_round = cli_u64("--round-writes", optarg, 0, 1ull << 40);
 			break;
+		case 7: {
+			const char *name = !strcmp(optarg, "srcu") ? "srcu-mb" : optarg;
+
+			c.memslot_protect = memslot_protect_names[cli_choice("--memslot-protect", name,
+									     memslot_protect_names)];
+			break;
+		}
+		case 8:
+			c.memslot_updates = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -183,6 +202,8 @@ int cmd_verify(int argc, char **argv)
 			cli_die("%s", err);
 		guest_memory_destroy(&mem);
 	}
+	printf("memslot protection: %s%s\n", c.memslot_protect,
+	       c.memslot_updates ? ", table replaced after every round" : "");
 	printf("%-32s %-6s %5s %7s %14s %10s %12s %10s %8s\n", "strategy", "fault", "vcpus",
 	       "rounds", "pages_verified", "pages_lost", "writes", "faults", "seconds");
 	for (size_t i = 0; i < nspecs; i++)

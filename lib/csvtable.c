@@ -152,7 +152,11 @@ static const char *const known_parameters[] = {
 	"write_percent", "random", "shared", "update_rate", "chunk_size", "harvest_interval_ms",
 	"duration_s", "rounds", "writers", "walkers", "iterators", "creators",
 	"max_vcpus", "ring_size", "node", "numa_node", "interval_ms", "threads",
-	"sptes", "gfns", "descs_per_gfn", NULL
+	"sptes", "gfns", "descs_per_gfn", "repetitions", "radix_bits", "initial_capacity",
+	"lookupers", "create_interval_ns", "lookup_batch", "max_restarts", "desc_cache",
+	"writer_delay_ns", "walk_batch", "critical_ns", "slot_pages", "test_slots", "stall_batch",
+	"harvest_interval_ns", "duration_ns", "harvester_cpu", "overlap", "gp_samples",
+	"idle_fast_path", "floor_passes", NULL
 };
 
 static int same_key(const char *key, const char *col)

@@ -54,6 +54,11 @@ struct dirty_log_ops {
 	 * the strategy starts with every page dirty). */
 	int (*init)(struct dirty_log *log, char *err, size_t errlen);
 	void (*destroy)(struct dirty_log *log);
+	/* Optional: logging is turned on again (vm_enable_dirty_logging,
+	 * under mmu_lock, no vCPU in guest mode): reset the log's state and
+	 * set the initial spte state, as init left them.  NULL: every spte
+	 * read-only, the log's state as it is. */
+	void (*enable)(struct dirty_log *log);
 	/* Optional, on the vCPU's own thread. */
 	void (*vcpu_thread_begin)(struct dirty_log *log, struct vcpu *v);
 	void (*vcpu_thread_end)(struct dirty_log *log, struct vcpu *v);

@@ -56,20 +56,27 @@ static int clear_log_set_option(struct dirty_log *log, const char *key, const ch
 	return -1;
 }
 
-static int clear_log_init(struct dirty_log *log, char *err, size_t errlen)
+/* The state logging starts in: every bit clear and every page read-only,
+ * or (initially-set) every bit set and every page writable.  No vCPU runs. */
+static void clear_log_enable(struct dirty_log *log)
 {
 	struct clear_log *c = log->priv;
 	struct memslot_table *t = log->vm->memslots;
 
+	for (uint32_t k = 0; k < t->nslots; k++) {
+		struct memslot *s = &t->slots[k];
+
+		memset(s->dirty_bitmap, c->initially_set ? 0xff : 0,
+		       bitmap_words(s->npages) * sizeof(unsigned long));
+		memset(log->vm->spte + s->base_gfn, c->initially_set ? SPTE_WRITABLE : 0, s->npages);
+	}
+}
+
+static int clear_log_init(struct dirty_log *log, char *err, size_t errlen)
+{
 	if (dirty_log_alloc_slot_bitmaps(log, err, errlen))
 		return -1;
-	if (c->initially_set)
-		for (uint32_t k = 0; k < t->nslots; k++) {
-			struct memslot *s = &t->slots[k];
-
-			memset(s->dirty_bitmap, 0xff, bitmap_words(s->npages) * sizeof(unsigned long));
-			memset(log->vm->spte + s->base_gfn, SPTE_WRITABLE, s->npages);
-		}
+	clear_log_enable(log);
 	return 0;
 }
 
@@ -162,6 +169,7 @@ const struct dirty_log_ops dirty_log_clear_log_ops = {
 	.priv_size = sizeof(struct clear_log),
 	.set_option = clear_log_set_option,
 	.init = clear_log_init,
+	.enable = clear_log_enable,
 	.destroy = clear_log_destroy,
 	.mark_dirty = clear_log_mark,
 	.get_log = clear_log_get_log,

@@ -155,6 +155,9 @@ static bool ring_vcpu_blocked(struct dirty_log *log, struct vcpu *v)
 	return ring_used(r) >= r->soft_limit;
 }
 
+/* The slot of an entry, through a cache that lives for one harvest step
+ * (ring_get_log and ring_reset forget it first: vm_update_memslots may
+ * have replaced the table between two harvests). */
 static struct memslot *entry_slot(struct vm *vm, struct dirty_ring *r, uint32_t id)
 {
 	if (!r->last_slot || r->last_slot->id != id)
@@ -172,6 +175,7 @@ static void ring_get_log(struct dirty_log *log, unsigned long *dirty, unsigned f
 	for (int i = 0; i < vm->nvcpus; i++) {
 		struct dirty_ring *r = &p->rings[i];
 
+		r->last_slot = NULL;
 		for (;;) {
 			struct ring_entry *e = &r->entries[r->fetch_index & r->mask];
 			struct memslot *s;
@@ -201,6 +205,7 @@ static void ring_reset(struct dirty_log *log, const unsigned long *dirty)
 		struct dirty_ring *r = &p->rings[i];
 		uint32_t ri = __atomic_load_n(&r->reset_index, __ATOMIC_RELAXED);
 
+		r->last_slot = NULL;
 		if (ri == r->fetch_index)
 			continue;
 		spinlock_lock(&vm->mmu_lock);

@@ -108,6 +108,12 @@ int memslot_protect_destroy(struct memslot_protect *p)
 	return 0;
 }
 
+void memslot_protect_set_kick(struct memslot_protect *p, void (*kick)(void *arg), void *arg)
+{
+	p->kick = kick;
+	p->kick_arg = arg;
+}
+
 struct memslot_reader *memslot_reader_register(struct memslot_protect *p, const char *name)
 {
 	struct memslot_reader *r = p->ops->reader_register(p, name ? name : "reader");

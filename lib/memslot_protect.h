@@ -21,7 +21,16 @@
  * memslot_quiescent is where `rwlock-cond` lets go of the read side it keeps
  * across iterations when an updater asked for it; the others do nothing
  * there.  A thread must call it regularly (and outside a read section), or
- * an `rwlock-cond` update waits for it.
+ * an `rwlock-cond` update waits for it.  memslot_reader_offline (outside a
+ * read section) lets go of anything kept, for a reader about to stop
+ * calling memslot_quiescent for a while (a vCPU leaving guest mode).
+ *
+ * A user whose readers call memslot_quiescent only when told to (the VM
+ * calls it on a vCPU request, so that its guest-access loop stays free of
+ * it) sets a kick with memslot_protect_set_kick: a protection that needs
+ * readers to pass a quiescent point calls it after it has raised its
+ * requests, and every reader must then reach memslot_quiescent (or
+ * memslot_reader_offline) soon.
  *
  * Updater side: memslot_protect_update(p, change, arg) copies the current
  * table (with room for MEMSLOT_UPDATE_EXTRA_SLOTS more slots), lets
@@ -83,6 +92,9 @@ struct memslot_protect_ops {
 	int (*replace)(struct memslot_protect *p, struct memslot_table *next);
 	/* Disposes of a replaced table; NULL: memslot_table_retire. */
 	int (*retire)(struct memslot_protect *p, struct memslot_table *old);
+	/* Optional, outside a read section: let go of whatever the reader
+	 * keeps between sections (memslot_reader_offline). */
+	void (*offline)(struct memslot_reader *r);
 };
 
 struct memslot_reader {
@@ -99,6 +111,10 @@ struct memslot_protect {
 
 	pthread_mutex_t update_lock;       /* one update at a time */
 	uint64_t updates;                  /* published; under update_lock */
+
+	/* memslot_protect_set_kick; set before any reader registers. */
+	void (*kick)(void *arg);
+	void *kick_arg;
 
 	/* The registered readers: rwlock-cond raises its requests on them. */
 	pthread_mutex_t readers_lock;
@@ -126,6 +142,10 @@ struct memslot_protect *memslot_protect_create_ops(const struct memslot_protect_
  * everything, the current table included. */
 int memslot_protect_destroy(struct memslot_protect *p);
 
+/* Before any reader registers: @kick(@arg) is called by an updater that
+ * waits for every reader to pass memslot_quiescent (see the top). */
+void memslot_protect_set_kick(struct memslot_protect *p, void (*kick)(void *arg), void *arg);
+
 /* From the reader thread itself.  @name (may be NULL) is for reports. */
 struct memslot_reader *memslot_reader_register(struct memslot_protect *p, const char *name);
 void memslot_reader_unregister(struct memslot_reader *r);
@@ -143,6 +163,12 @@ static inline void memslot_read_end(struct memslot_reader *r)
 static inline void memslot_quiescent(struct memslot_reader *r)
 {
 	r->ops->quiescent(r);
+}
+
+static inline void memslot_reader_offline(struct memslot_reader *r)
+{
+	if (r->ops->offline)
+		r->ops->offline(r);
 }
 
 /* See the top of this file.  Returns 0, @change's error, -ENOMEM, or the

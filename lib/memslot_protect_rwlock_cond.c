@@ -16,6 +16,11 @@
  * update.  A reader that registers while an update is under way starts
  * with its request raised (both happen under list_lock).
  *
+ * A user whose readers reach memslot_quiescent only when told to
+ * (memslot_protect_set_kick) is kicked once the requests are raised; a
+ * reader that stops calling memslot_quiescent goes offline first
+ * (memslot_reader_offline lets go of the read side unconditionally).
+ *
  * The request flag carries no data: the rwlock orders every table access,
  * so the flag's loads and stores are relaxed.
  */
@@ -140,6 +145,17 @@ static void rwlock_cond_quiescent(struct memslot_reader *base)
 	}
 }
 
+static void rwlock_cond_offline(struct memslot_reader *base)
+{
+	struct rwlock_cond_reader *r = (struct rwlock_cond_reader *)base;
+	struct rwlock_cond_state *st = base->protect->priv;
+
+	if (r->held) {
+		pthread_rwlock_unlock(&st->lock);
+		r->held = false;
+	}
+}
+
 static struct memslot_table *rwlock_cond_current(struct memslot_protect *p)
 {
 	struct rwlock_cond_state *st = p->priv;
@@ -162,6 +178,11 @@ static int rwlock_cond_replace(struct memslot_protect *p, struct memslot_table *
 	struct rwlock_cond_state *st = p->priv;
 
 	rwlock_cond_set_requests(st, 1);
+	/* After the requests: a kicked reader that looks at its request (the
+	 * kick orders the store before it) sees it raised or already
+	 * cleared by a finished update. */
+	if (p->kick)
+		p->kick(p->kick_arg);
 	pthread_rwlock_wrlock(&st->lock);
 	st->table = next;
 	pthread_rwlock_unlock(&st->lock);
@@ -181,4 +202,5 @@ const struct memslot_protect_ops memslot_protect_rwlock_cond_ops = {
 	.quiescent = rwlock_cond_quiescent,
 	.current = rwlock_cond_current,
 	.replace = rwlock_cond_replace,
+	.offline = rwlock_cond_offline,
 };

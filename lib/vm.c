@@ -30,14 +30,32 @@ void vm_backoff(unsigned n)
 	sleep_ns(ns);
 }
 
+/* memslot_protect_set_kick: an updater wants every vCPU to pass
+ * memslot_quiescent.  Each vCPU gets the request at its next exit point
+ * (vcpu_handle_requests), or when it next enters guest mode. */
+static void vm_kick_memslot_readers(void *arg)
+{
+	struct vm *vm = arg;
+
+	/* seq_cst RMW: releases the protection's request stores made before
+	 * the kick to the vCPU's acquire exchange of its requests */
+	for (int i = 0; i < vm->nvcpus; i++)
+		__atomic_fetch_or(&vm->vcpus[i].requests, VCPU_REQ_MEMSLOT_QUIESCENT, __ATOMIC_SEQ_CST);
+}
+
 struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 		     struct dirty_log *log, char *err, size_t errlen)
 {
-	struct srcu_options so;
+	const char *protect = o->memslot_protect ? o->memslot_protect : VM_MEMSLOT_PROTECT_DEFAULT;
+	struct memslot_protect_options po;
 	struct vm *vm;
 	uint64_t npages = mem->bytes >> PAGE_SHIFT;
 	uint64_t per_slot;
 
+	if (!memslot_protect_find(protect)) {
+		snprintf(err, errlen, "vm: unknown memslot protection '%s'", protect);
+		return NULL;
+	}
 	if (o->nslots == 0 || o->nvcpus <= 0) {
 		snprintf(err, errlen, "vm: need at least one memslot and one vCPU");
 		return NULL;
@@ -88,24 +106,36 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 		v->guest_base = vm->guest_base;
 		v->mode = VCPU_OUTSIDE_GUEST;
 	}
-	srcu_options_default(&so);
-	so.name = "memslots";
-	if (srcu_init(&vm->memslot_srcu, &so)) {
-		snprintf(err, errlen, "vm: cannot initialise the memslot SRCU domain");
+	memslot_protect_options_default(&po);
+	po.expedited = o->memslot_expedited;
+	/* owns the table from here on, also on failure */
+	vm->memslots_protect = memslot_protect_create(protect, &po, vm->memslots);
+	if (!vm->memslots_protect) {
+		vm->memslots = NULL;
+		snprintf(err, errlen, "vm: cannot create memslot protection %s", protect);
 		goto fail;
+	}
+	memslot_protect_set_kick(vm->memslots_protect, vm_kick_memslot_readers, vm);
+	if (!log) {
+		/* no dirty logging: no spte is ever write-protected */
+		memset(vm->spte, SPTE_WRITABLE, (size_t)npages);
+		return vm;
 	}
 	vm->log = log;
 	log->vm = vm;
 	if (log->ops->init(log, err, errlen)) {
 		log->vm = NULL;
-		srcu_destroy(&vm->memslot_srcu);
+		vm->log = NULL;
 		goto fail;
 	}
 	return vm;
 fail:
+	if (vm->memslots_protect)
+		memslot_protect_destroy(vm->memslots_protect);
+	else
+		free(vm->memslots);
 	free(vm->spte);
 	free(vm->vcpus);
-	free(vm->memslots);
 	free(vm);
 	return NULL;
 }
@@ -114,10 +144,13 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
-	vm->log->ops->destroy(vm->log);
-	vm->log->vm = NULL;
-	srcu_destroy(&vm->memslot_srcu);
-	memslot_table_retire(vm->memslots);
+	if (vm->log) {
+		vm->log->ops->destroy(vm->log);
+		vm->log->vm = NULL;
+	}
+	/* frees the current table; -EBUSY (with a message) only if a vCPU
+	 * thread did not call vcpu_thread_end, which leaks it */
+	memslot_protect_destroy(vm->memslots_protect);
 	free(vm->spte);
 	free(vm->vcpus);
 	free(vm);
@@ -131,6 +164,39 @@ struct memslot *vm_slot_by_id(struct vm *vm, uint32_t id)
 		if (t->slots[i].id == id)
 			return &t->slots[i];
 	return NULL;
+}
+
+int vm_update_memslots(struct vm *vm, memslot_change_fn change, void *arg)
+{
+	int rc = memslot_protect_update(vm->memslots_protect, change, arg);
+
+	/* updaters are serialized by the caller: no update_lock needed to
+	 * read the protection's current table */
+	vm->memslots = vm->memslots_protect->ops->current(vm->memslots_protect);
+	return rc;
+}
+
+int vm_enable_dirty_logging(struct vm *vm)
+{
+	if (!vm->log)
+		return -EINVAL;
+	spinlock_lock(&vm->mmu_lock);
+	/* Plain bytes: no vCPU is in guest mode (see vm.h). */
+	if (vm->log->ops->enable)
+		vm->log->ops->enable(vm->log);
+	else
+		memset(vm->spte, 0, (size_t)vm->npages);
+	spinlock_unlock(&vm->mmu_lock);
+	vm_flush_remote_tlbs(vm);
+	return 0;
+}
+
+void vm_disable_dirty_logging(struct vm *vm)
+{
+	spinlock_lock(&vm->mmu_lock);
+	/* Plain bytes, as above; making sptes writable needs no flush. */
+	memset(vm->spte, SPTE_WRITABLE, (size_t)vm->npages);
+	spinlock_unlock(&vm->mmu_lock);
 }
 
 /* Enter guest mode, then look at requests raised while we were outside. */
@@ -154,6 +220,9 @@ void vcpu_exit_guest(struct vcpu *v)
 	/* release: a harvester that reads OUTSIDE (acquire) and skips us sees
 	 * every store we made before */
 	__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_SEQ_CST);
+	/* outside guest mode no exit point runs: keep nothing an updater
+	 * would wait for (rwlock-cond's read side) */
+	memslot_reader_offline(v->memslot_reader);
 }
 
 void vcpu_thread_begin(struct vcpu *v)
@@ -161,12 +230,12 @@ void vcpu_thread_begin(struct vcpu *v)
 	char name[32];
 
 	snprintf(name, sizeof(name), "vcpu%d", v->index);
-	v->memslot_reader = srcu_register_reader(&v->vm->memslot_srcu, name);
+	v->memslot_reader = memslot_reader_register(v->vm->memslots_protect, name);
 	if (!v->memslot_reader) {
 		fprintf(stderr, "dlbench: vCPU %d cannot register as a memslot reader\n", v->index);
 		abort();
 	}
-	if (v->vm->log->ops->vcpu_thread_begin)
+	if (v->vm->log && v->vm->log->ops->vcpu_thread_begin)
 		v->vm->log->ops->vcpu_thread_begin(v->vm->log, v);
 	vcpu_enter_guest(v);
 }
@@ -174,9 +243,9 @@ void vcpu_thread_begin(struct vcpu *v)
 void vcpu_thread_end(struct vcpu *v)
 {
 	vcpu_exit_guest(v);
-	if (v->vm->log->ops->vcpu_thread_end)
+	if (v->vm->log && v->vm->log->ops->vcpu_thread_end)
 		v->vm->log->ops->vcpu_thread_end(v->vm->log, v);
-	srcu_unregister_reader(v->memslot_reader);
+	memslot_reader_unregister(v->memslot_reader);
 	v->memslot_reader = NULL;
 }
 
@@ -188,6 +257,11 @@ static void vcpu_fault_in_slot(struct vcpu *v, struct memslot *slot, uint64_t gf
 	uint8_t *spte = &vm->spte[gfn];
 	uint64_t rel = gfn - slot->base_gfn;
 
+	if (!log) {
+		/* no dirty log: nothing write-protects, nothing to mark */
+		__atomic_store_n(spte, SPTE_WRITABLE, __ATOMIC_RELAXED);
+		return;
+	}
 	if (vm->fault_path == FAULT_PATH_LOCKED) {
 		spinlock_lock(&vm->mmu_lock);
 		if (!(__atomic_load_n(spte, __ATOMIC_RELAXED) & SPTE_WRITABLE)) {
@@ -221,20 +295,18 @@ static void vcpu_fault_in_slot(struct vcpu *v, struct memslot *slot, uint64_t gf
 }
 
 /*
- * The memslot read side of the fault path, in one place: an SRCU read
- * section around the lookup and every use of the slot.  (The memslot
- * read-protection table replaces this function's body.)
+ * The memslot read side of the fault path, in one place: a read section of
+ * the VM's memslot protection around the lookup and every use of the slot
+ * (the protection orders the table's publication before our reads).
  */
 static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn)
 {
-	int idx = srcu_read_lock(v->memslot_reader);
-	/* acquire: rcu_dereference, pairs with the release that publishes a table */
-	struct memslot_table *t = __atomic_load_n(&v->vm->memslots, __ATOMIC_ACQUIRE);
+	const struct memslot_table *t = memslot_read_begin(v->memslot_reader);
 	struct memslot *slot = memslot_lookup(t, gfn);
 
 	if (slot)
 		vcpu_fault_in_slot(v, slot, gfn);
-	srcu_read_unlock(v->memslot_reader, idx);
+	memslot_read_end(v->memslot_reader);
 	return slot != NULL;
 }
 
@@ -257,13 +329,16 @@ static void vcpu_wait_ring_space(struct vcpu *v)
 	struct dirty_log *log = v->vm->log;
 	uint64_t t0 = v->stall_hist ? now_ns() : 0;
 
-	if (!log->ops->vcpu_blocked || !log->ops->vcpu_blocked(log, v))
+	if (!log || !log->ops->vcpu_blocked || !log->ops->vcpu_blocked(log, v))
 		return;
 	v->stats.ring_full_exits++;
 	/* Outside guest mode the harvester's flushes do not wait for us. */
 	vcpu_exit_guest(v);
+	/* relaxed: a hint for vm_log_space_wanted, see there */
+	__atomic_fetch_add(&v->vm->log_space_waiters, 1, __ATOMIC_RELAXED);
 	for (unsigned n = 0; log->ops->vcpu_blocked(log, v) && !vm_stopping(v->vm); n++)
 		vm_backoff(n);
+	__atomic_fetch_sub(&v->vm->log_space_waiters, 1, __ATOMIC_RELAXED);
 	vcpu_enter_guest(v);
 	if (v->stall_hist)
 		histogram_record(v->stall_hist, now_ns() - t0);
@@ -286,6 +361,8 @@ void vcpu_handle_requests(struct vcpu *v)
 		__atomic_store_n(&v->flush_ack, seq, __ATOMIC_RELEASE);
 		v->stats.flush_acks++;
 	}
+	if (req & VCPU_REQ_MEMSLOT_QUIESCENT)
+		memslot_quiescent(v->memslot_reader);
 	if (req & VCPU_REQ_DIRTY_RING_FULL)
 		vcpu_wait_ring_space(v);
 }

@@ -16,6 +16,23 @@
  *           lockless marks (dirty_log_ops.marks_need_mmu_lock) gets its
  *           mark under mmu_lock after the compare-and-swap.
  *
+ * Memslot reads: the VM owns a memslot read protection chosen by name
+ * (lib/memslot_protect.h; default srcu-mb).  Each vCPU registers as its
+ * reader from its own thread (vcpu_thread_begin), and the write-fault path
+ * looks the gfn up between memslot_read_begin and memslot_read_end.  The
+ * guest-access loop itself never touches the protection: a protection
+ * that needs its readers to pass a quiescent point (rwlock-cond) kicks the
+ * vCPUs with VCPU_REQ_MEMSLOT_QUIESCENT, which vcpu_exit_point already
+ * looks for, and a vCPU leaving guest mode lets go of what it keeps.
+ * Updater-side code (harvesters, strategies, the verifier) reads
+ * vm->memslots, the protection's current table; the VM's table changes
+ * only through vm_update_memslots.
+ *
+ * Dirty logging is on from vm_create (the strategy's init sets the initial
+ * spte state) until vm_disable_dirty_logging makes every spte writable;
+ * vm_enable_dirty_logging restores the initial state.  A VM created
+ * without a dirty log runs with every spte writable.
+ *
  * vm_flush_remote_tlbs: the harvester, after write-protecting pages,
  * raises a request on every vCPU and waits until each vCPU that is in
  * guest mode has passed its next exit point.  A vCPU that saw "writable"
@@ -31,6 +48,7 @@
 
 #include "guest_memory.h"
 #include "histogram.h"
+#include "memslot_protect.h"
 #include "memslots.h"
 #include "spinlock.h"
 #include "srcu.h"
@@ -53,6 +71,10 @@ enum vcpu_mode {
 /* vcpu.requests bits */
 #define VCPU_REQ_TLB_FLUSH        (1ul << 0)   /* kvm_flush_remote_tlbs */
 #define VCPU_REQ_DIRTY_RING_FULL  (1ul << 1)   /* the vCPU's own ring is soft-full */
+#define VCPU_REQ_MEMSLOT_QUIESCENT (1ul << 2)  /* pass memslot_quiescent */
+
+/* The memslot read protection of vm_options.memslot_protect == NULL. */
+#define VM_MEMSLOT_PROTECT_DEFAULT "srcu-mb"
 
 struct vm;
 struct dirty_log;
@@ -75,7 +97,7 @@ struct vcpu {
 	_Alignas(64) struct vm *vm;
 	uint8_t *spte;              /* vm->spte */
 	uint8_t *guest_base;        /* vm->guest_base */
-	struct srcu_reader *memslot_reader;
+	struct memslot_reader *memslot_reader;
 	void *log_vcpu;             /* the dirty-log strategy's per-vCPU state */
 	/* When set, the time of each write fault and of each wait for
 	 * dirty-ring space is recorded (the vCPU's stalls). */
@@ -88,6 +110,10 @@ struct vm_options {
 	uint32_t nslots;            /* equal slots, each a multiple of 64 pages */
 	int nvcpus;
 	enum fault_path fault_path;
+	/* lib/memslot_protect.h name; NULL: VM_MEMSLOT_PROTECT_DEFAULT */
+	const char *memslot_protect;
+	/* srcu-mb, srcu-fast: expedited grace periods for memslot updates */
+	bool memslot_expedited;
 };
 
 struct vm {
@@ -96,24 +122,29 @@ struct vm {
 	uint64_t npages;            /* gfns 0..npages-1, all in memslots */
 	uint8_t *spte;              /* one per gfn: SPTE_WRITABLE or 0 */
 	enum fault_path fault_path;
-	struct dirty_log *log;
+	struct dirty_log *log;           /* NULL: no dirty logging at all */
 	int nvcpus;
 	struct vcpu *vcpus;
 
-	/* The published memslot table: read in the fault path inside an SRCU
-	 * read section of memslot_srcu (see vcpu_fault_with_slot in vm.c). */
+	/* vCPUs read the memslots through memslots_protect (see the top);
+	 * memslots is its current table, for the updater side (harvesters,
+	 * strategies, the verifier), refreshed by vm_update_memslots. */
+	struct memslot_protect *memslots_protect;
 	struct memslot_table *memslots;
-	struct srcu_struct memslot_srcu;
 
 	_Alignas(64) struct spinlock mmu_lock;
 	_Alignas(64) uint64_t flush_seq;   /* flushes requested so far */
 	uint64_t flushes;                  /* harvester-side count */
 	_Alignas(64) int stop;             /* vm_request_stop */
+	/* vCPUs waiting outside guest mode for dirty-log space (a full dirty
+	 * ring): written only on that slow path, read by the harvester. */
+	_Alignas(64) int log_space_waiters;
 };
 
 /* Builds the VM over @mem (whose size must be nslots * a multiple of 64
- * pages) and attaches @log (dirty_log_create), whose init runs here.  On
- * error writes one line to @err and returns NULL. */
+ * pages) with its memslot protection, and attaches @log (dirty_log_create),
+ * whose init runs here and turns logging on; @log may be NULL (logging
+ * never on).  On error writes one line to @err and returns NULL. */
 struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 		     struct dirty_log *log, char *err, size_t errlen);
 /* Detaches the dirty log (its destroy runs) and frees the VM.  Every vCPU
@@ -123,9 +154,22 @@ void vm_destroy(struct vm *vm);
 /* The slot with id @id, or NULL (harvester side: the table is stable). */
 struct memslot *vm_slot_by_id(struct vm *vm, uint32_t id);
 
+/* Changes the memslot table through the VM's protection
+ * (memslot_protect_update) and refreshes vm->memslots.  Updater side: not
+ * concurrently with a harvest or another update.  Returns 0 or a negative
+ * errno. */
+int vm_update_memslots(struct vm *vm, memslot_change_fn change, void *arg);
+
+/* Dirty logging on (the strategy's initial spte state, then a flush) and
+ * off (every spte writable).  Harvester side, while no vCPU is in guest
+ * mode (the handshake that starts the vCPUs again orders the spte stores
+ * before their accesses).  Enable returns -EINVAL on a VM without a log. */
+int vm_enable_dirty_logging(struct vm *vm);
+void vm_disable_dirty_logging(struct vm *vm);
+
 /* Called on the thread that will run @v, before its first access and after
- * its last: registers it with the SRCU domains it reads, enters and leaves
- * guest mode. */
+ * its last: registers it as a reader of the memslot protection, enters and
+ * leaves guest mode. */
 void vcpu_thread_begin(struct vcpu *v);
 void vcpu_thread_end(struct vcpu *v);
 
@@ -208,6 +252,15 @@ void vm_request_stop(struct vm *vm);
 static inline bool vm_stopping(struct vm *vm)
 {
 	return __atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE);
+}
+
+/* True while a vCPU waits outside guest mode for dirty-log space, until a
+ * harvest frees it (as KVM_EXIT_DIRTY_RING_FULL tells userspace). */
+static inline bool vm_log_space_wanted(struct vm *vm)
+{
+	/* relaxed: a hint to harvest; the harvest itself is ordered by the
+	 * strategy's acquire/release on its entries */
+	return __atomic_load_n(&vm->log_space_waiters, __ATOMIC_RELAXED) != 0;
 }
 
 /* Waiting helper for spin-then-sleep loops: call with n = 0, 1, 2, ... */

@@ -4,7 +4,7 @@
 # Variables from dlbench plot: datafile outbase nseries nextra plottitle
 # machine date scriptdir.
 set title sprintf("%s\n%s, %s", plottitle, machine, date)
-set key outside right top Left reverse samplen 2 spacing 1.1
+set key outside right top Left reverse samplen 4 spacing 1.1
 set grid back lc rgb '#dddddd'
 set border 3
 set tics nomirror

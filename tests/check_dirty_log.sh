@@ -10,7 +10,8 @@
 #       regions every page faults exactly once per pass, so each iteration
 #       dirties and harvests exactly vcpus x pages_per_pass pages (none of
 #       either with strategy none); in continuous mode the harvests plus the
-#       final one report exactly the pages dirtied.
+#       final one report exactly the pages dirtied.  Every row names the
+#       memslot protection given with --memslot-protect (default srcu-mb).
 #   check_dirty_log.sh DLBENCH run STRATEGY [OPTIONS...]
 #       The same run and files, without the page counts (for random order,
 #       overlap or partial writes, where a page may fault several times).
@@ -65,6 +66,13 @@ fi
 
 strategy=$1
 shift
+protect=srcu-mb
+prev=
+for a in "$@"; do
+	[ "$prev" = --memslot-protect ] && protect=$a
+	prev=$a
+done
+[ "$protect" = srcu ] && protect=srcu-mb
 out=$tmp/r
 "$bin" dirty-log -v 2 -b 1M -i 3 --strategy "$strategy" --mode both --duration 0.2 \
 	--harvest-interval 10 --out "$out" "$@" || fail "dirty-log exited with status $?"
@@ -81,7 +89,7 @@ for mode in iteration continuous; do
 	done
 done
 
-awk -F, -v what="$what" -v strategy="$strategy" '
+awk -F, -v what="$what" -v strategy="$strategy" -v protect="$protect" '
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 function v(name) {
 	if (!(name in col)) { print "no column " name; bad = 1; return 0 }
@@ -90,6 +98,9 @@ function v(name) {
 {
 	mode = v("mode")
 	rows[mode]++
+	if (v("memslot_protect") != protect) {
+		print "row " NR ": memslot_protect " v("memslot_protect") ", expected " protect; bad = 1
+	}
 	if (v("dirty_pass_ns") <= 0 || v("floor_page_touch_ns") <= 0) {
 		print "row " NR ": no dirty pass or floor time"; bad = 1
 	}

@@ -48,6 +48,8 @@ workload = fake
 size = 1,x" 3 "size = x: dlbench fake: --size: 'x' is not"
 expect_error "[a]
 workload = run" 2 "'run' is not a workload"
+expect_error "[a]
+workload = noout" 2 "workload 'noout' writes no results"
 
 # ---- a matrix with failing, crashing and hanging cells
 cat > "$T/m.ini" <<'EOF'

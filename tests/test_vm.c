@@ -12,10 +12,19 @@
  *   - dirty ring: a ring of 16 entries is soft-full after 8 pushes;
  *   - flush: vm_flush_remote_tlbs does not return while a vCPU in guest
  *     mode has not passed an exit point since the request, and returns
- *     once it has.
+ *     once it has;
+ *   - memslot protections: the harvest test under each; a memslot update
+ *     completes while a vCPU that faulted (rwlock-cond: keeps the read
+ *     side) runs exit points in guest mode, and while it idles outside
+ *     guest mode; the vCPU faults through the new table afterwards;
+ *   - dirty logging off (no fault, nothing reported) and on again (every
+ *     page faults; initially-set: every page reported); a VM without a log;
+ *   - a vCPU waiting for dirty-ring space shows in vm_log_space_wanted
+ *     until a harvest frees the ring.
  * Every check counts a failure; the exit status is the verdict.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,20 +83,28 @@ struct machine {
 	struct vm *vm;
 };
 
-static void machine_up(struct machine *m, const char *spec, enum fault_path path, int nvcpus,
-		       uint32_t nslots)
+/* @spec NULL: a VM without a dirty log; @protect NULL: the default. */
+static void machine_up_protected(struct machine *m, const char *spec, enum fault_path path,
+				 int nvcpus, uint32_t nslots, const char *protect)
 {
 	struct guest_memory_options o = { .bytes = 2 << 20, .backing = GUEST_BACKING_ANONYMOUS,
 					  .numa = GUEST_NUMA_LOCAL };
-	struct vm_options vo = { .nslots = nslots, .nvcpus = nvcpus, .fault_path = path };
-	char err[512];
+	struct vm_options vo = { .nslots = nslots, .nvcpus = nvcpus, .fault_path = path,
+				 .memslot_protect = protect };
+	char err[512] = "";
 
-	m->log = dirty_log_create(spec, NULL, err, sizeof(err));
-	if (!m->log || guest_memory_create(&m->mem, &o, err, sizeof(err)) ||
+	m->log = spec ? dirty_log_create(spec, NULL, err, sizeof(err)) : NULL;
+	if ((spec && !m->log) || guest_memory_create(&m->mem, &o, err, sizeof(err)) ||
 	    !(m->vm = vm_create(&vo, &m->mem, m->log, err, sizeof(err)))) {
-		printf("FAIL: cannot set up %s: %s\n", spec, err);
+		printf("FAIL: cannot set up %s: %s\n", spec ? spec : "a VM without a log", err);
 		exit(1);
 	}
+}
+
+static void machine_up(struct machine *m, const char *spec, enum fault_path path, int nvcpus,
+		       uint32_t nslots)
+{
+	machine_up_protected(m, spec, path, nvcpus, nslots, NULL);
 }
 
 static void machine_down(struct machine *m)
@@ -98,7 +115,7 @@ static void machine_down(struct machine *m)
 }
 
 /* Writes a fixed set of pages, harvests, compares. */
-static void test_harvest(const char *spec, enum fault_path path)
+static void test_harvest_protected(const char *spec, enum fault_path path, const char *protect)
 {
 	struct machine m;
 	struct vcpu *v;
@@ -107,7 +124,7 @@ static void test_harvest(const char *spec, enum fault_path path)
 	static const uint64_t pages[] = { 0, 1, 63, 64, 65, 200, 255, 256, 300, 511 };
 	const size_t n = sizeof(pages) / sizeof(pages[0]);
 
-	machine_up(&m, spec, path, 1, 2);
+	machine_up_protected(&m, spec, path, 1, 2, protect);
 	npages = m.vm->npages;
 	dirty = calloc(bitmap_words(npages), sizeof(*dirty));
 	v = &m.vm->vcpus[0];
@@ -154,6 +171,11 @@ static void test_harvest(const char *spec, enum fault_path path)
 	vcpu_thread_end(v);
 	free(dirty);
 	machine_down(&m);
+}
+
+static void test_harvest(const char *spec, enum fault_path path)
+{
+	test_harvest_protected(spec, path, NULL);
 }
 
 static void test_ring_soft_full(void)
@@ -249,6 +271,230 @@ static void test_flush_waits(void)
 	machine_down(&m);
 }
 
+/* Waits up to WATCHDOG_NS for *@flag; a liveness guard, not a timing
+ * check: a protocol that never completes fails instead of hanging. */
+#define WATCHDOG_NS (60ull * 1000 * 1000 * 1000)
+
+static bool wait_flag(const int *flag)
+{
+	uint64_t t0 = now_ns();
+
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+		if (now_ns() - t0 > WATCHDOG_NS)
+			return false;
+		else
+			sleep_ns(100 * 1000);
+	return true;
+}
+
+/* Memslot updates with a vCPU running: see the top. */
+struct update_test {
+	struct vm *vm;
+	int faulted;         /* the vCPU faulted once, in guest mode */
+	int go_offline;      /* leave guest mode and idle */
+	int offline;
+	int finish;
+	int update_done;
+	int update_rc;
+};
+
+static void *update_vcpu(void *p)
+{
+	struct update_test *t = p;
+	struct vcpu *v = &t->vm->vcpus[0];
+
+	vcpu_thread_begin(v);                  /* in guest mode */
+	vcpu_write_page(v, 0, 1);              /* faults: a read section */
+	__atomic_store_n(&t->faulted, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&t->go_offline, __ATOMIC_ACQUIRE)) {
+		vcpu_exit_point(v);
+		sleep_ns(1000);
+	}
+	vcpu_exit_guest(v);                    /* idles without exit points */
+	__atomic_store_n(&t->offline, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&t->finish, __ATOMIC_ACQUIRE))
+		sleep_ns(1000);
+	vcpu_enter_guest(v);
+	vcpu_write_page(v, 64, 2);             /* faults through the newest table */
+	vcpu_thread_end(v);
+	return NULL;
+}
+
+static int same_slots(struct memslot_table *copy, void *arg)
+{
+	(void)arg;
+	return memslot_table_set_flags(copy, copy->slots[0].id, copy->slots[0].flags);
+}
+
+static void *updater(void *p)
+{
+	struct update_test *t = p;
+
+	t->update_rc = vm_update_memslots(t->vm, same_slots, NULL);
+	__atomic_store_n(&t->update_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* One update from another thread, with a watchdog. */
+static void update_once(struct update_test *t, const char *protect, const char *while_what)
+{
+	pthread_t tu;
+	uint64_t gen = t->vm->memslots->generation;
+
+	t->update_done = 0;
+	pthread_create(&tu, NULL, updater, t);
+	if (!wait_flag(&t->update_done)) {
+		printf("FAIL: %s: a memslot update did not complete while the vCPU %s\n", protect,
+		       while_what);
+		exit(1);
+	}
+	pthread_join(tu, NULL);
+	CHECK(t->update_rc == 0, "%s: memslot update failed (%d) while the vCPU %s", protect,
+	      t->update_rc, while_what);
+	/* the copy the update published, as vm->memslots */
+	CHECK(t->vm->memslots->generation > gen, "%s: vm->memslots still generation %llu after an update",
+	      protect, (unsigned long long)gen);
+}
+
+static void test_memslot_update(const char *protect)
+{
+	struct machine m;
+	struct update_test t = { 0 };
+	pthread_t tv;
+
+	machine_up_protected(&m, "xchg", FAULT_PATH_LOCKED, 1, 2, protect);
+	t.vm = m.vm;
+	pthread_create(&tv, NULL, update_vcpu, &t);
+	if (!wait_flag(&t.faulted)) {
+		printf("FAIL: %s: the vCPU did not fault\n", protect);
+		exit(1);
+	}
+	update_once(&t, protect, "ran exit points in guest mode");
+	__atomic_store_n(&t.go_offline, 1, __ATOMIC_RELEASE);
+	if (!wait_flag(&t.offline)) {
+		printf("FAIL: %s: the vCPU did not leave guest mode\n", protect);
+		exit(1);
+	}
+	update_once(&t, protect, "idled outside guest mode");
+	__atomic_store_n(&t.finish, 1, __ATOMIC_RELEASE);
+	pthread_join(tv, NULL);
+	CHECK(m.vm->memslots == m.vm->memslots_protect->ops->current(m.vm->memslots_protect),
+	      "%s: vm->memslots is not the protection's current table", protect);
+	CHECK(m.vm->vcpus[0].stats.faults == 2, "%s: %llu faults, expected 2", protect,
+	      (unsigned long long)m.vm->vcpus[0].stats.faults);
+	printf("memslot update under %-12s ok\n", protect);
+	machine_down(&m);
+}
+
+/* Logging off, on again, and a VM without a log (one thread). */
+static void test_logging_on_off(const char *spec)
+{
+	struct machine m;
+	struct vcpu *v;
+	unsigned long *dirty;
+	uint64_t npages, faults;
+	bool initially_set = spec && strstr(spec, "initially-set=1");
+
+	machine_up(&m, spec, FAULT_PATH_LOCKED, 1, 2);
+	npages = m.vm->npages;
+	dirty = calloc(bitmap_words(npages), sizeof(*dirty));
+	v = &m.vm->vcpus[0];
+	vcpu_thread_begin(v);
+	vcpu_exit_guest(v);
+	if (spec) {
+		/* what the strategy starts with */
+		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
+		dirty_log_clear(m.log, dirty);
+		vm_disable_dirty_logging(m.vm);
+	} else {
+		CHECK(vm_enable_dirty_logging(m.vm) != 0, "logging enabled on a VM without a log");
+	}
+	faults = v->stats.faults;
+	for (uint64_t gfn = 0; gfn < npages; gfn++)
+		vcpu_write_page(v, gfn, gfn);
+	CHECK(v->stats.faults == faults, "%s: %llu faults with logging off",
+	      spec ? spec : "no log", (unsigned long long)(v->stats.faults - faults));
+	if (spec) {
+		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
+		dirty_log_clear(m.log, dirty);
+		CHECK(bitmap_weight(dirty, npages) == 0, "%s: %llu pages reported with logging off",
+		      spec, (unsigned long long)bitmap_weight(dirty, npages));
+		CHECK(vm_enable_dirty_logging(m.vm) == 0, "%s: cannot enable logging", spec);
+		faults = v->stats.faults;
+		for (uint64_t gfn = 0; gfn < npages; gfn++)
+			vcpu_write_page(v, gfn, gfn + 1);
+		CHECK(v->stats.faults - faults == (initially_set ? 0 : npages),
+		      "%s: %llu faults after enabling, expected %llu", spec,
+		      (unsigned long long)(v->stats.faults - faults),
+		      (unsigned long long)(initially_set ? 0 : npages));
+		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
+		dirty_log_clear(m.log, dirty);
+		CHECK(bitmap_weight(dirty, npages) == npages, "%s: %llu pages reported after enabling, %llu written",
+		      spec, (unsigned long long)bitmap_weight(dirty, npages), (unsigned long long)npages);
+	}
+	vcpu_thread_end(v);
+	free(dirty);
+	machine_down(&m);
+}
+
+/* A vCPU blocked on a full ring shows in vm_log_space_wanted. */
+struct space_test {
+	struct vm *vm;
+	int done;
+};
+
+static void *space_vcpu(void *p)
+{
+	struct space_test *t = p;
+	struct vcpu *v = &t->vm->vcpus[0];
+
+	vcpu_thread_begin(v);
+	for (uint64_t gfn = 0; gfn < 8; gfn++)   /* ring of 16: soft-full after 8 */
+		vcpu_write_page(v, gfn, 1);      /* the 8th exit point waits */
+	vcpu_thread_end(v);
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_log_space_wanted(void)
+{
+	struct machine m;
+	struct space_test t = { 0 };
+	unsigned long *dirty;
+	pthread_t tv;
+	uint64_t t0 = now_ns();
+
+	machine_up(&m, "dirty-ring:ring=16", FAULT_PATH_FAST, 1, 1);
+	dirty = calloc(bitmap_words(m.vm->npages), sizeof(*dirty));
+	t.vm = m.vm;
+	CHECK(!vm_log_space_wanted(m.vm), "log space wanted before any vCPU ran");
+	pthread_create(&tv, NULL, space_vcpu, &t);
+	while (!vm_log_space_wanted(m.vm)) {
+		if (now_ns() - t0 > WATCHDOG_NS) {
+			printf("FAIL: a vCPU with a full ring never asked for log space\n");
+			exit(1);
+		}
+		sleep_ns(100 * 1000);
+	}
+	CHECK(!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE), "the vCPU finished with a full ring");
+	dirty_log_get(m.log, dirty, 0);
+	dirty_log_clear(m.log, dirty);
+	if (!wait_flag(&t.done)) {
+		printf("FAIL: the vCPU did not go on after a harvest freed its ring\n");
+		exit(1);
+	}
+	pthread_join(tv, NULL);
+	CHECK(!vm_log_space_wanted(m.vm), "log space still wanted after the vCPU went on");
+	CHECK(m.vm->vcpus[0].stats.ring_full_exits == 1, "%llu ring-full exits, expected 1",
+	      (unsigned long long)m.vm->vcpus[0].stats.ring_full_exits);
+	CHECK(bitmap_weight(dirty, m.vm->npages) == 8, "ring reported %llu pages, 8 pushed",
+	      (unsigned long long)bitmap_weight(dirty, m.vm->npages));
+	dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
+	dirty_log_clear(m.log, dirty);
+	free(dirty);
+	machine_down(&m);
+}
+
 int main(void)
 {
 	const struct dirty_log_ops *o;
@@ -264,6 +510,23 @@ int main(void)
 	}
 	test_ring_soft_full();
 	test_flush_waits();
+	test_log_space_wanted();
+	test_logging_on_off(NULL);
+	test_logging_on_off("xchg");
+	test_logging_on_off("dirty-ring");
+	test_logging_on_off("clear-log:initially-set=1");
+	for (int i = 0; memslot_protect_names[i]; i++) {
+		const char *name = memslot_protect_names[i];
+
+#ifdef __SANITIZE_THREAD__
+		/* liburcu is not instrumented: TSan cannot see its ordering */
+		if (!strcmp(name, "urcu"))
+			continue;
+#endif
+		for (int p = 0; p < 2; p++)
+			test_harvest_protected("xchg", (enum fault_path)p, name);
+		test_memslot_update(name);
+	}
 	printf("%s: %d failure(s)\n", failures ? "FAILED" : "ok", failures);
 	return failures ? 1 : 0;
 }

@@ -14,9 +14,10 @@
  * Waiting for log space.  A strategy may make a vCPU leave guest mode and
  * wait until the harvester frees space (a full dirty ring).  Whenever the
  * harvester waits for the vCPUs, or sleeps between continuous-mode ticks,
- * it looks for such a vCPU every DLW_DEMAND_POLL_NS and harvests at once
- * (as QEMU reaps the rings on KVM_EXIT_DIRTY_RING_FULL), so a pass never
- * deadlocks on a ring smaller than the pass.
+ * it looks every DLW_DEMAND_POLL_NS whether the VM says a vCPU waits
+ * (vm_log_space_wanted) and harvests at once (as QEMU reaps the rings on
+ * KVM_EXIT_DIRTY_RING_FULL), so a pass never deadlocks on a ring smaller
+ * than the pass.
  *
  * Hot path.  A guest write is vcpu_write_page: a load of the spte, the
  * store, a load of the vCPU's requests, and a per-vCPU access counter.
@@ -26,12 +27,11 @@
  * while that vCPU is idle between phases (ordered by the done_gen/gen
  * handshake above), and resets it there.
  *
- * Logging on and off.  vm_create runs the strategy's init, which leaves
- * the sptes in the strategy's initial state (read-only, or writable with
- * every page dirty for an initially-set log).  The driver saves that state,
- * makes every spte writable for the populate and floor passes (logging
- * off: no write faults, so no marks), restores it to enable logging, and
- * makes every spte writable again to disable it.
+ * Logging on and off.  vm_create turns logging on; the driver turns it off
+ * (vm_disable_dirty_logging: every spte writable, so no write faults and
+ * no marks) for the populate and floor passes, on again
+ * (vm_enable_dirty_logging: the strategy's initial spte state) for the
+ * mode, and off at the end.  Strategy "none" creates the VM without a log.
  */
 #include "dirty_log_workload.h"
 
@@ -78,10 +78,6 @@ struct dlw_vcpu {
 	/* The vCPU's "phase done" flag: release store by the vCPU, acquire
 	 * loads by the harvester. */
 	_Alignas(64) unsigned done_gen;
-	/* The generation of the phase the vCPU runs in guest mode, 0 outside
-	 * one: set after entering guest mode, cleared before leaving it (all
-	 * seq_cst, with the mode stores of lib/vm.c; see dlw_vcpu_waits). */
-	unsigned running;
 };
 
 struct dlw_run {
@@ -269,7 +265,6 @@ static void dlw_vcpu_thread(struct worker *w)
 		if (phase != DLW_PHASE_RAW) {
 			v->stall_hist = run->timed ? c->stall : NULL;
 			vcpu_enter_guest(v);
-			__atomic_store_n(&c->running, gen, __ATOMIC_SEQ_CST);
 		}
 		c->pass_start_ns = now_ns();
 		if (phase == DLW_PHASE_CONTINUOUS) {
@@ -282,7 +277,6 @@ static void dlw_vcpu_thread(struct worker *w)
 		}
 		c->pass_end_ns = now_ns();
 		if (phase != DLW_PHASE_RAW) {
-			__atomic_store_n(&c->running, 0, __ATOMIC_SEQ_CST);
 			vcpu_exit_guest(v);
 			v->stall_hist = NULL;
 		}
@@ -331,30 +325,6 @@ static void dlw_harvest(struct dlw_run *run, unsigned flags, struct dlw_harvest 
 	}
 }
 
-/*
- * True when a vCPU of phase @gen waits outside guest mode in the middle of
- * the phase: lib/vm.c leaves guest mode only to wait for log space (a full
- * dirty ring).  running, mode, running: seq_cst loads, against the vCPU's
- * seq_cst stores "enter guest; running = gen" and "running = 0; exit
- * guest".  Seeing gen both times means the vCPU was inside the phase for
- * the whole window, so an OUTSIDE mode read between them is a wait, not the
- * phase's start or end.
- */
-static bool dlw_vcpu_waits(const struct dlw_run *run, unsigned gen)
-{
-	for (int i = 0; i < run->n; i++) {
-		struct dlw_vcpu *c = &run->vc[i];
-
-		if (__atomic_load_n(&c->running, __ATOMIC_SEQ_CST) != gen)
-			continue;
-		if (__atomic_load_n(&c->v->mode, __ATOMIC_SEQ_CST) != VCPU_OUTSIDE_GUEST)
-			continue;
-		if (__atomic_load_n(&c->running, __ATOMIC_SEQ_CST) == gen)
-			return true;
-	}
-	return false;
-}
-
 /* A harvest for a vCPU that waits for log space. */
 static void dlw_demand_harvest(struct dlw_run *run)
 {
@@ -379,7 +349,7 @@ static void dlw_wait_done(struct dlw_run *run, unsigned gen, bool serve)
 		for (unsigned k = 0; __atomic_load_n(&run->vc[i].done_gen, __ATOMIC_ACQUIRE) != gen; k++) {
 			vm_backoff(k);
 			if (serve && now_ns() >= next_poll) {
-				if (dlw_vcpu_waits(run, gen))
+				if (vm_log_space_wanted(run->vm))
 					dlw_demand_harvest(run);
 				next_poll = now_ns() + DLW_DEMAND_POLL_NS;
 			}
@@ -439,22 +409,6 @@ static void dlw_collect_stalls(struct dlw_run *run, struct histogram *into,
 	}
 }
 
-/* Sets every spte (logging off) or restores @saved (logging on), under
- * mmu_lock as KVM changes sptes, then flushes.  The vCPUs are idle. */
-static void dlw_set_sptes(struct vm *vm, const uint8_t *saved)
-{
-	spinlock_lock(&vm->mmu_lock);
-	/* Plain bytes: no vCPU runs (the next phase's release of gen orders
-	 * these stores before any vCPU's next spte load). */
-	if (saved)
-		memcpy(vm->spte, saved, (size_t)vm->npages);
-	else
-		memset(vm->spte, SPTE_WRITABLE, (size_t)vm->npages);
-	spinlock_unlock(&vm->mmu_lock);
-	if (saved)
-		vm_flush_remote_tlbs(vm);
-}
-
 static void dlw_print_seconds(const struct dlw_config *cfg, const char *what, uint64_t ns)
 {
 	if (!cfg->quiet)
@@ -510,21 +464,8 @@ static struct dirty_log *dlw_log_create(struct dlw_cell *cell, uint64_t pages_pe
 	struct dirty_log_hints hints = {
 		.max_dirty_per_vcpu = cell->mode == DLW_MODE_ITERATION ? pages_per_pass : 0,
 	};
-	const char *spec = cell->strategy;
-	if (!cell->logging) {
-		/* vm_create needs a strategy; logging is never enabled, so it
-		 * is never asked to mark or harvest. */
-		const struct dirty_log_ops *o = dirty_log_find("xchg");
 
-		if (!o)
-			o = dirty_log_nth(0);
-		if (!o) {
-			snprintf(err, errlen, "no dirty-log strategy is registered");
-			return NULL;
-		}
-		spec = o->name;
-	}
-	return dirty_log_create(spec, &hints, err, errlen);
+	return dirty_log_create(cell->strategy, &hints, err, errlen);
 }
 
 
@@ -685,7 +626,7 @@ static int dlw_continuous_run(struct dlw_run *run)
 		/* one look per poll interval: a vCPU that was just given space
 		 * takes a moment to notice it and re-enter guest mode */
 		if (can_block && now >= next_demand) {
-			if (dlw_vcpu_waits(run, gen))
+			if (vm_log_space_wanted(run->vm))
 				dlw_demand_harvest(run);
 			next_demand = now_ns() + DLW_DEMAND_POLL_NS;
 			continue;
@@ -761,7 +702,6 @@ int dlw_run_cell(const struct dlw_config *cfg, struct dlw_cell *cell, char *err,
 	struct vm *vm = NULL;
 	struct dlw_run run;
 	struct workers g;
-	uint8_t *saved = NULL;
 	unsigned long *dirty = NULL;
 	uint64_t pages, per_pass, seed_state = cfg->seed;
 	enum dlw_writes writes = dlw_writes_of(cfg->write_percent);
@@ -799,35 +739,37 @@ int dlw_run_cell(const struct dlw_config *cfg, struct dlw_cell *cell, char *err,
 	mo.prefault = false;       /* the vCPUs populate, as in the kernel test */
 	if (guest_memory_create(&mem, &mo, err, errlen))
 		return -2;
-	log = dlw_log_create(cell, per_pass, err, errlen);
-	if (!log) {
-		rc = -2;
-		goto out_mem;
+	/* strategy "none": a VM without a dirty log */
+	if (cell->logging) {
+		log = dlw_log_create(cell, per_pass, err, errlen);
+		if (!log) {
+			rc = -2;
+			goto out_mem;
+		}
+		cell->separate_clear = log->ops->clear_log != NULL;
 	}
-	cell->separate_clear = cell->logging && log->ops->clear_log != NULL;
 	memset(&vo, 0, sizeof(vo));
 	vo.nslots = cfg->slots;
 	vo.nvcpus = cfg->vcpus;
 	vo.fault_path = cfg->fault_path;
+	vo.memslot_protect = cfg->memslot_protect;
 	vm = vm_create(&vo, &mem, log, err, errlen);
 	if (!vm) {
 		dirty_log_free(log);
 		rc = -2;
 		goto out_mem;
 	}
-	saved = malloc((size_t)pages);
 	dirty = calloc(bitmap_words(pages), sizeof(unsigned long));
 	run.vc = aligned_alloc(64, sizeof(*run.vc) * (size_t)cfg->vcpus);
 	if (run.vc)
 		memset(run.vc, 0, sizeof(*run.vc) * (size_t)cfg->vcpus);
-	if (!saved || !dirty || !run.vc) {
+	if (!dirty || !run.vc) {
 		snprintf(err, errlen, "out of memory for %llu pages and %d vCPUs",
 			 (unsigned long long)pages, cfg->vcpus);
 		goto out;
 	}
-	/* the strategy's initial state: what enabling logging restores */
-	memcpy(saved, vm->spte, (size_t)pages);
-	dlw_set_sptes(vm, NULL);
+	/* logging off for the populate and floor passes */
+	vm_disable_dirty_logging(vm);
 
 	run.cfg = cfg;
 	run.cell = cell;
@@ -881,7 +823,7 @@ int dlw_run_cell(const struct dlw_config *cfg, struct dlw_cell *cell, char *err,
 	if (cell->logging) {
 		uint64_t t0 = now_ns();
 
-		dlw_set_sptes(vm, saved);
+		vm_enable_dirty_logging(vm);
 		cell->enable_ns = now_ns() - t0;
 		dlw_print_seconds(cfg, "Enabling dirty logging time", cell->enable_ns);
 		if (!cfg->quiet)
@@ -898,7 +840,7 @@ int dlw_run_cell(const struct dlw_config *cfg, struct dlw_cell *cell, char *err,
 	if (cell->logging) {
 		uint64_t t0 = now_ns();
 
-		dlw_set_sptes(vm, NULL);
+		vm_disable_dirty_logging(vm);
 		cell->disable_ns = now_ns() - t0;
 		dlw_print_seconds(cfg, "Disabling dirty logging time", cell->disable_ns);
 	}
@@ -914,7 +856,6 @@ out:
 			free(run.vc[i].stall);
 	free(run.vc);
 	free(dirty);
-	free(saved);
 	vm_destroy(vm);
 	dirty_log_free(log);
 out_mem:

@@ -56,7 +56,9 @@ struct dlw_config {
 	uint32_t slots;
 	uint64_t seed;
 	enum fault_path fault_path;
-	const char *memslot_protect;  /* for output: the VM's memslot read side */
+	const char *memslot_protect;  /* the VM's memslot read protection
+				       * (lib/memslot_protect.h name; NULL:
+				       * VM_MEMSLOT_PROTECT_DEFAULT) */
 	uint64_t harvest_interval_ns; /* continuous mode */
 	uint64_t duration_ns;         /* continuous mode */
 	unsigned floor_passes;        /* passes per floor; the fastest one counts */

@@ -160,15 +160,24 @@ static void verify_round(struct verify_state *st, uint64_t round, bool final,
 	}
 }
 
+/* A change that keeps every slot as it is: the update still copies,
+ * publishes and retires a table, and waits for the readers. */
+static int verify_same_slots(struct memslot_table *copy, void *arg)
+{
+	(void)arg;
+	return memslot_table_set_flags(copy, copy->slots[0].id, copy->slots[0].flags);
+}
+
 int verify_run(const struct verify_config *c, struct verify_result *res, char *err,
 	       size_t errlen)
 {
 	struct verify_state st = { .c = c };
 	struct guest_memory mem;
 	struct dirty_log *log;
-	struct vm_options vo = { .nslots = c->nslots, .nvcpus = c->nvcpus, .fault_path = c->fault_path };
+	struct vm_options vo = { .nslots = c->nslots, .nvcpus = c->nvcpus, .fault_path = c->fault_path,
+				 .memslot_protect = c->memslot_protect };
 	struct workers g;
-	int *cpus = NULL, overcommit = 0, rc = -1;
+	int *cpus = NULL, overcommit = 0, rc = -1, update_rc = 0;
 	uint64_t npages = c->mem.bytes >> PAGE_SHIFT, t0;
 
 	memset(res, 0, sizeof(*res));
@@ -215,11 +224,22 @@ int verify_run(const struct verify_config *c, struct verify_result *res, char *e
 		dirty_log_clear(log, st.dirty);
 		verify_round(&st, r, false, res);
 		res->rounds++;
+		if (c->memslot_updates) {
+			update_rc = vm_update_memslots(st.vm, verify_same_slots, NULL);
+			if (update_rc)
+				break;
+			res->memslot_updates++;
+		}
 		if (c->round_interval_ns)
 			sleep_ns(c->round_interval_ns);
 	}
 	vm_request_stop(st.vm);
 	workers_join(&g);
+	if (update_rc) {
+		snprintf(err, errlen, "verify: memslot update under %s failed: %s",
+			 st.vm->memslots_protect->ops->name, strerror(-update_rc));
+		goto out;
+	}
 
 	/* Final harvest: no vCPU runs, everything outstanding is reported. */
 	dirty_log_get(log, st.dirty, DIRTY_LOG_FINAL);

@@ -24,6 +24,11 @@
 struct verify_config {
 	const char *strategy;          /* "NAME[:KEY=VALUE,...]" */
 	enum fault_path fault_path;
+	const char *memslot_protect;   /* the VM's; NULL: VM_MEMSLOT_PROTECT_DEFAULT */
+	/* After every harvest round, replace the memslot table (same slots)
+	 * through the protection, which waits for the vCPUs' read sections
+	 * (rwlock-cond: until each passes a quiescent point). */
+	bool memslot_updates;
 	int nvcpus;
 	uint32_t nslots;
 	uint64_t rounds;
@@ -46,6 +51,7 @@ struct verify_result {
 	uint64_t final_mismatches;     /* destination != source after the final harvest */
 	uint64_t pages_reported;
 	uint64_t writes, faults, flushes, ring_full_exits;
+	uint64_t memslot_updates;
 	double seconds;
 };
 
