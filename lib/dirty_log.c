@@ -181,6 +181,14 @@ int dirty_log_alloc_slot_bitmaps(struct dirty_log *log, char *err, size_t errlen
 	return 0;
 }
 
+void dirty_log_mark_slot_bitmap(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
+				uint64_t rel)
+{
+	(void)log;
+	(void)v;
+	bitmap_set_atomic(slot->dirty_bitmap, rel);
+}
+
 void dirty_log_free_slot_bitmaps(struct dirty_log *log)
 {
 	struct memslot_table *t = log->vm->memslots;

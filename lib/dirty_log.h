@@ -124,6 +124,10 @@ unsigned dirty_log_report_lag(const struct dirty_log *log);
  * (-1 with a line in @err), and its release. */
 int dirty_log_alloc_slot_bitmaps(struct dirty_log *log, char *err, size_t errlen);
 void dirty_log_free_slot_bitmaps(struct dirty_log *log);
+/* The mark of the one-bitmap strategies: bitmap_set_atomic on the slot's
+ * dirty_bitmap (usable as an ops table's mark_dirty as it is). */
+void dirty_log_mark_slot_bitmap(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
+				uint64_t rel);
 /* A zeroed, cache-line aligned bitmap of @nbits bits, or NULL. */
 unsigned long *bitmap_alloc(uint64_t nbits);
 

@@ -10,24 +10,6 @@
 #include "dirty_log.h"
 #include "vm.h"
 
-static int atomic_and_init(struct dirty_log *log, char *err, size_t errlen)
-{
-	return dirty_log_alloc_slot_bitmaps(log, err, errlen);
-}
-
-static void atomic_and_destroy(struct dirty_log *log)
-{
-	dirty_log_free_slot_bitmaps(log);
-}
-
-static void atomic_and_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
-			    uint64_t rel)
-{
-	(void)log;
-	(void)v;
-	bitmap_set_atomic(slot->dirty_bitmap, rel);
-}
-
 static void atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct vm *vm = log->vm;
@@ -62,8 +44,8 @@ static void atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsi
 const struct dirty_log_ops dirty_log_atomic_and_ops = {
 	.name = "atomic-and",
 	.summary = "one bitmap; under mmu_lock read each word, atomic_and(word, ~seen), write-protect the seen pages",
-	.init = atomic_and_init,
-	.destroy = atomic_and_destroy,
-	.mark_dirty = atomic_and_mark,
+	.init = dirty_log_alloc_slot_bitmaps,
+	.destroy = dirty_log_free_slot_bitmaps,
+	.mark_dirty = dirty_log_mark_slot_bitmap,
 	.get_log = atomic_and_get_log,
 };

@@ -11,16 +11,6 @@
 #include "dirty_log.h"
 #include "vm.h"
 
-static int lcc_init(struct dirty_log *log, char *err, size_t errlen)
-{
-	return dirty_log_alloc_slot_bitmaps(log, err, errlen);
-}
-
-static void lcc_destroy(struct dirty_log *log)
-{
-	dirty_log_free_slot_bitmaps(log);
-}
-
 /* Called with mmu_lock held: a plain read-modify-write. */
 static void lcc_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
 {
@@ -59,8 +49,8 @@ const struct dirty_log_ops dirty_log_lock_copy_clear_ops = {
 	.name = "lock-copy-clear",
 	.summary = "one bitmap; under mmu_lock copy it, clear it, write-protect from the copy (marks under mmu_lock)",
 	.marks_need_mmu_lock = true,
-	.init = lcc_init,
-	.destroy = lcc_destroy,
+	.init = dirty_log_alloc_slot_bitmaps,
+	.destroy = dirty_log_free_slot_bitmaps,
 	.mark_dirty = lcc_mark,
 	.get_log = lcc_get_log,
 };

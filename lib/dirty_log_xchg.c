@@ -14,23 +14,6 @@
 /* Words taken with xchg before their pages are write-protected. */
 #define XCHG_BATCH 16
 
-static int xchg_init(struct dirty_log *log, char *err, size_t errlen)
-{
-	return dirty_log_alloc_slot_bitmaps(log, err, errlen);
-}
-
-static void xchg_destroy(struct dirty_log *log)
-{
-	dirty_log_free_slot_bitmaps(log);
-}
-
-static void xchg_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
-{
-	(void)log;
-	(void)v;
-	bitmap_set_atomic(slot->dirty_bitmap, rel);
-}
-
 static void xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct vm *vm = log->vm;
@@ -78,8 +61,8 @@ static void xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned f
 const struct dirty_log_ops dirty_log_xchg_ops = {
 	.name = "xchg",
 	.summary = "one bitmap; under mmu_lock take each non-zero word with xchg, write-protect its mask (ctz walk)",
-	.init = xchg_init,
-	.destroy = xchg_destroy,
-	.mark_dirty = xchg_mark,
+	.init = dirty_log_alloc_slot_bitmaps,
+	.destroy = dirty_log_free_slot_bitmaps,
+	.mark_dirty = dirty_log_mark_slot_bitmap,
 	.get_log = xchg_get_log,
 };

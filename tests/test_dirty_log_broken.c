@@ -18,23 +18,6 @@
 #include "vm.h"
 #include "../workloads/verify.h"
 
-static int broken_init(struct dirty_log *log, char *err, size_t errlen)
-{
-	return dirty_log_alloc_slot_bitmaps(log, err, errlen);
-}
-
-static void broken_destroy(struct dirty_log *log)
-{
-	dirty_log_free_slot_bitmaps(log);
-}
-
-static void broken_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
-{
-	(void)log;
-	(void)v;
-	bitmap_set_atomic(slot->dirty_bitmap, rel);
-}
-
 /* xchg's get_log, minus the flush. */
 static void broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
@@ -60,9 +43,9 @@ static void broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned
 static const struct dirty_log_ops broken_ops = {
 	.name = "xchg-no-kick",
 	.summary = "BROKEN on purpose: xchg without kicking the vCPUs",
-	.init = broken_init,
-	.destroy = broken_destroy,
-	.mark_dirty = broken_mark,
+	.init = dirty_log_alloc_slot_bitmaps,
+	.destroy = dirty_log_free_slot_bitmaps,
+	.mark_dirty = dirty_log_mark_slot_bitmap,
 	.get_log = broken_get_log,
 };
 
