@@ -37,6 +37,7 @@
 #include "commands.h"
 #include "csvtable.h"
 #include "plot.h"
+#include "results.h"
 
 /* snprintf for paths: a path that does not fit is a one-line error. */
 static __attribute__((format(printf, 3, 4))) void pathf(char *buf, size_t len, const char *fmt, ...)
@@ -184,25 +185,11 @@ static void note(struct plot_ctx *c, const char *fmt, ...) __attribute__((format
 
 static void note(struct plot_ctx *c, const char *fmt, ...)
 {
-	char buf[2048], stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
 	va_list ap;
-	int n;
 
-	if (c->log_fd < 0)
-		return;
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(buf, sizeof(buf), "%s plot: ", stamp);
 	va_start(ap, fmt);
-	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	results_log_vprintf(c->log_fd, "plot", fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(c->log_fd, buf, (size_t)n) < 0)
-		perror("dlbench plot: run.log");
 }
 
 /* The string value of "key" in a flat JSON file; "" if absent. */

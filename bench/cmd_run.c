@@ -104,25 +104,11 @@ static void log_line(struct runner *r, const char *fmt, ...)
 
 static void log_line(struct runner *r, const char *fmt, ...)
 {
-	char buf[4096], stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
 	va_list ap;
-	int n;
 
-	if (r->log_fd < 0)
-		return;
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(buf, sizeof(buf), "%s ", stamp);
 	va_start(ap, fmt);
-	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	results_log_vprintf(r->log_fd, NULL, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(r->log_fd, buf, (size_t)n) < 0)
-		perror("dlbench run: run.log");
 }
 
 /* ---- child processes */

@@ -118,3 +118,23 @@ void results_file_abort(struct results_file *rf)
 	rf->f = NULL;
 	unlink(rf->tmp);
 }
+
+void results_log_vprintf(int fd, const char *who, const char *fmt, va_list ap)
+{
+	char buf[4096], stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	int n;
+
+	if (fd < 0)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(buf, sizeof(buf), "%s %s%s", stamp, who ? who : "", who ? ": " : "");
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(fd, buf, (size_t)n) < 0)
+		perror("dlbench: run.log");
+}

@@ -32,4 +32,11 @@ int results_file_commit(struct results_file *rf);
 /* Closes and removes the temporary file. */
 void results_file_abort(struct results_file *rf);
 
+#include <stdarg.h>
+
+/* Appends one line "<UTC time> <who>: <message>" to the run log open on
+ * @fd (run.log of a matrix run) with a single write(), so that lines of
+ * concurrent writers never interleave.  Nothing if fd < 0. */
+void results_log_vprintf(int fd, const char *who, const char *fmt, va_list ap);
+
 #endif
