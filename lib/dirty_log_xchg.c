@@ -11,9 +11,6 @@
 #include "dirty_log.h"
 #include "vm.h"
 
-/* Words taken with xchg before their pages are write-protected. */
-#define XCHG_BATCH 16
-
 static void xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct vm *vm = log->vm;
@@ -28,29 +25,16 @@ static void xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned f
 		size_t n = bitmap_words(s->npages);
 
 		spinlock_lock(&vm->mmu_lock);
-		/*
-		 * Take a batch of words first, then write-protect their masks.
-		 * Each xchg is a full barrier that waits for every earlier store
-		 * to commit; taking the words back to back lets the write-
-		 * protect stores of a batch drain behind one xchg instead of
-		 * stalling each of them.  The order that matters is kept: a
-		 * page's dirty bit is taken before the page is write-protected,
-		 * and all of it happens before the flush below.
-		 */
-		for (size_t i = 0; i < n; i += XCHG_BATCH) {
-			size_t end = i + XCHG_BATCH < n ? i + XCHG_BATCH : n;
+		for (size_t i = 0; i < n; i++) {
+			unsigned long w = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
 
-			for (size_t j = i; j < end; j++) {
-				unsigned long w = __atomic_load_n(&bm[j], __ATOMIC_RELAXED);
-
+			if (w) {
 				/* acquire: pairs with the release of bitmap_set_atomic */
-				out[j] = w ? __atomic_exchange_n(&bm[j], 0, __ATOMIC_ACQUIRE) : 0;
+				w = __atomic_exchange_n(&bm[i], 0, __ATOMIC_ACQUIRE);
+				vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
+				any = true;
 			}
-			for (size_t j = i; j < end; j++)
-				if (out[j]) {
-					vm_write_protect_mask(vm, s->base_gfn + j * 64, out[j]);
-					any = true;
-				}
+			out[i] = w;
 		}
 		spinlock_unlock(&vm->mmu_lock);
 	}
