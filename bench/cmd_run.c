@@ -113,13 +113,37 @@ static void log_line(struct runner *r, const char *fmt, ...)
 
 /* ---- child processes */
 
+/* Reads @fd to its end, keeping the first @len - 1 bytes in @buf (may be
+ * NULL); returns how many were kept. */
+static size_t read_to_end(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char tmp[4096];
+		ssize_t k = read(fd, tmp, sizeof(tmp));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		if (buf && n + 1 < len) {
+			size_t c = (size_t)k < len - 1 - n ? (size_t)k : len - 1 - n;
+
+			memcpy(buf + n, tmp, c);
+			n += c;
+		}
+	}
+	return n;
+}
+
 /* Runs @argv with stdout captured into @out (and stderr into @err, both
  * may be NULL); returns the wait status, or -1. */
 static int capture(char *const argv[], char *out, size_t outlen, char *err, size_t errlen)
 {
 	int po[2], pe[2], status;
 	pid_t pid;
-	size_t no = 0, ne = 0;
+	size_t no, ne;
 
 	if (pipe(po) || pipe(pe))
 		return -1;
@@ -142,34 +166,8 @@ static int capture(char *const argv[], char *out, size_t outlen, char *err, size
 	close(pe[1]);
 	/* read stdout to the end, then stderr: --help texts are far below a
 	 * pipe's capacity, so the child never blocks on the other pipe */
-	for (;;) {
-		char tmp[4096];
-		ssize_t k = read(po[0], tmp, sizeof(tmp));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (out && no + 1 < outlen) {
-			size_t c = (size_t)k < outlen - 1 - no ? (size_t)k : outlen - 1 - no;
-			memcpy(out + no, tmp, c);
-			no += c;
-		}
-	}
-	for (;;) {
-		char tmp[4096];
-		ssize_t k = read(pe[0], tmp, sizeof(tmp));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (err && ne + 1 < errlen) {
-			size_t c = (size_t)k < errlen - 1 - ne ? (size_t)k : errlen - 1 - ne;
-			memcpy(err + ne, tmp, c);
-			ne += c;
-		}
-	}
+	no = read_to_end(po[0], out, outlen);
+	ne = read_to_end(pe[0], err, errlen);
 	if (out)
 		out[no] = 0;
 	if (err)

@@ -179,4 +179,10 @@ int memslot_protect_update(struct memslot_protect *p, memslot_change_fn change, 
 int memslot_protect_update_grow(struct memslot_protect *p, uint32_t extra_slots,
 				memslot_change_fn change, void *arg);
 
+/* Initialises @lock as a writer-preferring rwlock (glibc's
+ * PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP): once an updater waits,
+ * new readers queue behind it, so a stream of readers cannot starve it.
+ * Used by the rwlock and rwlock-cond protections. */
+void memslot_rwlock_init(pthread_rwlock_t *lock);
+
 #endif

@@ -20,17 +20,13 @@ struct rwlock_state {
 static int rwlock_init(struct memslot_protect *p, struct memslot_table *initial)
 {
 	struct rwlock_state *st = calloc(1, sizeof(*st));
-	pthread_rwlockattr_t attr;
 
 	if (!st) {
 		fprintf(stderr, "memslot: rwlock: out of memory\n");
 		free(initial);
 		return -ENOMEM;
 	}
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&st->lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	memslot_rwlock_init(&st->lock);
 	st->table = initial;
 	p->priv = st;
 	return 0;

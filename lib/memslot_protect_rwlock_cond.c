@@ -52,17 +52,13 @@ struct rwlock_cond_state {
 static int rwlock_cond_init(struct memslot_protect *p, struct memslot_table *initial)
 {
 	struct rwlock_cond_state *st = calloc(1, sizeof(*st));
-	pthread_rwlockattr_t attr;
 
 	if (!st) {
 		fprintf(stderr, "memslot: rwlock-cond: out of memory\n");
 		free(initial);
 		return -ENOMEM;
 	}
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&st->lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	memslot_rwlock_init(&st->lock);
 	pthread_mutex_init(&st->list_lock, NULL);
 	st->table = initial;
 	p->priv = st;
