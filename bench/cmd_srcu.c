@@ -258,6 +258,8 @@ static void gp_reader_worker(struct worker *w)
 		urcu_memb_register_thread();
 	else
 		r = srcu_register_reader(gr->srcu, "gp-bench");
+	/* release: pairs with the updater's acquire wait for every reader to
+	 * be registered before it measures */
 	atomic_fetch_add_explicit(&gr->registered, 1, memory_order_release);
 	while (!atomic_load_explicit(&gr->stop, memory_order_relaxed)) {
 		if (!gr->busy) {
@@ -295,6 +297,8 @@ static void gp_srcu_cb(struct srcu_head *head)
 	struct gp_callback *c = (struct gp_callback *)((char *)head - offsetof(struct gp_callback, srcu_head));
 
 	histogram_record(c->h, now_ns() - c->start);
+	/* release: the histogram sample is visible to the updater once it
+	 * sees done (wait_callback's acquire) */
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 }
 
@@ -303,11 +307,14 @@ static void gp_rcu_cb(struct rcu_head *head)
 	struct gp_callback *c = (struct gp_callback *)((char *)head - offsetof(struct gp_callback, rcu_head));
 
 	histogram_record(c->h, now_ns() - c->start);
+	/* release: the histogram sample is visible to the updater once it
+	 * sees done (wait_callback's acquire) */
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 }
 
 static void wait_callback(struct gp_callback *c)
 {
+	/* acquire: pairs with the callback's release of done */
 	while (!atomic_load_explicit(&c->done, memory_order_acquire))
 		sleep_ns(2000);
 }
@@ -344,6 +351,7 @@ static int run_gp_cell(const struct srcu_bench_config *cfg, enum primitive p, en
 		goto fail;
 	if (nreaders) {
 		workers_go(&g);
+		/* acquire: pairs with each reader's release after registering */
 		while (atomic_load_explicit(&gr.registered, memory_order_acquire) < nreaders)
 			sleep_ns(100000);
 	}

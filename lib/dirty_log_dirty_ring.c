@@ -212,6 +212,8 @@ static void ring_reset(struct dirty_log *log, const unsigned long *dirty)
 		for (; ri != r->fetch_index; ri++) {
 			struct ring_entry *e = &r->entries[ri & r->mask];
 
+			/* acquire: pairs with the harvester's release of RING_RESET
+			 * when it collected the entry, so slot and offset are its */
 			if (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) != RING_RESET)
 				break;
 			vm_write_protect_page(vm, entry_slot(vm, r, e->slot)->base_gfn + e->offset);

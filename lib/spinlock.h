@@ -42,6 +42,8 @@ static inline void spinlock_lock(struct spinlock *l)
 
 static inline void spinlock_unlock(struct spinlock *l)
 {
+	/* release: the critical section happens before the next owner's
+	 * acquiring exchange */
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 }
 

@@ -242,6 +242,7 @@ static bool srcu_readers_idle(struct srcu_struct *sp)
 		l1 += reader_locks(sp->readers[k], 0) + reader_locks(sp->readers[k], 1);
 	srcu_updater_fence(sp);
 	for (int k = 0; k < sp->nreaders; k++)
+		/* acquire: as in srcu_index_idle, pairs with the unlock's release */
 		u += atomic_load_explicit(&sp->readers[k]->unlock[0], memory_order_acquire) +
 		     atomic_load_explicit(&sp->readers[k]->unlock[1], memory_order_acquire);
 	srcu_updater_fence(sp);                       /* A */
@@ -383,6 +384,7 @@ int synchronize_srcu_expedited(struct srcu_struct *sp)
 
 unsigned long srcu_completed(struct srcu_struct *sp)
 {
+	/* acquire: pairs with the release that ends a grace period */
 	return atomic_load_explicit(&sp->gp_seq, memory_order_acquire) / 2;
 }
 

@@ -369,6 +369,9 @@ void vcpu_handle_requests(struct vcpu *v)
 
 void vm_flush_remote_tlbs(struct vm *vm)
 {
+	/* seq_cst: the new sequence is ordered before the requests below, so
+	 * a vCPU that consumes a request reads at least this sequence (see
+	 * vcpu_handle_requests) */
 	uint64_t seq = __atomic_add_fetch(&vm->flush_seq, 1, __ATOMIC_SEQ_CST);
 
 	vm->flushes++;
@@ -393,5 +396,6 @@ void vm_flush_remote_tlbs(struct vm *vm)
 
 void vm_request_stop(struct vm *vm)
 {
+	/* release: pairs with the acquire in vm_stopping */
 	__atomic_store_n(&vm->stop, 1, __ATOMIC_RELEASE);
 }

@@ -146,6 +146,7 @@ static void verify_round(struct verify_state *st, uint64_t round, bool final,
 		}
 		if (final)
 			continue;
+		/* acquire: pairs with the vCPU's release store of the sequence */
 		v = __atomic_load_n((const uint64_t *)s, __ATOMIC_ACQUIRE);
 		if (v == d[0]) {
 			st->deadline[gfn] = 0;
