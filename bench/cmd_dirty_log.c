@@ -374,21 +374,6 @@ static void cell_name(char *buf, size_t len, const char *strategy, enum dlw_mode
 	snprintf(buf + i, len - i, "-%s", dlw_mode_names[mode]);
 }
 
-static void cpus_text(char *buf, size_t len, const int *cpus, int n)
-{
-	size_t used = 0;
-
-	buf[0] = 0;
-	for (int i = 0; i < n && used + 1 < len; i++) {
-		/* spaces, not commas: the column stays one plain CSV field */
-		int w = snprintf(buf + used, len - used, "%s%d", i ? " " : "", cpus[i]);
-
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
-}
-
 static const char *const summary_columns =
 	"strategy,fault_path,memslot_protect,vcpus,bytes_per_vcpu,backing,slots,write_percent,"
 	"random,overlap,numa,placement,cpus,harvester_cpu,seed,mode,iteration,harvest_interval_ns,"
@@ -609,7 +594,7 @@ int cmd_dirty_log(int argc, char **argv)
 
 	parse_args(argc, argv, &c);
 	check_resources(&c);
-	cpus_text(rf.cpus, sizeof(rf.cpus), c.cpus, c.w.vcpus);
+	topology_cpus_text(rf.cpus, sizeof(rf.cpus), c.cpus, c.w.vcpus);
 	guest_numa_name(c.w.numa, c.w.numa_node, rf.numa, sizeof(rf.numa));
 	rf.hist_sample_ns = dlw_histogram_sample_ns();
 	rf.clock_read_ns = dlw_clock_read_ns();

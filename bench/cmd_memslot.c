@@ -101,20 +101,6 @@ static int write_hist(const char *dir, const char *cell, const char *what,
 	return histogram_save(h, dir, "hist/%s-%s.csv", cell, what);
 }
 
-static void cpus_string(char *buf, size_t len, const int *cpus, int n)
-{
-	size_t used = 0;
-
-	buf[0] = 0;
-	for (int i = 0; i < n && used + 1 < len; i++) {
-		int w = snprintf(buf + used, len - used, "%s%d", i ? " " : "", cpus[i]);
-
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
-}
-
 int cmd_memslot(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -301,7 +287,7 @@ int cmd_memslot(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		cpus_string(cpustr, sizeof(cpustr), cpus, p.readers);
+		topology_cpus_text(cpustr, sizeof(cpustr), cpus, p.readers);
 		csv_field(sum.f, p.protection);
 		fprintf(sum.f, ",%d,%llu,", p.readers, (unsigned long long)rates[iu]);
 		csv_field(sum.f, memslot_mode_names[p.mode]);

@@ -82,8 +82,8 @@ int cmd_vcpu_array(int argc, char **argv)
 	const char *cpu_list = NULL, *out = NULL, *placement_name = "compact";
 	enum placement placement = PLACEMENT_COMPACT;
 	double duration = 0.5;
-	int reps = 1, opt, nthreads, overcommit, *cpus, rc = 0;
-	char dir[PATH_MAX], err[256], cpus_str[256] = "";
+	int reps = 1, opt, nthreads, *cpus, rc = 0;
+	char dir[PATH_MAX], cpus_str[256] = "";
 	struct results_file sum;
 
 	memset(&p, 0, sizeof(p));
@@ -152,19 +152,8 @@ int cmd_vcpu_array(int argc, char **argv)
 	p.steady_ns = (uint64_t)(duration * 1e9);
 
 	nthreads = 1 + p.iterators + p.lookupers;
-	cpus = calloc((size_t)nthreads, sizeof(*cpus));
-	if (!cpus)
-		cli_die("out of memory for %d CPU numbers", nthreads);
-	if (topology_pick_cpus(nthreads, placement, cpu_list, cpus, &overcommit, err, sizeof(err)))
-		cli_die("--cpus: %s", err);
-	if (overcommit)
-		fprintf(stderr, "%s: warning: %d threads on fewer CPUs (overcommitted); figures include preemption\n",
-			cli_prog, nthreads);
-	for (int i = 0; i < nthreads; i++) {
-		size_t l = strlen(cpus_str);
-
-		snprintf(cpus_str + l, sizeof(cpus_str) - l, "%s%d", i ? " " : "", cpus[i]);
-	}
+	cpus = cli_pick_cpus(nthreads, placement, cpu_list, "threads");
+	topology_cpus_text(cpus_str, sizeof(cpus_str), cpus, nthreads);
 	p.cpus = cpus;
 
 	if (results_dir_create(dir, sizeof(dir), out, "vcpu-array"))

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "topology.h"
+
 const char *cli_prog = "dlbench";
 int cli_full_argc;
 char **cli_full_argv;
@@ -131,4 +133,19 @@ void cli_command_line(char *buf, size_t len, int argc, char **argv)
 			break;
 		used += (size_t)w;
 	}
+}
+
+int *cli_pick_cpus(int n, int placement, const char *list, const char *what)
+{
+	int *cpus = calloc((size_t)(n > 0 ? n : 1), sizeof(*cpus)), over;
+	char err[256];
+
+	if (!cpus)
+		cli_die("out of memory for %d CPU numbers", n);
+	if (topology_pick_cpus(n, (enum placement)placement, list, cpus, &over, err, sizeof(err)))
+		cli_die("-c/--cpus: %s", err);
+	if (over)
+		fprintf(stderr, "%s: warning: %d %s on fewer CPUs (overcommitted); figures include preemption\n",
+			cli_prog, n, what);
+	return cpus;
 }

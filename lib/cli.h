@@ -25,6 +25,12 @@ size_t cli_u64_list(const char *opt, const char *s, uint64_t *out, size_t max,
 /* Index of @s in the NULL-terminated @names, or a one-line error naming
  * the choices. */
 int cli_choice(const char *opt, const char *s, const char *const *names);
+/* @n CPUs for the workload's threads (topology_pick_cpus with @list or
+ * @placement, an int from enum placement), in a new array; a bad list is a
+ * one-line error naming -c/--cpus (exit 2), overcommit a one-line warning
+ * naming @what. */
+int *cli_pick_cpus(int n, int placement, const char *list, const char *what);
+
 /* The whole command line (set by main), so that meta.json records the exact
  * command even where a subcommand sees only its own arguments. */
 extern int cli_full_argc;

@@ -170,6 +170,20 @@ int topology_pick_cpus(int n, enum placement p, const char *list, int *cpus,
 	return 0;
 }
 
+void topology_cpus_text(char *buf, size_t len, const int *cpus, int n)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < n && used + 1 < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%d", i ? " " : "", cpus[i]);
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
 int topology_pin_self(int cpu)
 {
 	hwloc_bitmap_t set;

@@ -27,6 +27,10 @@ int placement_parse(const char *s, enum placement *p);
 int topology_pick_cpus(int n, enum placement p, const char *list, int *cpus,
 		       int *overcommit, char *err, size_t errlen);
 
+/* Writes @cpus[0..n) as "0 1 2" (spaces, not commas: a CSV column stays
+ * one plain field). */
+void topology_cpus_text(char *buf, size_t len, const int *cpus, int n);
+
 /* Pins the calling thread to OS CPU @cpu; on error returns -errno. */
 int topology_pin_self(int cpu);
 

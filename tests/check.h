@@ -21,6 +21,18 @@ static int check_test_failures;
 		}                                                               \
 	} while (0)
 
+/* CHECK with a printf-style message saying what was seen. */
+#define CHECKF(cond, ...)                                                      \
+	do {                                                                    \
+		if (!(cond)) {                                                  \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			check_failures++;                                       \
+			check_test_failures++;                                  \
+		}                                                               \
+	} while (0)
+
 #define RUN(fn, ...)                                                            \
 	do {                                                                    \
 		check_test_failures = 0;                                        \

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "rmap.h"
 
 #ifdef DLBENCH_TSAN
@@ -29,17 +30,6 @@
 #define RACE_WRITER_OPS 200000
 #endif
 
-static int failures;
-
-#define EXPECT(cond, ...)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);     \
-			fprintf(stderr, __VA_ARGS__);                            \
-			fputc('\n', stderr);                                     \
-			failures++;                                              \
-		}                                                                \
-	} while (0)
 
 static int init_flavour(struct rmap *rm, uint32_t ngfns, uint32_t cache, enum srcu_flavour f)
 {
@@ -58,7 +48,7 @@ static int init(struct rmap *rm, uint32_t ngfns, uint32_t cache)
 static void map(struct rmap *rm, uint32_t gfn, spte_t *s)
 {
 	atomic_store_explicit(s, SPTE_PRESENT | SPTE_WRITABLE, memory_order_relaxed);
-	EXPECT(rmap_add(rm, gfn, s) == 0, "add to gfn %u failed", gfn);
+	CHECKF(rmap_add(rm, gfn, s) == 0, "add to gfn %u failed", gfn);
 }
 
 static uint32_t writable(spte_t *s, uint32_t n)
@@ -81,17 +71,17 @@ static void check_layout(struct rmap *rm, uint32_t gfn)
 		struct rmap_desc *d = rmap_link_desc(v);
 		uint32_t used = 0;
 
-		EXPECT(rmap_link_pos(v) == expect, "gfn %u: position %u, expected %u", gfn,
+		CHECKF(rmap_link_pos(v) == expect, "gfn %u: position %u, expected %u", gfn,
 		       rmap_link_pos(v), expect);
 		for (int i = 0; i < RMAP_DESC_SPTES; i++)
 			used += atomic_load(&d->sptes[i]) != 0;
-		EXPECT(first ? used >= 1 : used == RMAP_DESC_SPTES,
+		CHECKF(first ? used >= 1 : used == RMAP_DESC_SPTES,
 		       "gfn %u: desc at position %u holds %u sptes", gfn, expect, used);
 		first = 0;
 		expect--;
 		v = atomic_load(&d->more);
 	}
-	EXPECT(v == rmap_nulls(&rm->heads[gfn]) && expect == 0,
+	CHECKF(v == rmap_nulls(&rm->heads[gfn]) && expect == 0,
 	       "gfn %u: chain ends on a foreign marker or early", gfn);
 }
 
@@ -106,7 +96,7 @@ static void test_layout(const struct rmap_walker_ops *ops)
 	int order[N];
 
 	if (init(&rm, 2, 4) || rmap_reader_register(&r, &rm, "layout")) {
-		EXPECT(0, "init failed");
+		CHECKF(0, "init failed");
 		return;
 	}
 	for (int i = 0; i < N; i++) {
@@ -114,12 +104,12 @@ static void test_layout(const struct rmap_walker_ops *ops)
 		order[i] = i;
 	}
 	check_layout(&rm, 0);
-	EXPECT(rmap_count(&rm, 0) == N, "count %u != %d", rmap_count(&rm, 0), N);
+	CHECKF(rmap_count(&rm, 0) == N, "count %u != %d", rmap_count(&rm, 0), N);
 	ops->walk(&r, 0, &wo, &w);
-	EXPECT(w.protected == N && w.visited == N && w.restarts == 0 && !w.fallback &&
+	CHECKF(w.protected == N && w.visited == N && w.restarts == 0 && !w.fallback &&
 	       writable(sptes, N) == 0, "%s: walk protected %u of %d", ops->name,
 	       w.protected, N);
-	EXPECT(rmap_remove(&rm, 1, &sptes[0]) == -1, "removed an spte from the wrong gfn");
+	CHECKF(rmap_remove(&rm, 1, &sptes[0]) == -1, "removed an spte from the wrong gfn");
 	/* a fixed shuffle: removals from every position */
 	for (int i = N - 1; i > 0; i--) {
 		int k = (i * 7 + 3) % (i + 1), t = order[i];
@@ -128,20 +118,20 @@ static void test_layout(const struct rmap_walker_ops *ops)
 		order[k] = t;
 	}
 	for (int i = 0; i < N; i++) {
-		EXPECT(rmap_remove(&rm, 0, &sptes[order[i]]) == 0, "remove %d failed", order[i]);
+		CHECKF(rmap_remove(&rm, 0, &sptes[order[i]]) == 0, "remove %d failed", order[i]);
 		check_layout(&rm, 0);
-		EXPECT(rmap_count(&rm, 0) == (uint32_t)(N - 1 - i), "count after %d removals", i + 1);
+		CHECKF(rmap_count(&rm, 0) == (uint32_t)(N - 1 - i), "count after %d removals", i + 1);
 		if (i % 9 == 0) {
 			for (int k = i + 1; k < N; k++)
 				atomic_fetch_or(&sptes[order[k]], SPTE_WRITABLE);
 			ops->walk(&r, 0, &wo, &w);
-			EXPECT(w.protected == (uint32_t)(N - 1 - i), "%s: walk after removals protected %u",
+			CHECKF(w.protected == (uint32_t)(N - 1 - i), "%s: walk after removals protected %u",
 			       ops->name, w.protected);
 		}
 	}
-	EXPECT(rmap_remove(&rm, 0, &sptes[0]) == -1, "removed from an empty list");
+	CHECKF(rmap_remove(&rm, 0, &sptes[0]) == -1, "removed from an empty list");
 	rmap_reader_unregister(&r);
-	EXPECT(rmap_destroy(&rm) == 0, "destroy failed");
+	CHECKF(rmap_destroy(&rm) == 0, "destroy failed");
 }
 
 /* ---- deterministic restarts: move the walker's desc to another list */
@@ -177,14 +167,14 @@ static void move_walker_desc(struct rmap_walk *w, void *arg)
 		spte_t *s = (spte_t *)atomic_load(&d->sptes[i]);
 
 		if (s) {
-			EXPECT(rmap_remove(m->rm, 0, s) == 0, "mover: remove failed");
+			CHECKF(rmap_remove(m->rm, 0, s) == 0, "mover: remove failed");
 			atomic_store(s, 0);
 		}
 	}
 	f = m->next_foreign++;
 	atomic_store(&m->foreign[f], SPTE_PRESENT);
-	EXPECT(rmap_add(m->rm, 1 + f, &m->foreign[f]) == 0, "mover: foreign add failed");
-	EXPECT(rmap_link_desc(atomic_load(&m->rm->heads[1 + f].val)) == d,
+	CHECKF(rmap_add(m->rm, 1 + f, &m->foreign[f]) == 0, "mover: foreign add failed");
+	CHECKF(rmap_link_desc(atomic_load(&m->rm->heads[1 + f].val)) == d,
 	       "mover: the foreign list did not reuse the walker's desc");
 	rmap_unlock(m->rm);
 }
@@ -203,7 +193,7 @@ static uint32_t run_moves(const struct rmap_walker_ops *ops, uint32_t moves,
 
 	memset(w, 0, sizeof(*w));
 	if (init(&rm, 1 + 16, 1) || rmap_reader_register(&r, &rm, "mover")) {
-		EXPECT(0, "init failed");
+		CHECKF(0, "init failed");
 		return 0;
 	}
 	for (int i = 0; i < N; i++)
@@ -213,7 +203,7 @@ static uint32_t run_moves(const struct rmap_walker_ops *ops, uint32_t moves,
 	for (int i = 0; i < N; i++)
 		if (atomic_load(&sptes[i]) == (SPTE_PRESENT | SPTE_WRITABLE))
 			missed++;
-	EXPECT(w->poisoned == 0, "poisoned desc seen");
+	CHECKF(w->poisoned == 0, "poisoned desc seen");
 	rmap_reader_unregister(&r);
 	rmap_destroy(&rm);
 	return missed;
@@ -228,21 +218,21 @@ static void test_moves(const struct rmap_walker_ops *ops)
 		return;
 	/* one move: one restart, nothing missed */
 	missed = run_moves(ops, 1, 4, false, &w);
-	EXPECT(missed == 0 && w.restarts == 1 && !w.fallback,
+	CHECKF(missed == 0 && w.restarts == 1 && !w.fallback,
 	       "%s one move: missed %u, restarts %u, fallback %d", ops->name, missed,
 	       w.restarts, w.fallback);
 	/* a move on every pass: the bound holds and the locked walk finishes */
 	missed = run_moves(ops, 5, 3, false, &w);
-	EXPECT(missed == 0 && w.restarts == 3 && w.fallback,
+	CHECKF(missed == 0 && w.restarts == 3 && w.fallback,
 	       "%s endless moves: missed %u, restarts %u, fallback %d", ops->name, missed,
 	       w.restarts, w.fallback);
 	missed = run_moves(ops, 5, 0, false, &w);
-	EXPECT(missed == 0 && w.restarts == 0 && w.fallback,
+	CHECKF(missed == 0 && w.restarts == 0 && w.fallback,
 	       "%s bound 0: missed %u, restarts %u, fallback %d", ops->name, missed,
 	       w.restarts, w.fallback);
 	/* fault injection: ending on the foreign marker misses the rest */
 	missed = run_moves(ops, 1, 4, true, &w);
-	EXPECT(missed == 35 && w.restarts == 0,
+	CHECKF(missed == 35 && w.restarts == 0,
 	       "%s ignoring nulls: missed %u (expected 35), restarts %u", ops->name, missed,
 	       w.restarts);
 }
@@ -411,7 +401,7 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 	rc.sptes = calloc(rc.nsptes, sizeof(*rc.sptes));
 	rc.state = calloc(rc.nsptes, sizeof(*rc.state));
 	if (!rc.sptes || !rc.state || init_flavour(&rc.rm, rc.ngfns, cache, flavour)) {
-		EXPECT(0, "race setup failed");
+		CHECKF(0, "race setup failed");
 		free(rc.sptes);
 		free((void *)rc.state);
 		return;
@@ -435,13 +425,13 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 		(unsigned long long)rc.restarts, (unsigned long long)rc.fallbacks,
 		(unsigned long long)rc.writer_ops, (unsigned long long)rc.rm.stats.desc_reuses,
 		(unsigned long long)rc.rm.stats.desc_retired);
-	EXPECT(rc.missed == 0 && rc.poisoned == 0 && rc.over_bound == 0,
+	CHECKF(rc.missed == 0 && rc.poisoned == 0 && rc.over_bound == 0,
 	       "%s cache %u bound %u: %llu missed sptes, %llu poisoned descs, %llu walks over their bound",
 	       ops->name, cache, max_restarts, (unsigned long long)rc.missed,
 	       (unsigned long long)rc.poisoned, (unsigned long long)rc.over_bound);
 	for (uint32_t g = 0; g < rc.ngfns; g++)
 		check_layout(&rc.rm, g);
-	EXPECT(rmap_destroy(&rc.rm) == 0, "destroy failed");
+	CHECKF(rmap_destroy(&rc.rm) == 0, "destroy failed");
 	free(rc.sptes);
 	free((void *)rc.state);
 }
@@ -463,8 +453,8 @@ int main(int argc, char **argv)
 		test_race(ops, 0, 4, SRCU_FLAVOUR_FAST);
 		test_race(ops, 8, 0, SRCU_FLAVOUR_MB);
 	}
-	if (failures) {
-		printf("test_rmap: %d failures\n", failures);
+	if (check_failures) {
+		printf("test_rmap: %d failures\n", check_failures);
 		return 1;
 	}
 	printf("test_rmap: all passed\n");

@@ -18,23 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "timing.h"
 #include "vcpu_array.h"
 
 #define ROUNDS 20          /* creator races per configuration */
 #define NITERATORS 2
 
-static int failures;
-
-#define EXPECT(cond, ...)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);     \
-			fprintf(stderr, __VA_ARGS__);                            \
-			fputc('\n', stderr);                                     \
-			failures++;                                              \
-		}                                                                \
-	} while (0)
 
 /* ---- the per-vCPU check used by every pass */
 
@@ -66,36 +56,36 @@ static void test_sequential(const struct vcpu_array_ops *ops,
 	struct vcpu_visit vis = { .check = check_vcpu, .arg = &pc };
 
 	if (vcpu_array_init(&a, ops, cfg) || vcpu_array_reader_register(&r, &a, "seq")) {
-		EXPECT(0, "%s: init failed", ops->name);
+		CHECKF(0, "%s: init failed", ops->name);
 		free(vcpus);
 		return;
 	}
 	vcpu_array_read_lock(&r);
-	EXPECT(ops->online(&a) == 0, "%s: new array not empty", ops->name);
-	EXPECT(ops->get(&a, 0) == NULL, "%s: get(0) of an empty array", ops->name);
+	CHECKF(ops->online(&a) == 0, "%s: new array not empty", ops->name);
+	CHECKF(ops->get(&a, 0) == NULL, "%s: get(0) of an empty array", ops->name);
 	ops->for_each(&a, &vis);
-	EXPECT(vis.visited == 0, "%s: empty pass visited %llu", ops->name,
+	CHECKF(vis.visited == 0, "%s: empty pass visited %llu", ops->name,
 	       (unsigned long long)vis.visited);
 	vcpu_array_read_unlock(&r);
 	for (uint32_t i = 0; i < cfg->max_vcpus; i++) {
 		vcpu_init(&vcpus[i], i, 7);
 		if (ops->add(&a, &vcpus[i])) {
-			EXPECT(0, "%s: add %u failed", ops->name, i);
+			CHECKF(0, "%s: add %u failed", ops->name, i);
 			break;
 		}
 	}
 	vcpu_array_read_lock(&r);
-	EXPECT(ops->online(&a) == cfg->max_vcpus, "%s: online %u != %u", ops->name,
+	CHECKF(ops->online(&a) == cfg->max_vcpus, "%s: online %u != %u", ops->name,
 	       ops->online(&a), cfg->max_vcpus);
 	for (uint32_t i = 0; i < cfg->max_vcpus; i++)
-		EXPECT(ops->get(&a, i) == &vcpus[i], "%s: get(%u) wrong", ops->name, i);
-	EXPECT(ops->get(&a, cfg->max_vcpus) == NULL, "%s: get past the end", ops->name);
+		CHECKF(ops->get(&a, i) == &vcpus[i], "%s: get(%u) wrong", ops->name, i);
+	CHECKF(ops->get(&a, cfg->max_vcpus) == NULL, "%s: get past the end", ops->name);
 	ops->for_each(&a, &vis);
 	vcpu_array_read_unlock(&r);
-	EXPECT(vis.visited == cfg->max_vcpus && pc.bad == 0 && vis.bad_array == 0,
+	CHECKF(vis.visited == cfg->max_vcpus && pc.bad == 0 && vis.bad_array == 0,
 	       "%s: full pass visited %llu, %llu bad", ops->name,
 	       (unsigned long long)vis.visited, (unsigned long long)pc.bad);
-	EXPECT(ops->footprint(&a) >= cfg->max_vcpus * sizeof(struct vcpu *),
+	CHECKF(ops->footprint(&a) >= cfg->max_vcpus * sizeof(struct vcpu *),
 	       "%s: footprint %zu below the pointers it holds", ops->name,
 	       ops->footprint(&a));
 	{
@@ -104,10 +94,10 @@ static void test_sequential(const struct vcpu_array_ops *ops,
 
 		vcpu_init(&extra, cfg->max_vcpus, 7);
 		fprintf(stderr, "(expected:) ");
-		EXPECT(ops->add(&a, &extra) != 0, "%s: add beyond max accepted", ops->name);
+		CHECKF(ops->add(&a, &extra) != 0, "%s: add beyond max accepted", ops->name);
 	}
 	vcpu_array_reader_unregister(&r);
-	EXPECT(vcpu_array_destroy(&a) == 0, "%s: destroy failed", ops->name);
+	CHECKF(vcpu_array_destroy(&a) == 0, "%s: destroy failed", ops->name);
 	free(vcpus);
 }
 
@@ -218,7 +208,7 @@ static void test_race(const struct vcpu_array_ops *ops,
 	rc.generation = (uint64_t)round + 1000;
 	rc.vcpus = calloc(rc.n, sizeof(*rc.vcpus));
 	if (!rc.vcpus || vcpu_array_init(&rc.a, ops, cfg)) {
-		EXPECT(0, "%s: race setup failed", ops->name);
+		CHECKF(0, "%s: race setup failed", ops->name);
 		free(rc.vcpus);
 		return;
 	}
@@ -228,7 +218,7 @@ static void test_race(const struct vcpu_array_ops *ops,
 	for (uint32_t i = 0; i < rc.n; i++) {
 		vcpu_init(&rc.vcpus[i], i, rc.generation);
 		if (ops->add(&rc.a, &rc.vcpus[i])) {
-			EXPECT(0, "%s: add %u failed", ops->name, i);
+			CHECKF(0, "%s: add %u failed", ops->name, i);
 			break;
 		}
 		/* release: the completed add() before the count the checkers read */
@@ -241,9 +231,9 @@ static void test_race(const struct vcpu_array_ops *ops,
 	for (int i = 0; i < NITERATORS; i++)
 		pthread_join(it[i], NULL);
 	pthread_join(lk, NULL);
-	EXPECT(atomic_load(&rc.bad) == 0, "%s round %d: %llu failures", ops->name, round,
+	CHECKF(atomic_load(&rc.bad) == 0, "%s round %d: %llu failures", ops->name, round,
 	       (unsigned long long)atomic_load(&rc.bad));
-	EXPECT(vcpu_array_destroy(&rc.a) == 0, "%s: destroy failed", ops->name);
+	CHECKF(vcpu_array_destroy(&rc.a) == 0, "%s: destroy failed", ops->name);
 	free(rc.vcpus);
 	total_passes += atomic_load(&rc.passes);
 	total_racing += atomic_load(&rc.passes_racing);
@@ -286,7 +276,7 @@ static uint64_t poisoned_passes(bool unsafe)
 	cfg.unsafe_retire = unsafe;
 	if (vcpu_array_init(&a, &vcpu_array_rcu_ops, &cfg) ||
 	    vcpu_array_reader_register(&r, &a, "grow")) {
-		EXPECT(0, "rcu: init failed");
+		CHECKF(0, "rcu: init failed");
 		return 0;
 	}
 	for (uint32_t i = 0; i < 4; i++) {
@@ -303,7 +293,7 @@ static uint64_t poisoned_passes(bool unsafe)
 	vcpu_array_read_lock(&r);
 	a.ops->for_each(&a, &vis);
 	vcpu_array_read_unlock(&r);
-	EXPECT(g.pc.bad == 0 && vis.visited == 4, "rcu grow: pass visited %llu, %llu bad",
+	CHECKF(g.pc.bad == 0 && vis.visited == 4, "rcu grow: pass visited %llu, %llu bad",
 	       (unsigned long long)vis.visited, (unsigned long long)g.pc.bad);
 	vcpu_array_reader_unregister(&r);
 	vcpu_array_destroy(&a);
@@ -317,10 +307,10 @@ static void test_checks_can_fail(void)
 
 	memset(&zeroed, 0, sizeof(zeroed));
 	check_vcpu(&zeroed, 0, &pc);
-	EXPECT(pc.bad == 1, "a zeroed vCPU passed the initialisation check");
-	EXPECT(poisoned_passes(true) == 1,
+	CHECKF(pc.bad == 1, "a zeroed vCPU passed the initialisation check");
+	CHECKF(poisoned_passes(true) == 1,
 	       "retiring without a grace period went unnoticed by the pass");
-	EXPECT(poisoned_passes(false) == 0,
+	CHECKF(poisoned_passes(false) == 0,
 	       "a grace-period retire poisoned an array a pass still used");
 }
 
@@ -358,11 +348,11 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "%s: done in %.1f s, %llu passes of which %llu raced the creator, %d failures so far\n",
 			ops->name, (double)(now_ns() - t0) / 1e9, (unsigned long long)total_passes,
-			(unsigned long long)total_racing, failures);
+			(unsigned long long)total_racing, check_failures);
 		total_passes = total_racing = 0;
 	}
-	if (failures) {
-		printf("test_vcpu_array: %d failures\n", failures);
+	if (check_failures) {
+		printf("test_vcpu_array: %d failures\n", check_failures);
 		return 1;
 	}
 	printf("test_vcpu_array: all passed\n");
