@@ -12,16 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../workloads/dirty_log_workload.h"
-#include "cli.h"
-#include "commands.h"
-#include "csv.h"
-#include "dirty_log.h"
-#include "memslot_protect.h"
-#include "meta.h"
-#include "results.h"
-#include "timing.h"
-#include "topology.h"
+#include "workloads/dirty_log_workload.h"
+#include "bench/cli.h"
+#include "bench/commands.h"
+#include "bench/report/csv.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/memslot_protect/memslot_protect.h"
+#include "bench/report/meta.h"
+#include "bench/report/results.h"
+#include "lib/util/timing.h"
+#include "lib/util/topology.h"
 
 #define MAX_STRATEGIES 32
 #define DEFAULT_BYTES_PER_VCPU (64ull << 20)

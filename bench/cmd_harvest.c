@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "dirty_log.h"
-#include "meta.h"
-#include "csv.h"
-#include "results.h"
-#include "../workloads/harvest.h"
+#include "bench/cli.h"
+#include "bench/commands.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "bench/report/meta.h"
+#include "bench/report/csv.h"
+#include "bench/report/results.h"
+#include "workloads/harvest.h"
 
 #define HARVEST_MAX_SPECS 32
 #define HARVEST_MAX_SIZES 16

@@ -9,15 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../workloads/memslot_workload.h"
-#include "cli.h"
-#include "commands.h"
-#include "csv.h"
-#include "histogram.h"
-#include "memslot_protect.h"
-#include "meta.h"
-#include "results.h"
-#include "topology.h"
+#include "workloads/memslot_workload.h"
+#include "bench/cli.h"
+#include "bench/commands.h"
+#include "bench/report/csv.h"
+#include "lib/util/histogram.h"
+#include "lib/memslot_protect/memslot_protect.h"
+#include "bench/report/meta.h"
+#include "bench/report/results.h"
+#include "lib/util/topology.h"
 
 #define MAX_LIST 64
 #define MAX_READERS 4096

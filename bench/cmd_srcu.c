@@ -25,16 +25,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "csv.h"
-#include "histogram.h"
-#include "meta.h"
-#include "results.h"
-#include "srcu.h"
-#include "timing.h"
-#include "topology.h"
-#include "workers.h"
+#include "bench/cli.h"
+#include "bench/commands.h"
+#include "bench/report/csv.h"
+#include "lib/util/histogram.h"
+#include "bench/report/meta.h"
+#include "bench/report/results.h"
+#include "lib/srcu/srcu.h"
+#include "lib/util/timing.h"
+#include "lib/util/topology.h"
+#include "lib/util/workers.h"
 
 enum primitive {
 	PRIM_SRCU_MB,

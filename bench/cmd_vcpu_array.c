@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../workloads/vcpu_array_workload.h"
-#include "cli.h"
-#include "commands.h"
-#include "csv.h"
-#include "histogram.h"
-#include "meta.h"
-#include "results.h"
-#include "topology.h"
+#include "workloads/vcpu_array_workload.h"
+#include "bench/cli.h"
+#include "bench/commands.h"
+#include "bench/report/csv.h"
+#include "lib/util/histogram.h"
+#include "bench/report/meta.h"
+#include "bench/report/results.h"
+#include "lib/util/topology.h"
 
 static const char *const retire_names[] = { "call", "sync", NULL };
 static const char *const flavour_names[] = { "mb", "fast", NULL };

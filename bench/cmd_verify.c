@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "dirty_log.h"
-#include "memslot_protect.h"
-#include "../workloads/verify.h"
+#include "bench/cli.h"
+#include "bench/commands.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/memslot_protect/memslot_protect.h"
+#include "workloads/verify.h"
 
 #define VERIFY_MAX_SPECS 32
 #define VERIFY_MAX_VCPU_COUNTS 16

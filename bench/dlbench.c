@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
+#include "bench/cli.h"
+#include "bench/commands.h"
 #include "version.h"
 
 static const struct dlbench_command commands[] = {

@@ -8,7 +8,8 @@
 # passes when COMMAND exits 0.  Output of failing tests is shown; output of
 # passing ones is kept in build/test-logs/.
 #
-# TESTS_FILTER=regex runs only the tests whose name matches.
+# TESTS_FILTER=regex runs only the tests whose name matches;
+# TESTS_VARIANTS=normal (or a comma-separated list) only those variants.
 set -u
 cd "$(dirname "$0")/.."
 logs=build/test-logs
@@ -26,6 +27,7 @@ while read -r variants name cmd; do
 		continue
 	fi
 	for v in $(printf '%s' "$variants" | tr ',' ' '); do
+		case ",${TESTS_VARIANTS:-$v}," in *",$v,"*) ;; *) continue ;; esac
 		case "$v" in
 		normal) B=build ;;
 		tsan) B=build/tsan ;;

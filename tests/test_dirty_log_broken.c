@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirty_log.h"
-#include "vm.h"
-#include "../workloads/verify.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/vm/vm.h"
+#include "workloads/verify.h"
 
 /* xchg's get_log, minus the flush. */
 static void broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "histogram.h"
-#include "results.h"
-#include "topology.h"
+#include "tests/check.h"
+#include "lib/util/histogram.h"
+#include "bench/report/results.h"
+#include "lib/util/topology.h"
 
 /* Every value maps to a bucket whose midpoint is within 1% of it, buckets
  * are contiguous and ordered. */

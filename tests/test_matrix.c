@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "matrix.h"
+#include "bench/run/matrix.h"
 
 static int failures;
 

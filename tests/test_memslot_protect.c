@@ -39,9 +39,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "memslot_protect.h"
-#include "memslots.h"
-#include "timing.h"
+#include "lib/memslot_protect/memslot_protect.h"
+#include "lib/vm/memslots.h"
+#include "lib/util/timing.h"
 
 #define NIDS 6                     /* slot ids 1..NIDS */
 #define NPOS 12                    /* positions a slot can sit at */

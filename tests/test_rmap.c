@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "rmap.h"
+#include "tests/check.h"
+#include "lib/rmap/rmap.h"
 
 #ifdef DLBENCH_TSAN
 #define RACE_WALKS 4000

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "srcu.h"
-#include "timing.h"
+#include "tests/check.h"
+#include "lib/srcu/srcu.h"
+#include "lib/util/timing.h"
 
 static void init_domain(struct srcu_struct *sp, enum srcu_flavour f, bool idle_path)
 {

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "timing.h"
-#include "vcpu_array.h"
+#include "tests/check.h"
+#include "lib/util/timing.h"
+#include "lib/vcpu_array/vcpu_array.h"
 
 #define ROUNDS 20          /* creator races per configuration */
 #define NITERATORS 2

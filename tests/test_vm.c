@@ -29,10 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirty_log.h"
-#include "guest_memory.h"
-#include "timing.h"
-#include "vm.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/vm/guest_memory.h"
+#include "lib/util/timing.h"
+#include "lib/vm/vm.h"
 
 static int failures;
 

@@ -44,8 +44,8 @@ static void torture_index_delay_hook(void)
 }
 #define SRCU_TORTURE_DELAY_AFTER_INDEX() torture_index_delay_hook()
 
-#include "srcu.h"
-#include "timing.h"
+#include "lib/srcu/srcu.h"
+#include "lib/util/timing.h"
 
 #define POOL_PER_UPDATER 8
 #define ELEMENT_LIVE 0x1173

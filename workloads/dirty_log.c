@@ -33,15 +33,15 @@
  * (vm_enable_dirty_logging: the strategy's initial spte state) for the
  * mode, and off at the end.  Strategy "none" creates the VM without a log.
  */
-#include "dirty_log_workload.h"
+#include "workloads/dirty_log_workload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirty_log.h"
-#include "timing.h"
-#include "workers.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/util/timing.h"
+#include "lib/util/workers.h"
 
 const char *const dlw_mode_names[] = { "iteration", "continuous", NULL };
 

@@ -25,10 +25,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest_memory.h"
-#include "histogram.h"
-#include "topology.h"
-#include "vm.h"
+#include "lib/vm/guest_memory.h"
+#include "lib/util/histogram.h"
+#include "lib/util/topology.h"
+#include "lib/vm/vm.h"
 
 /* The strategy name that runs the workload with dirty logging off. */
 #define DLW_STRATEGY_NONE "none"

@@ -1,12 +1,12 @@
 /* The harvest micro-benchmark: see harvest.h. */
-#include "harvest.h"
+#include "workloads/harvest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirty_log.h"
-#include "timing.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/util/timing.h"
 
 /* Is @gfn among the pages dirtied at @percent?  A fixed hash, so every
  * strategy and the floor see the same pages. */

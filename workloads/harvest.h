@@ -15,8 +15,8 @@
 
 #include <stdint.h>
 
-#include "guest_memory.h"
-#include "vm.h"
+#include "lib/vm/guest_memory.h"
+#include "lib/vm/vm.h"
 
 struct harvest_sample {
 	uint64_t dirty_pages;      /* pages the vCPU dirtied */

@@ -1,5 +1,5 @@
 /* Workload `memslot`: see memslot_workload.h. */
-#include "memslot_workload.h"
+#include "workloads/memslot_workload.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "memslot_protect.h"
-#include "memslots.h"
-#include "timing.h"
-#include "workers.h"
+#include "lib/memslot_protect/memslot_protect.h"
+#include "lib/vm/memslots.h"
+#include "lib/util/timing.h"
+#include "lib/util/workers.h"
 
 const char *const memslot_mode_names[] = {
 	"map", "unmap", "unmap-chunked", "move-active", "move-inactive", "rw", NULL,

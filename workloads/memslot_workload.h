@@ -38,7 +38,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "histogram.h"
+#include "lib/util/histogram.h"
 
 enum memslot_mode {
 	MEMSLOT_MODE_MAP,

@@ -1,12 +1,12 @@
 /* Workload `rmap`: see rmap_workload.h. */
-#include "../workloads/rmap_workload.h"
+#include "workloads/rmap_workload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "timing.h"
-#include "workers.h"
+#include "lib/util/timing.h"
+#include "lib/util/workers.h"
 
 struct rm_run;
 

@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#include "histogram.h"
-#include "rmap.h"
+#include "lib/util/histogram.h"
+#include "lib/rmap/rmap.h"
 
 struct rmap_params {
 	const struct rmap_walker_ops *walker;

@@ -1,12 +1,12 @@
 /* Workload `vcpu-array`: see vcpu_array_workload.h. */
-#include "../workloads/vcpu_array_workload.h"
+#include "workloads/vcpu_array_workload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "timing.h"
-#include "workers.h"
+#include "lib/util/timing.h"
+#include "lib/util/workers.h"
 
 struct va_run;
 

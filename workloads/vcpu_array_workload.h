@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "histogram.h"
-#include "vcpu_array.h"
+#include "lib/util/histogram.h"
+#include "lib/vcpu_array/vcpu_array.h"
 
 struct vcpu_array_params {
 	const struct vcpu_array_ops *ops;

@@ -1,13 +1,13 @@
 /* The no-lost-dirty-page verifier: see verify.h. */
-#include "verify.h"
+#include "workloads/verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirty_log.h"
-#include "timing.h"
-#include "workers.h"
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/util/timing.h"
+#include "lib/util/workers.h"
 
 #define VERIFY_REPORT_MAX 5    /* lost pages described on stderr per run */
 #define VERIFY_ROUND_WAIT_NS 2000000ull   /* most a round waits for vCPU progress */

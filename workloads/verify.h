@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest_memory.h"
-#include "topology.h"
-#include "vm.h"
+#include "lib/vm/guest_memory.h"
+#include "lib/util/topology.h"
+#include "lib/vm/vm.h"
 
 struct verify_config {
 	const char *strategy;          /* "NAME[:KEY=VALUE,...]" */

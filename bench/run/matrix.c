@@ -1,0 +1,608 @@
+/* Benchmark matrices: see matrix.h. */
+#include "bench/run/matrix.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const runner_keys[] = {
+	"workload", "repetitions", "warmup", "seed", "timeout", NULL
+};
+
+int matrix_is_runner_key(const char *key)
+{
+	for (int i = 0; runner_keys[i]; i++)
+		if (!strcmp(key, runner_keys[i]))
+			return 1;
+	return 0;
+}
+
+uint64_t matrix_max_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (uint64_t)CPU_COUNT(&set);
+	return 1;
+}
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (!p) {
+		perror("dlbench: out of memory");
+		exit(1);
+	}
+	return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		perror("dlbench: out of memory");
+		exit(1);
+	}
+	return p;
+}
+
+/* ---- values: lists and ranges */
+
+struct value_list {
+	char **v;
+	size_t n;
+};
+
+static int push_value(struct value_list *l, const char *s, size_t n,
+		      char *err, size_t errlen)
+{
+	if (l->n >= MATRIX_MAX_VALUES) {
+		set_err(err, errlen, "more than %d values", MATRIX_MAX_VALUES);
+		return -1;
+	}
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = xstrndup(s, n);
+	return 0;
+}
+
+static int push_number(struct value_list *l, uint64_t v, int with_suffix,
+		       char *err, size_t errlen)
+{
+	static const char suffix[] = "KMGT";
+	char buf[32];
+	int s = 0;
+
+	if (with_suffix)
+		while (s < 4 && v && (v & 1023) == 0) {
+			v >>= 10;
+			s++;
+		}
+	if (s)
+		snprintf(buf, sizeof(buf), "%llu%c", (unsigned long long)v, suffix[s - 1]);
+	else
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	return push_value(l, buf, strlen(buf), err, errlen);
+}
+
+/* An integer with an optional K/M/G/T suffix, or `max`.  Returns -1 if
+ * @s is neither; *suffixed tells whether it had a suffix. */
+static int parse_number(const char *s, uint64_t max_cpus, uint64_t *out,
+			int *suffixed, int *is_max)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	*suffixed = 0;
+	*is_max = 0;
+	if (!strcmp(s, "max")) {
+		*out = max_cpus;
+		*is_max = 1;
+		return 0;
+	}
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 0: break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default: return -1;
+	}
+	if (shift) {
+		if (end[1])
+			return -1;
+		if (v > (UINT64_MAX >> shift))
+			return -1;
+		*suffixed = 1;
+	}
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* One range item "START:STEP:END" or "START:END". */
+static int expand_range(struct value_list *l, const char *item, uint64_t max_cpus,
+			char *err, size_t errlen)
+{
+	char buf[128], *parts[3], *save = NULL, *p;
+	int nparts = 0, sfx_a, sfx_b, max_a, max_b, multiply = 0;
+	uint64_t start, end, step = 1;
+
+	if (strlen(item) >= sizeof(buf)) {
+		set_err(err, errlen, "range '%s' is too long", item);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", item);
+	for (p = strtok_r(buf, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+		if (nparts == 3) {
+			nparts = 4;
+			break;
+		}
+		parts[nparts++] = p;
+	}
+	if (nparts < 2 || nparts > 3 || item[0] == ':' || item[strlen(item) - 1] == ':' ||
+	    strstr(item, "::")) {
+		set_err(err, errlen, "bad range '%s' (START:*FACTOR:END, START:+STEP:END or START:END)",
+			item);
+		return -1;
+	}
+	if (parse_number(parts[0], max_cpus, &start, &sfx_a, &max_a) || max_a) {
+		set_err(err, errlen, "bad range '%s': start '%s' is not a number (e.g. 4, 64M, 1G)",
+			item, parts[0]);
+		return -1;
+	}
+	if (parse_number(parts[nparts - 1], max_cpus, &end, &sfx_b, &max_b)) {
+		set_err(err, errlen, "bad range '%s': end '%s' is not a number or 'max'",
+			item, parts[nparts - 1]);
+		return -1;
+	}
+	if (nparts == 3) {
+		const char *st = parts[1];
+		int sfx, mx;
+
+		if (*st == '*')
+			multiply = 1;
+		if (*st == '*' || *st == '+')
+			st++;
+		if (parse_number(st, max_cpus, &step, &sfx, &mx) || mx) {
+			set_err(err, errlen, "bad range '%s': step '%s' is not *FACTOR or +STEP",
+				item, parts[1]);
+			return -1;
+		}
+		if (multiply && step < 2) {
+			set_err(err, errlen, "bad range '%s': factor must be at least 2", item);
+			return -1;
+		}
+		if (multiply && start == 0) {
+			set_err(err, errlen, "bad range '%s': a geometric range cannot start at 0",
+				item);
+			return -1;
+		}
+		if (!multiply && step == 0) {
+			set_err(err, errlen, "bad range '%s': step must be at least 1", item);
+			return -1;
+		}
+	}
+	if (start > end) {
+		set_err(err, errlen, "bad range '%s': start %llu is greater than end %llu",
+			item, (unsigned long long)start, (unsigned long long)end);
+		return -1;
+	}
+	for (uint64_t v = start;;) {
+		if (push_number(l, v, sfx_a || sfx_b, err, errlen))
+			return -1;
+		if (v == end)
+			return 0;
+		/* the next step, unless it would pass the end (or overflow) */
+		if (multiply ? v > end / step : v > end - step)
+			break;
+		v = multiply ? v * step : v + step;
+	}
+	/* `max` closes the progression with the CPU count itself */
+	if (max_b)
+		return push_number(l, end, sfx_a, err, errlen);
+	return 0;
+}
+
+int matrix_expand(const char *text, uint64_t max_cpus, char ***values,
+		  size_t *nvalues, char *err, size_t errlen)
+{
+	struct value_list l = { 0 };
+	const char *p = text;
+
+	for (;;) {
+		const char *start, *stop;
+		size_t n;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '"') {
+			const char *close = strchr(p + 1, '"');
+
+			if (!close) {
+				set_err(err, errlen, "unterminated quote in '%s'", text);
+				goto fail;
+			}
+			if (push_value(&l, p + 1, (size_t)(close - p - 1), err, errlen))
+				goto fail;
+			p = close + 1;
+			while (isspace((unsigned char)*p))
+				p++;
+			if (*p && *p != ',') {
+				set_err(err, errlen, "text after a quoted value in '%s'", text);
+				goto fail;
+			}
+		} else {
+			char item[256];
+
+			start = p;
+			stop = strchr(p, ',');
+			if (!stop)
+				stop = p + strlen(p);
+			n = (size_t)(stop - start);
+			while (n && isspace((unsigned char)start[n - 1]))
+				n--;
+			if (n == 0) {
+				set_err(err, errlen, "empty value in '%s'", text);
+				goto fail;
+			}
+			if (n >= sizeof(item)) {
+				set_err(err, errlen, "value too long in '%s'", text);
+				goto fail;
+			}
+			memcpy(item, start, n);
+			item[n] = 0;
+			/* a range starts with its number: "srcu-swap:wait=normal" is a value */
+			if (strchr(item, ':') && isdigit((unsigned char)item[0])) {
+				if (expand_range(&l, item, max_cpus, err, errlen))
+					goto fail;
+			} else if (!strcmp(item, "max")) {
+				if (push_number(&l, max_cpus, 0, err, errlen))
+					goto fail;
+			} else if (push_value(&l, item, n, err, errlen)) {
+				goto fail;
+			}
+			p = stop;
+		}
+		if (*p != ',')
+			break;
+		p++;
+	}
+	*values = l.v;
+	*nvalues = l.n;
+	return 0;
+fail:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i]);
+	free(l.v);
+	return -1;
+}
+
+/* ---- the INI file */
+
+struct load_state {
+	struct matrix_config *cfg;
+	const char *path;
+	FILE *f;
+	int line;               /* line of the text inih is handling now */
+	int section_line;       /* line of the last [section] header read */
+	uint64_t max_cpus;
+	/* [global] defaults */
+	unsigned repetitions, warmup;
+	uint64_t seed;
+	double timeout_s;
+	int failed;
+	char *err;
+	size_t errlen;
+};
+
+/* inih reads line by line through this; counting lines here gives the
+ * handler the line number of the key it is handed. */
+static char *counting_reader(char *str, int num, void *stream)
+{
+	struct load_state *st = stream;
+	char *r = fgets(str, num, st->f);
+
+	if (r && (strchr(r, '\n') || feof(st->f))) {
+		const char *p = r;
+
+		st->line++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '[')
+			st->section_line = st->line;
+	}
+	return r;
+}
+
+static int load_fail(struct load_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(st->err, st->errlen, "%s:%d: ", st->path, st->line);
+	if (n < 0 || (size_t)n >= st->errlen)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	st->failed = 1;
+	return 0;       /* stop inih (ini_stop_on_first_error) */
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return 0;
+	return 1;
+}
+
+/* Runner key @key = @value into the fields; 0 or -1 after load_fail. */
+static int runner_key(struct load_state *st, const char *key, const char *value,
+		      unsigned *reps, unsigned *warm, uint64_t *seed, double *timeout)
+{
+	char *end;
+
+	errno = 0;
+	if (!strcmp(key, "repetitions") || !strcmp(key, "warmup")) {
+		unsigned long long v;
+
+		if (!isdigit((unsigned char)*value))
+			goto bad_int;
+		v = strtoull(value, &end, 10);
+		if (errno || *end || v > 100000)
+			goto bad_int;
+		if (!strcmp(key, "repetitions")) {
+			if (v < 1) {
+				load_fail(st, "repetitions must be at least 1");
+				return -1;
+			}
+			*reps = (unsigned)v;
+		} else {
+			*warm = (unsigned)v;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "seed")) {
+		if (!isdigit((unsigned char)*value))
+			goto bad_int;
+		*seed = strtoull(value, &end, 0);
+		if (errno || *end)
+			goto bad_int;
+		return 0;
+	}
+	if (!strcmp(key, "timeout")) {
+		double v = strtod(value, &end), mult = 1;
+
+		if (end == value || errno)
+			goto bad_time;
+		if (!strcmp(end, "s") || !*end)
+			mult = 1;
+		else if (!strcmp(end, "m"))
+			mult = 60;
+		else if (!strcmp(end, "h"))
+			mult = 3600;
+		else
+			goto bad_time;
+		if (!(v > 0) || v * mult > 7 * 86400.0)
+			goto bad_time;
+		*timeout = v * mult;
+		return 0;
+	}
+	return 0;
+bad_int:
+	load_fail(st, "%s = '%s' is not a non-negative integer (a runner key takes one value)",
+		  key, value);
+	return -1;
+bad_time:
+	load_fail(st, "timeout = '%s' is not a duration (e.g. 90, 90s, 10m, 1h)", value);
+	return -1;
+}
+
+static struct matrix_scenario *find_scenario(struct matrix_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nscenarios; i++)
+		if (!strcmp(cfg->scenarios[i].name, name))
+			return &cfg->scenarios[i];
+	return NULL;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_state *st = user;
+	struct matrix_config *cfg = st->cfg;
+	struct matrix_scenario *s;
+	char reason[MATRIX_ERR_LEN];
+
+	if (st->failed)
+		return 0;
+	if (!*section)
+		return load_fail(st, "key '%s' outside any [section]", key);
+	if (!*key)
+		return load_fail(st, "empty key in [%s]", section);
+	if (!strcmp(section, "global")) {
+		if (!matrix_is_runner_key(key) || !strcmp(key, "workload"))
+			return load_fail(st, "unknown key '%s' in [global] (repetitions, warmup, seed, timeout)",
+					 key);
+		if (cfg->nscenarios)
+			return load_fail(st, "[global] must come before the scenarios");
+		runner_key(st, key, value, &st->repetitions, &st->warmup, &st->seed,
+			   &st->timeout_s);
+		return !st->failed;
+	}
+	if (!valid_name(section))
+		return load_fail(st, "scenario name '%s' may hold only letters, digits, '_', '.', '-'",
+				 section);
+	s = find_scenario(cfg, section);
+	if (!s) {
+		cfg->scenarios = xrealloc(cfg->scenarios,
+					  (cfg->nscenarios + 1) * sizeof(*cfg->scenarios));
+		s = &cfg->scenarios[cfg->nscenarios++];
+		memset(s, 0, sizeof(*s));
+		s->name = xstrndup(section, strlen(section));
+		s->line = st->section_line;
+		s->repetitions = st->repetitions;
+		s->warmup = st->warmup;
+		s->seed = st->seed;
+		s->timeout_s = st->timeout_s;
+	} else if (s != &cfg->scenarios[cfg->nscenarios - 1]) {
+		return load_fail(st, "section [%s] appears twice", section);
+	}
+	if (!strcmp(key, "workload")) {
+		if (s->workload)
+			return load_fail(st, "workload given twice in [%s]", section);
+		if (!valid_name(value))
+			return load_fail(st, "workload '%s' is not a command name", value);
+		s->workload = xstrndup(value, strlen(value));
+		s->workload_line = st->line;
+		return 1;
+	}
+	if (matrix_is_runner_key(key)) {
+		runner_key(st, key, value, &s->repetitions, &s->warmup, &s->seed,
+			   &s->timeout_s);
+		return !st->failed;
+	}
+	if (!valid_name(key) || key[0] == '-')
+		return load_fail(st, "key '%s' is not an option name", key);
+	for (size_t i = 0; i < s->nparams; i++)
+		if (!strcmp(s->params[i].key, key))
+			return load_fail(st, "key '%s' given twice in [%s]", key, section);
+	if (!strcmp(key, "out"))
+		return load_fail(st, "key 'out' is the runner's: every cell gets its own --out");
+	s->params = xrealloc(s->params, (s->nparams + 1) * sizeof(*s->params));
+	{
+		struct matrix_param *p = &s->params[s->nparams];
+
+		memset(p, 0, sizeof(*p));
+		if (matrix_expand(value, st->max_cpus, &p->values, &p->nvalues, reason,
+				  sizeof(reason)))
+			return load_fail(st, "%s: %s", key, reason);
+		p->key = xstrndup(key, strlen(key));
+		p->line = st->line;
+		s->nparams++;
+	}
+	return 1;
+}
+
+int matrix_load(struct matrix_config *cfg, const char *path, uint64_t max_cpus,
+		char *err, size_t errlen)
+{
+	struct load_state st = {
+		.cfg = cfg, .path = path, .max_cpus = max_cpus,
+		.repetitions = 1, .warmup = 0, .seed = 1, .timeout_s = 300,
+		.err = err, .errlen = errlen,
+	};
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	st.f = fopen(path, "r");
+	if (!st.f) {
+		set_err(err, errlen, "%s:0: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	/* one key per line: a continuation line would hide its line number */
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
+	rc = ini_parse_stream(counting_reader, &st, handler, &st);
+	fclose(st.f);
+	if (!st.failed && rc > 0) {
+		st.line = rc;
+		load_fail(&st, "not a 'key = value' line, a [section] or a comment (or longer than %d characters)",
+			  ini_max_line - 3);
+	} else if (!st.failed && rc < 0) {
+		set_err(err, errlen, "%s:0: cannot parse (out of memory)", path);
+		st.failed = 1;
+	}
+	if (!st.failed) {
+		for (size_t i = 0; i < cfg->nscenarios; i++) {
+			struct matrix_scenario *s = &cfg->scenarios[i];
+
+			if (!s->workload) {
+				st.line = s->line;
+				load_fail(&st, "scenario [%s] has no 'workload = NAME'", s->name);
+				break;
+			}
+			if (matrix_cells(s) > 1000000) {
+				st.line = s->line;
+				load_fail(&st, "scenario [%s] has more than a million cells", s->name);
+				break;
+			}
+		}
+	}
+	if (!st.failed && cfg->nscenarios == 0) {
+		set_err(err, errlen, "%s:1: no scenario (a [section] with 'workload = NAME')", path);
+		st.failed = 1;
+	}
+	if (st.failed) {
+		matrix_free(cfg);
+		return -1;
+	}
+	cfg->path = xstrndup(path, strlen(path));
+	return 0;
+}
+
+void matrix_free(struct matrix_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nscenarios; i++) {
+		struct matrix_scenario *s = &cfg->scenarios[i];
+
+		for (size_t j = 0; j < s->nparams; j++) {
+			for (size_t k = 0; k < s->params[j].nvalues; k++)
+				free(s->params[j].values[k]);
+			free(s->params[j].values);
+			free(s->params[j].key);
+		}
+		free(s->params);
+		free(s->name);
+		free(s->workload);
+	}
+	free(cfg->scenarios);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+size_t matrix_cells(const struct matrix_scenario *s)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < s->nparams; i++) {
+		if (n > SIZE_MAX / (s->params[i].nvalues + 1))
+			return SIZE_MAX;
+		n *= s->params[i].nvalues;
+	}
+	return n;
+}
+
+void matrix_cell_values(const struct matrix_scenario *s, size_t cell,
+			const char **values)
+{
+	for (size_t i = s->nparams; i-- > 0;) {
+		const struct matrix_param *p = &s->params[i];
+
+		values[i] = p->values[cell % p->nvalues];
+		cell /= p->nvalues;
+	}
+}

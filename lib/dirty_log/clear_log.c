@@ -1,0 +1,177 @@
+/*
+ * clear-log: manual dirty-log protect (KVM_CLEAR_DIRTY_LOG, 2019).
+ * get_log only copies the bitmap: nothing is cleared or write-protected.
+ * clear_log then re-protects, range by range: for each 64-page word of the
+ * range, under mmu_lock, clear the bits the caller saw with fetch-and-not
+ * and write-protect the pages whose bit was still set; one flush per
+ * range.  Ranges start on a multiple of 64 pages and span a multiple of 64
+ * pages (or end at the end of the slot), as the kernel demands.
+ *
+ * Options:
+ *   initially-set=0|1  logging starts with every bit set and every page
+ *                      writable (KVM_DIRTY_LOG_INITIALLY_SET): the first
+ *                      harvest reports every page, no fault before it
+ *   chunk=PAGES        pages per clear range (a multiple of 64); 0, the
+ *                      default: one range per slot
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/dirty_log/dirty_log.h"
+#include "lib/vm/vm.h"
+
+struct clear_log {
+	bool initially_set;
+	uint64_t chunk;
+};
+
+static int clear_log_set_option(struct dirty_log *log, const char *key, const char *value,
+				char *err, size_t errlen)
+{
+	struct clear_log *c = log->priv;
+	char *end;
+	unsigned long long v;
+
+	v = strtoull(value, &end, 10);
+	if (!*value || *end) {
+		snprintf(err, errlen, "clear-log: %s=%s is not a number", key, value);
+		return -1;
+	}
+	if (!strcmp(key, "initially-set") && v <= 1) {
+		c->initially_set = v;
+		return 0;
+	}
+	if (!strcmp(key, "chunk")) {
+		if (v % 64) {
+			snprintf(err, errlen, "clear-log: chunk=%llu is not a multiple of 64 pages", v);
+			return -1;
+		}
+		c->chunk = v;
+		return 0;
+	}
+	snprintf(err, errlen, "clear-log: bad option %s=%s (%s)", key, value,
+		 log->ops->options_help);
+	return -1;
+}
+
+/* The state logging starts in: every bit clear and every page read-only,
+ * or (initially-set) every bit set and every page writable.  No vCPU runs. */
+static void clear_log_enable(struct dirty_log *log)
+{
+	struct clear_log *c = log->priv;
+	struct memslot_table *t = log->vm->memslots;
+
+	for (uint32_t k = 0; k < t->nslots; k++) {
+		struct memslot *s = &t->slots[k];
+
+		memset(s->dirty_bitmap, c->initially_set ? 0xff : 0,
+		       bitmap_words(s->npages) * sizeof(unsigned long));
+		memset(log->vm->spte + s->base_gfn, c->initially_set ? SPTE_WRITABLE : 0, s->npages);
+	}
+}
+
+static int clear_log_init(struct dirty_log *log, char *err, size_t errlen)
+{
+	if (dirty_log_alloc_slot_bitmaps(log, err, errlen))
+		return -1;
+	clear_log_enable(log);
+	return 0;
+}
+
+static void clear_log_destroy(struct dirty_log *log)
+{
+	dirty_log_free_slot_bitmaps(log);
+}
+
+static void clear_log_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
+			   uint64_t rel)
+{
+	(void)log;
+	(void)v;
+	bitmap_set_atomic(slot->dirty_bitmap, rel);
+}
+
+static void clear_log_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+{
+	struct memslot_table *t = log->vm->memslots;
+
+	(void)flags;
+	for (uint32_t k = 0; k < t->nslots; k++) {
+		struct memslot *s = &t->slots[k];
+		unsigned long *out = dirty + s->base_gfn / 64;
+		size_t n = bitmap_words(s->npages);
+
+		for (size_t i = 0; i < n; i++)
+			/* acquire: pairs with the release of bitmap_set_atomic */
+			out[i] = __atomic_load_n(&s->dirty_bitmap[i], __ATOMIC_ACQUIRE);
+	}
+}
+
+/*
+ * KVM_CLEAR_DIRTY_LOG of pages [first, first + npages) of @s, @bits being
+ * the caller's bitmap of the slot (bit 0 = page 0).  Returns -EINVAL for a
+ * misaligned range, else 0.
+ */
+static int clear_log_range(struct vm *vm, struct memslot *s, uint64_t first, uint64_t npages,
+			   const unsigned long *bits)
+{
+	bool any = false;
+
+	if (first % 64 || first + npages > s->npages ||
+	    (npages % 64 && first + npages != s->npages))
+		return -EINVAL;
+	spinlock_lock(&vm->mmu_lock);
+	for (uint64_t i = first / 64; i < (first + npages + 63) / 64; i++) {
+		unsigned long mask = bits[i];
+
+		if (!mask)
+			continue;
+		/* acquire: pairs with the release of bitmap_set_atomic */
+		mask &= __atomic_fetch_and(&s->dirty_bitmap[i], ~mask, __ATOMIC_ACQUIRE);
+		if (mask) {
+			vm_write_protect_mask(vm, s->base_gfn + i * 64, mask);
+			any = true;
+		}
+	}
+	spinlock_unlock(&vm->mmu_lock);
+	if (any)
+		vm_flush_remote_tlbs(vm);
+	return 0;
+}
+
+static void clear_log_clear_log(struct dirty_log *log, const unsigned long *dirty)
+{
+	struct clear_log *c = log->priv;
+	struct memslot_table *t = log->vm->memslots;
+
+	for (uint32_t k = 0; k < t->nslots; k++) {
+		struct memslot *s = &t->slots[k];
+		uint64_t chunk = c->chunk ? c->chunk : s->npages;
+
+		for (uint64_t first = 0; first < s->npages; first += chunk) {
+			uint64_t n = s->npages - first < chunk ? s->npages - first : chunk;
+
+			if (clear_log_range(log->vm, s, first, n, dirty + s->base_gfn / 64)) {
+				fprintf(stderr, "clear-log: misaligned clear of pages %llu+%llu of slot %u\n",
+					(unsigned long long)first, (unsigned long long)n, s->id);
+				abort();
+			}
+		}
+	}
+}
+
+const struct dirty_log_ops dirty_log_clear_log_ops = {
+	.name = "clear-log",
+	.summary = "manual protect: get copies the bitmap; clear re-protects 64-page aligned ranges with fetch-and-not",
+	.options_help = "initially-set=0|1 chunk=PAGES (multiple of 64; 0 = whole slot)",
+	.priv_size = sizeof(struct clear_log),
+	.set_option = clear_log_set_option,
+	.init = clear_log_init,
+	.enable = clear_log_enable,
+	.destroy = clear_log_destroy,
+	.mark_dirty = clear_log_mark,
+	.get_log = clear_log_get_log,
+	.clear_log = clear_log_clear_log,
+};
