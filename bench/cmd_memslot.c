@@ -98,7 +98,7 @@ static size_t parse_names(const char *opt, const char *s, const char *const *nam
 static int write_hist(const char *dir, const char *cell, const char *what,
 		      const struct histogram *h)
 {
-	return histogram_save(h, dir, "hist/%s-%s.csv", cell, what);
+	return results_save_histogram(h, dir, "hist/%s-%s.csv", cell, what);
 }
 
 int cmd_memslot(int argc, char **argv)

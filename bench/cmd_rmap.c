@@ -51,7 +51,7 @@ static void usage(FILE *f)
 static int write_hist(const char *dir, const char *name, const char *walker, int rep,
 		      const struct histogram *h)
 {
-	return histogram_save(h, dir, "hist/%s-%s-r%d.csv", name, walker, rep);
+	return results_save_histogram(h, dir, "hist/%s-%s-r%d.csv", name, walker, rep);
 }
 
 int cmd_rmap(int argc, char **argv)

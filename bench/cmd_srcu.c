@@ -639,7 +639,7 @@ int cmd_srcu(int argc, char **argv)
 						       histogram_quantile(merged, 0.50) / 1e3,
 						       histogram_quantile(merged, 0.99) / 1e3, merged->max / 1e3);
 						fflush(stdout);
-						if (histogram_save(merged, dir, "hist/gp-%s-%s-%s%s.csv", primitive_names[p],
+						if (results_save_histogram(merged, dir, "hist/gp-%s-%s-%s%s.csv", primitive_names[p],
 								   gp_kind_names[kind], busy ? "busy" : "idle",
 								   p != PRIM_URCU_MEMB && !fastpath ? "-nofastpath" : "")) {
 							rc = 1;

@@ -51,7 +51,7 @@ static void usage(FILE *f)
 static int write_hist(const char *dir, const char *name, const char *strategy, int rep,
 		      const struct histogram *h)
 {
-	return histogram_save(h, dir, "hist/%s-%s-r%d.csv", name, strategy, rep);
+	return results_save_histogram(h, dir, "hist/%s-%s-r%d.csv", name, strategy, rep);
 }
 
 int cmd_vcpu_array(int argc, char **argv)

@@ -13,7 +13,6 @@ struct dlbench_command {
 
 int cmd_srcu(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
-int cmd_harvest(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

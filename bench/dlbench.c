@@ -1,18 +1,28 @@
 /*
- * build/dlbench: the suite's single entry point.  `dlbench CMD --help`
- * describes each subcommand.
+ * build/dlbench: the suite's single entry point.  The workloads come from
+ * their tables (one file each in workloads/, listed once in `workloads[]` below) through
+ * the generic driver; the other commands (run, plot, compare) are the
+ * front's own.  `dlbench CMD --help` describes each.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bench/cli.h"
 #include "bench/commands.h"
+#include "bench/driver.h"
 #include "version.h"
+
+extern const struct workload workload_srcu, workload_verify, workload_harvest,
+	workload_vcpu_array, workload_rmap, workload_memslot, workload_dirty_log;
+
+const struct workload *const workloads[] = {
+	&workload_harvest,
+	NULL,
+};
 
 static const struct dlbench_command commands[] = {
 	{ "srcu", "SRCU read-side cost and grace-period latency, against liburcu", cmd_srcu },
 	{ "verify", "prove no dirty page is lost: every dirty-log strategy, both fault paths", cmd_verify },
-	{ "harvest", "get_log/clear_log time of each dirty-log strategy against the bare-loop floor", cmd_harvest },
 	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },
 	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
@@ -20,16 +30,18 @@ static const struct dlbench_command commands[] = {
 	{ "rmap", "rmap write-protect walks, locked vs lockless (nulls), under spte churn", cmd_rmap },
 	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
 	{ "dirty-log", "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, floors", cmd_dirty_log },
+	{ NULL, NULL, NULL },
 };
-
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: dlbench COMMAND [OPTIONS]   (dlbench COMMAND --help)\n\n"
 		   "Userspace emulations of KVM's guest-memory metadata synchronization.\n\n"
-		   "commands:\n");
-	for (size_t i = 0; i < NCOMMANDS; i++)
+		   "workloads:\n");
+	for (int i = 0; workloads[i]; i++)
+		fprintf(f, "  %-12s %s\n", workloads[i]->name, workloads[i]->summary);
+	fprintf(f, "\ncommands:\n");
+	for (int i = 0; commands[i].name; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nversion %s\n", DLBENCH_VERSION);
 }
@@ -37,6 +49,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static char prog[64];
+	const struct workload *w;
 
 	cli_full_argc = argc;
 	cli_full_argv = argv;
@@ -52,12 +65,14 @@ int main(int argc, char **argv)
 		printf("dlbench %s\n", DLBENCH_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (!strcmp(argv[1], commands[i].name)) {
-			snprintf(prog, sizeof(prog), "dlbench %s", commands[i].name);
-			cli_prog = prog;
+	snprintf(prog, sizeof(prog), "dlbench %s", argv[1]);
+	cli_prog = prog;
+	w = workload_find(argv[1]);
+	if (w)
+		return workload_main(w, argc - 1, argv + 1);
+	for (int i = 0; commands[i].name; i++)
+		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].main(argc - 1, argv + 1);
-		}
 	fprintf(stderr, "dlbench: unknown command '%s' (dlbench --help lists them)\n", argv[1]);
 	return 2;
 }

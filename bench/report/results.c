@@ -3,11 +3,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "lib/util/histogram.h"
 
 int results_dir_create(char *path, size_t len, const char *requested,
 		       const char *name)
@@ -137,4 +142,72 @@ void results_log_vprintf(int fd, const char *who, const char *fmt, va_list ap)
 	buf[n++] = '\n';
 	if (write(fd, buf, (size_t)n) < 0)
 		perror("dlbench: run.log");
+}
+
+int results_save_histogram(const struct histogram *h, const char *dir, const char *rel, ...)
+{
+	struct results_file rf;
+	char name[512];
+	va_list ap;
+
+	va_start(ap, rel);
+	vsnprintf(name, sizeof(name), rel, ap);
+	va_end(ap);
+	if (results_file_open(&rf, dir, name))
+		return -1;
+	if (histogram_write_csv(h, rf.f)) {
+		results_file_abort(&rf);
+		return -1;
+	}
+	return results_file_commit(&rf);
+}
+
+/* The PID recorded in an open lock file, or 0. */
+static long lock_holder(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+int results_dir_lock(const char *dir)
+{
+	char path[PATH_MAX], pid[32];
+	int fd, len;
+
+	if (snprintf(path, sizeof(path), "%s/.lock", dir) >= (int)sizeof(path)) {
+		fprintf(stderr, "dlbench: path too long: %s/.lock\n", dir);
+		return -1;
+	}
+	/* O_CLOEXEC: the cells that `run` starts write directories of their
+	 * own and must not hold (or keep alive) the lock of the run's. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		fprintf(stderr, "dlbench: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		long holder = errno == EWOULDBLOCK ? lock_holder(fd) : 0;
+
+		if (errno == EWOULDBLOCK)
+			fprintf(stderr, "dlbench: %s is in use by another dlbench (pid %ld); wait for it to finish\n",
+				dir, holder);
+		else
+			fprintf(stderr, "dlbench: cannot lock %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+		fprintf(stderr, "dlbench: cannot write %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* The descriptor stays open, and the lock held, until the process
+	 * exits: the kernel releases it then, even after SIGKILL. */
+	return 0;
 }

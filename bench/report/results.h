@@ -39,4 +39,18 @@ void results_file_abort(struct results_file *rf);
  * concurrent writers never interleave.  Nothing if fd < 0. */
 void results_log_vprintf(int fd, const char *who, const char *fmt, va_list ap);
 
+struct histogram;
+/* Writes @h as <dir>/<rel> in the results layout (temporary name, renamed
+ * when complete, never replacing a file); @rel is a printf format such as
+ * "hist/%s-stall.csv".  Returns -1 with a message on error. */
+__attribute__((format(printf, 3, 4)))
+int results_save_histogram(const struct histogram *h, const char *dir, const char *rel, ...);
+
+/*
+ * Takes an exclusive lock on results directory @dir (flock on <dir>/.lock,
+ * which records the holder's PID) for the life of the process.  Returns 0;
+ * -1 with one line on stderr naming the PID that holds it, or the error.
+ */
+int results_dir_lock(const char *dir);
+
 #endif

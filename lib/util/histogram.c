@@ -1,6 +1,5 @@
 /* Log-linear histograms: see histogram.h. */
 #include "lib/util/histogram.h"
-#include "bench/report/results.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -101,22 +100,4 @@ int histogram_write_csv(const struct histogram *h, FILE *f)
 			fprintf(f, "%llu,%llu\n", (unsigned long long)histogram_bucket_value(b),
 				(unsigned long long)h->buckets[b]);
 	return ferror(f) ? -1 : 0;
-}
-
-int histogram_save(const struct histogram *h, const char *dir, const char *rel, ...)
-{
-	struct results_file rf;
-	char name[512];
-	va_list ap;
-
-	va_start(ap, rel);
-	vsnprintf(name, sizeof(name), rel, ap);
-	va_end(ap);
-	if (results_file_open(&rf, dir, name))
-		return -1;
-	if (histogram_write_csv(h, rf.f)) {
-		results_file_abort(&rf);
-		return -1;
-	}
-	return results_file_commit(&rf);
 }

@@ -66,10 +66,5 @@ double histogram_mean(const struct histogram *h);
 /* Writes "value_ns,count" rows (bucket midpoints, non-empty buckets only)
  * after a header line. */
 int histogram_write_csv(const struct histogram *h, FILE *f);
-/* Writes the histogram as <dir>/<rel> in the results layout (temporary
- * name, renamed when complete, never replacing a file); @rel is a printf
- * format such as "hist/%s-stall.csv".  Returns -1 with a message on error. */
-__attribute__((format(printf, 3, 4)))
-int histogram_save(const struct histogram *h, const char *dir, const char *rel, ...);
 
 #endif

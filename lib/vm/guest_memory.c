@@ -256,3 +256,39 @@ void guest_memory_destroy(struct guest_memory *gm)
 	gm->base = NULL;
 	gm->fd = -1;
 }
+
+uint64_t guest_mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long long kb = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb << 10;
+}
+
+int guest_memory_check(const struct guest_memory_options *o, char *err, size_t errlen)
+{
+	struct guest_memory_options dry = *o;
+	struct guest_memory gm;
+	uint64_t avail = guest_mem_available();
+
+	if (o->backing != GUEST_BACKING_ANONYMOUS_HUGETLB && avail && o->bytes > avail) {
+		snprintf(err, errlen,
+			 "%llu bytes of guest memory, but only %llu bytes are available (MemAvailable)",
+			 (unsigned long long)o->bytes, (unsigned long long)avail);
+		return -ENOMEM;
+	}
+	/* Map, place and unmap without touching a page: reserves hugetlb
+	 * pages and checks the NUMA node, then gives everything back. */
+	dry.prefault = false;
+	if (guest_memory_create(&gm, &dry, err, errlen))
+		return -EINVAL;
+	guest_memory_destroy(&gm);
+	return 0;
+}

@@ -66,6 +66,14 @@ int guest_memory_create(struct guest_memory *gm, const struct guest_memory_optio
 			char *err, size_t errlen);
 void guest_memory_destroy(struct guest_memory *gm);
 
+/* Whether guest memory @o can be had, creating nothing that stays: enough
+ * MemAvailable (hugetlb: enough free huge pages), the NUMA node exists.
+ * 0, or -ENOMEM / -EINVAL with one line in @err. */
+int guest_memory_check(const struct guest_memory_options *o, char *err, size_t errlen);
+
+/* MemAvailable of /proc/meminfo in bytes; 0 if unknown. */
+uint64_t guest_mem_available(void);
+
 /* Huge pages the hugetlb backing needs for @bytes, and the huge page size. */
 uint64_t guest_hugetlb_pages_needed(uint64_t bytes, uint64_t *huge_page_bytes);
 
