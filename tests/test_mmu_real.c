@@ -93,6 +93,8 @@ struct sync_ctx {
 	pthread_barrier_t start, done, next;
 	atomic_uint faults[NPAGES];
 	atomic_uint wrong_thread; /* callback not where the delivery says */
+	atomic_int handler_tid; /* thread delivery: from handler_init */
+	atomic_int handler_done; /* handler_fini ran */
 	atomic_uint unprotect_errors;
 	int round;
 	/* which pages round r writes */
@@ -114,7 +116,8 @@ static void sync_fault(void *arg, uint64_t page)
 	struct sync_ctx *c = w->c;
 	int mine = gettid() == w->tid;
 
-	if (page >= NPAGES || mine != (c->delivery == MMU_WP_SIGNAL))
+	if (page >= NPAGES || mine != (c->delivery == MMU_WP_SIGNAL) ||
+	    (c->delivery == MMU_WP_THREAD && gettid() != atomic_load(&c->handler_tid)))
 		atomic_fetch_add_explicit(&c->wrong_thread, 1, memory_order_relaxed);
 	if (page < NPAGES)
 		atomic_fetch_add_explicit(&c->faults[page], 1, memory_order_relaxed);
@@ -251,10 +254,28 @@ static void sync_rounds(struct sync_ctx *c)
 	sync_round(c, 4, writes_all, expect_sub, "sub-range protected");
 }
 
+static void handler_init(void *arg)
+{
+	struct sync_ctx *c = arg;
+
+	atomic_store(&c->handler_tid, gettid());
+}
+
+static void handler_fini(void *arg)
+{
+	struct sync_ctx *c = arg;
+
+	atomic_store(&c->handler_done, 1);
+}
+
 static void test_sync(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, int nthreads)
 {
-	struct mmu_wp_options o = { .mechanism = m, .delivery = d };
 	struct sync_ctx *c = calloc(1, sizeof(*c));
+	struct mmu_wp_options o = { .mechanism = m,
+				    .delivery = d,
+				    .handler_init = handler_init,
+				    .handler_fini = handler_fini,
+				    .handler_arg = c };
 	struct writer w[4];
 	pthread_t t[4];
 	char err[256] = "";
@@ -296,6 +317,7 @@ static void test_sync(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, int nthre
 	pthread_barrier_destroy(&c->start);
 	pthread_barrier_destroy(&c->done);
 	mmu_wp_destroy(c->wp);
+	CHECK(atomic_load(&c->handler_done) == (d == MMU_WP_THREAD));
 out:
 	if (c->mem)
 		munmap(c->mem, (size_t)NPAGES * PS);
@@ -375,6 +397,61 @@ static void test_api(void)
 		}
 	}
 	munmap(mem, 16 * PS);
+}
+
+/* Batches: masks over three words merge into runs across word borders,
+ * one protect call per run, and exactly those pages fault. */
+struct batch_ctx {
+	struct mmu_wp *wp;
+	unsigned faults[256];
+};
+
+static void batch_fault(void *arg, uint64_t page)
+{
+	struct batch_ctx *c = arg;
+
+	if (page < 256)
+		c->faults[page]++;
+	mmu_wp_unprotect(c->wp, page);
+}
+
+static void test_batch(enum mmu_wp_mechanism m)
+{
+	struct mmu_wp_options o = { .mechanism = m };
+	struct batch_ctx c;
+	struct mmu_wp_batch b;
+	uint8_t *mem = map_pages(256);
+	uint64_t calls, masks[3] = { 0xc00000000000000full, 0x403ull, 0x1ull };
+	char err[256] = "";
+	uint32_t bad = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.wp = mmu_wp_create(mem, 256 * PS, &o, err, sizeof(err));
+	CHECKF(c.wp != NULL, "create: %s", err);
+	if (!c.wp)
+		goto out;
+	CHECK(mmu_wp_thread_register(c.wp, batch_fault, &c, err, sizeof(err)) == 0);
+	calls = mmu_wp_protect_calls(c.wp);
+	mmu_wp_batch_init(&b, c.wp);
+	for (int i = 0; i < 3; i++)
+		mmu_wp_batch_add_mask(&b, 64 * (uint64_t)i, masks[i]);
+	mmu_wp_batch_add_mask(&b, 192, ~0ull); /* a whole word */
+	CHECK(mmu_wp_batch_flush(&b) == 0);
+	/* runs: [0,4) [62,66) [74,75) [128,129) [192,256) */
+	CHECKF(mmu_wp_protect_calls(c.wp) - calls == 5, "%llu protect calls for 5 runs",
+	       (unsigned long long)(mmu_wp_protect_calls(c.wp) - calls));
+	for (uint32_t p = 0; p < 256; p++)
+		store(mem, p, p);
+	for (uint32_t p = 0; p < 256; p++) {
+		int want = p < 4 || (p >= 62 && p < 66) || p == 74 || p == 128 || p >= 192;
+
+		bad += c.faults[p] != (unsigned)want;
+	}
+	CHECKF(bad == 0, "%u pages faulted wrongly", bad);
+	mmu_wp_thread_unregister(c.wp);
+	mmu_wp_destroy(c.wp);
+out:
+	munmap(mem, 256 * PS);
 }
 
 /* ---- mprotect's max_map_count refusal ---- */
@@ -950,8 +1027,9 @@ static void probe_scan(uint64_t mib, const unsigned *pcts, int npct)
 	char err[256] = "";
 	struct uffd_async *ua =
 		mem ? uffd_async_create(mem, npages * PS, &o, err, sizeof(err)) : NULL;
+	uint64_t *pages = calloc(npages, sizeof(*pages));
 
-	if (!ua) {
+	if (!ua || !pages) {
 		printf("PAGEMAP_SCAN: %s\n", err);
 		goto out;
 	}
@@ -964,14 +1042,15 @@ static void probe_scan(uint64_t mib, const unsigned *pcts, int npct)
 		double wr[7];
 
 		for (int r = 0; r < 7; r++) {
-			uint64_t w0 = now_ns(), nw = 0;
+			uint64_t nw = 0, w0;
 
 			for (uint64_t p = 0; p < npages; p++) {
-				if (pcts[k] == 100 || rng_below(&rng, 100) < pcts[k]) {
-					store(mem, p, p + 1);
-					nw++;
-				}
+				if (pcts[k] == 100 || rng_below(&rng, 100) < pcts[k])
+					pages[nw++] = p;
 			}
+			w0 = now_ns();
+			for (uint64_t i = 0; i < nw; i++)
+				store(mem, pages[i], i + 1);
 			/* each store hit a protected page: one async fault */
 			wr[r] = nw ? (double)(now_ns() - w0) / (double)nw : 0;
 			uint64_t t0 = now_ns();
@@ -983,8 +1062,9 @@ static void probe_scan(uint64_t mib, const unsigned *pcts, int npct)
 		       (unsigned long long)mib, pcts[k], median_of(t, 7), (long long)got,
 		       (double)(uffd_async_ioctls(ua) - ioctls0) / 7, median_of(wr, 7));
 	}
-	uffd_async_destroy(ua);
 out:
+	uffd_async_destroy(ua);
+	free(pages);
 	if (mem)
 		munmap(mem, npages * PS);
 }
@@ -1025,8 +1105,11 @@ int main(int argc, char **argv)
 	}
 	for (int k = 0; tests[k]; k++)
 		want[k] |= !any;
-	if (want[0])
+	if (want[0]) {
 		RUN(test_api);
+		RUN(test_batch, MMU_WP_UFFD);
+		RUN(test_batch, MMU_WP_MPROTECT);
+	}
 	if (want[1])
 		test_sync_all(MMU_WP_UFFD, MMU_WP_SIGNAL);
 	if (want[2])

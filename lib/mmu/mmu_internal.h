@@ -39,6 +39,12 @@ struct mmu_wp {
 	struct mmu_wp_reg *regs;
 	size_t nregs, regs_cap;
 	atomic_uint_fast64_t unregistered;
+	void (*handler_init)(void *arg);
+	void (*handler_fini)(void *arg);
+	void *handler_arg;
+
+	/* harvester side */
+	atomic_uint_fast64_t protect_calls;
 };
 
 /* The signal the mechanism's faults arrive with: SIGBUS or SIGSEGV. */

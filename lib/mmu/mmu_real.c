@@ -176,6 +176,8 @@ static void *mmu_wp_handler_main(void *p)
 		{ .fd = wp->stop_fd, .events = POLLIN },
 	};
 
+	if (wp->handler_init)
+		wp->handler_init(wp->handler_arg);
 	for (;;) {
 		ssize_t n;
 
@@ -195,6 +197,8 @@ static void *mmu_wp_handler_main(void *p)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++)
 			mmu_wp_handle_msg(wp, &msgs[i]);
 	}
+	if (wp->handler_fini)
+		wp->handler_fini(wp->handler_arg);
 	return NULL;
 }
 
@@ -304,6 +308,10 @@ struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_opt
 	wp->stop_fd = -1;
 	pthread_mutex_init(&wp->regs_lock, NULL);
 	atomic_init(&wp->unregistered, 0);
+	atomic_init(&wp->protect_calls, 0);
+	wp->handler_init = o->handler_init;
+	wp->handler_fini = o->handler_fini;
+	wp->handler_arg = o->handler_arg;
 	wp->mechanism = o->mechanism;
 	if (wp->mechanism == MMU_WP_AUTO) {
 		/* uffd where it works; mprotect only takes signals */
@@ -398,13 +406,20 @@ static int mmu_wp_set(struct mmu_wp *wp, uint64_t first, uint64_t npages, int pr
 
 int mmu_wp_protect(struct mmu_wp *wp, uint64_t first, uint64_t npages)
 {
+	/* relaxed: a statistic */
+	atomic_fetch_add_explicit(&wp->protect_calls, 1, memory_order_relaxed);
 	return mmu_wp_set(wp, first, npages, 1);
+}
+
+uint64_t mmu_wp_protect_calls(const struct mmu_wp *wp)
+{
+	return atomic_load_explicit(&wp->protect_calls, memory_order_relaxed);
 }
 
 int mmu_wp_protect_runs(struct mmu_wp *wp, const struct mmu_wp_run *runs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int ret = mmu_wp_set(wp, runs[i].first, runs[i].npages, 1);
+		int ret = mmu_wp_protect(wp, runs[i].first, runs[i].npages);
 
 		if (ret)
 			return ret;
@@ -420,4 +435,53 @@ int mmu_wp_unprotect(struct mmu_wp *wp, uint64_t page)
 int mmu_wp_unprotect_range(struct mmu_wp *wp, uint64_t first, uint64_t npages)
 {
 	return mmu_wp_set(wp, first, npages, 0);
+}
+
+/* ---- batches of runs ---- */
+
+void mmu_wp_batch_init(struct mmu_wp_batch *b, struct mmu_wp *wp)
+{
+	b->wp = wp;
+	b->first = 0;
+	b->npages = 0;
+	b->err = 0;
+}
+
+int mmu_wp_batch_flush(struct mmu_wp_batch *b)
+{
+	if (b->npages) {
+		int ret = mmu_wp_protect(b->wp, b->first, b->npages);
+
+		if (ret && !b->err)
+			b->err = ret;
+		b->npages = 0;
+	}
+	return b->err;
+}
+
+void mmu_wp_batch_add(struct mmu_wp_batch *b, uint64_t first, uint64_t npages)
+{
+	if (!npages)
+		return;
+	if (b->npages && first == b->first + b->npages) {
+		b->npages += npages;
+		return;
+	}
+	mmu_wp_batch_flush(b);
+	b->first = first;
+	b->npages = npages;
+}
+
+void mmu_wp_batch_add_mask(struct mmu_wp_batch *b, uint64_t page0, uint64_t mask)
+{
+	while (mask) {
+		unsigned lo = (unsigned)__builtin_ctzll(mask);
+		/* the run of set bits from lo: the ones of mask >> lo, counted
+		 * up to the first zero */
+		uint64_t m = mask >> lo;
+		unsigned len = ~m ? (unsigned)__builtin_ctzll(~m) : 64 - lo;
+
+		mmu_wp_batch_add(b, page0 + lo, len);
+		mask = len + lo >= 64 ? 0 : mask & ~(((1ull << len) - 1) << lo);
+	}
 }

@@ -5,7 +5,8 @@
  * fault to the thread's handler.
  *
  * What it stands for in KVM:
- *   spte write-protect     mmu_wp_protect / mmu_wp_protect_runs
+ *   spte write-protect     mmu_wp_protect / mmu_wp_protect_runs /
+ *                          mmu_wp_batch_* (runs of a dirty bitmap)
  *   kvm_flush_remote_tlbs  done by the kernel inside each protect call
  *                          (UFFDIO_WRITEPROTECT or mprotect flush the TLB of
  *                          every CPU that runs a thread of this mm)
@@ -118,6 +119,12 @@ struct mmu_wp_options {
 	/* mprotect: the limit to count against; 0 reads
 	 * /proc/sys/vm/max_map_count (tests set a small one). */
 	uint64_t max_map_count;
+	/* Thread delivery: run on the handler thread when it starts and
+	 * before it ends (e.g. to register it as a memslot reader, since
+	 * the callbacks run there); may be NULL. */
+	void (*handler_init)(void *arg);
+	void (*handler_fini)(void *arg);
+	void *handler_arg;
 };
 
 /* @npages pages from page @first. */
@@ -161,6 +168,36 @@ int mmu_wp_protect_runs(struct mmu_wp *wp, const struct mmu_wp_run *runs, size_t
 int mmu_wp_unprotect(struct mmu_wp *wp, uint64_t page);
 /* Makes [first, first + npages) writable (dirty logging off). */
 int mmu_wp_unprotect_range(struct mmu_wp *wp, uint64_t first, uint64_t npages);
+
+/* Protect system calls issued so far (protect, runs, batches): the
+ * harvester side's count; un-protects are not counted (hot path). */
+uint64_t mmu_wp_protect_calls(const struct mmu_wp *wp);
+
+/*
+ * A batch of pages to write-protect, merged into runs of contiguous pages
+ * as they are added (in increasing order: a page below or beside the
+ * pending run's end starts a new run): one system call per run, as KVM's
+ * per-page write-protect from a dirty bitmap becomes one
+ * UFFDIO_WRITEPROTECT per run of dirty pages.  Note that each call also
+ * flushes the TLBs (KVM flushes once per harvest).
+ *
+ *   struct mmu_wp_batch b;
+ *   mmu_wp_batch_init(&b, wp);
+ *   for each word i: mmu_wp_batch_add_mask(&b, base + 64 * i, mask[i]);
+ *   ret = mmu_wp_batch_flush(&b);
+ */
+struct mmu_wp_batch {
+	struct mmu_wp *wp;
+	uint64_t first, npages; /* the pending run */
+	int err; /* the first error */
+};
+
+void mmu_wp_batch_init(struct mmu_wp_batch *b, struct mmu_wp *wp);
+void mmu_wp_batch_add(struct mmu_wp_batch *b, uint64_t first, uint64_t npages);
+/* Adds page @page0 + i for each set bit i of @mask. */
+void mmu_wp_batch_add_mask(struct mmu_wp_batch *b, uint64_t page0, uint64_t mask);
+/* Protects the pending run; 0 or the first error of the batch. */
+int mmu_wp_batch_flush(struct mmu_wp_batch *b);
 
 /*
  * Registers the calling thread: its write faults on @wp's range go to
