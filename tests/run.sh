@@ -6,7 +6,8 @@
 # a comma-separated subset of normal,tsan,asan and COMMAND runs from the
 # repository root with $B set to the variant's build directory.  A test
 # passes when COMMAND exits 0.  Output of failing tests is shown; output of
-# passing ones is kept in build/test-logs/.
+# passing ones is kept in build/test-logs/, except its "SKIP: reason" lines,
+# which are shown under its PASS line.
 #
 # TESTS_FILTER=regex runs only the tests whose name matches;
 # TESTS_VARIANTS=normal (or a comma-separated list) only those variants.
@@ -39,6 +40,8 @@ while read -r variants name cmd; do
 		if B=$B sh -c "$cmd" > "$log" 2>&1; then
 			passed=$((passed + 1))
 			echo "PASS $name [$v] ($(( $(date +%s) - start ))s)"
+			# a test that skipped part of itself says why
+			grep '^SKIP: ' "$log" | sed 's/^/    /'
 		else
 			rc=$?
 			failed=$((failed + 1))
