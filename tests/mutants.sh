@@ -5,6 +5,10 @@
 # line per mutant (caught / survived / control failed) and ends with
 # "N caught, M survived"; exits 1 if any mutant survived or any control
 # failed.
+#   A test that names $T also gets the mutant's ThreadSanitizer build there
+# (built only for those lines; the control runs with T=build/tsan): a
+# weakened memory order changes no instruction on x86, and only TSan's
+# happens-before tracking can tell it from the real one.
 #   MUTANTS_FILTER=regex  only the mutants whose name matches
 #   MUTANT_TIMEOUT=S      seconds a mutant's test may run (default 300; a
 #                         test that hangs on a mutant has caught it)
@@ -18,6 +22,12 @@ timeout_s=${MUTANT_TIMEOUT:-300}
 
 names=$(grep -v '^[[:space:]]*\(#\|$\)' "$list" | awk '{print $1}' |
 	{ if [ -n "${MUTANTS_FILTER:-}" ]; then grep -E "$MUTANTS_FILTER"; else cat; fi })
+command_of() {
+	awk -v n="$1" '$1 == n { $1 = ""; sub(/^ +/, ""); print; exit }' "$list"
+}
+uses_tsan() {
+	command_of "$1" | grep -qF '$T'
+}
 if [ -z "$names" ]; then
 	echo "0 caught, 0 survived (no mutants selected)"
 	exit 0
@@ -36,10 +46,28 @@ man=$dir/mutants.ninja
 		echo "variant_cflags = -DDLBENCH_MUTANT=$n"
 		echo "variant_ldflags ="
 		echo "subninja targets.ninja"
+		if uses_tsan "$n"; then
+			echo "variant_dir = $dir/$n/tsan"
+			echo "variant_cflags = -DDLBENCH_MUTANT=$n \$tsan_cflags"
+			echo "variant_ldflags = \$tsan_ldflags"
+			echo "subninja targets.ninja"
+		fi
 	done
 } > "$man.tmp" && mv "$man.tmp" "$man"
 targets=""
-for n in $names; do targets="$targets $dir/$n/all"; done
+tsan_control=""
+for n in $names; do
+	targets="$targets $dir/$n/all"
+	if uses_tsan "$n"; then
+		targets="$targets $dir/$n/tsan/all"
+		tsan_control=build/tsan/all
+	fi
+done
+if [ -n "$tsan_control" ] && ! ninja -f sanitizers.ninja "$tsan_control" > "$logs/build-tsan.log" 2>&1; then
+	tail -n 20 "$logs/build-tsan.log"
+	echo "mutants: the TSan control build failed (log: $logs/build-tsan.log)"
+	exit 1
+fi
 # shellcheck disable=SC2086
 if ! ninja -f "$man" $targets > "$logs/build.log" 2>&1; then
 	tail -n 20 "$logs/build.log"
@@ -51,20 +79,20 @@ caught=0
 survived=0
 bad=0
 for n in $names; do
-	cmd=$(awk -v n="$n" '$1 == n { $1 = ""; sub(/^ +/, ""); print; exit }' "$list")
+	cmd=$(command_of "$n")
 	if ! grep -rqF "MUTANT($n)" lib workloads bench tests --include='*.c' --include='*.h'; then
 		echo "unknown  $n: no MUTANT($n) in the code"
 		bad=$((bad + 1))
 		continue
 	fi
 	# the control: the same test passes on the normal build
-	if ! B=build timeout "$timeout_s" sh -c "$cmd" > "$logs/$n.control.log" 2>&1; then
+	if ! B=build T=build/tsan timeout "$timeout_s" sh -c "$cmd" > "$logs/$n.control.log" 2>&1; then
 		echo "control failed  $n: the test fails on the normal build too ($logs/$n.control.log)"
 		bad=$((bad + 1))
 		continue
 	fi
 	start=$(date +%s)
-	if B=$dir/$n timeout "$timeout_s" sh -c "$cmd" > "$logs/$n.log" 2>&1; then
+	if B=$dir/$n T=$dir/$n/tsan timeout "$timeout_s" sh -c "$cmd" > "$logs/$n.log" 2>&1; then
 		echo "survived $n ($(( $(date +%s) - start ))s; log: $logs/$n.log)"
 		survived=$((survived + 1))
 	else

@@ -1,17 +1,21 @@
 /*
- * rmap walks: list layout, deterministic restart and fallback cases, then
- * writers churning sptes under mmu_lock while walkers write-protect.
- * Failures counted (all must be zero):
+ * rmap walks: list layout, deterministic restart and fallback cases, a
+ * walk at every step of the writers, the lifetime of a desc a walker
+ * stands on, then writers churning sptes under mmu_lock while walkers
+ * write-protect.  Failures counted (all must be zero):
  *   - an spte present in a gfn's list for the whole of a walk of that gfn
  *     still writable after the walk;
  *   - a walk that saw a poisoned (freed) desc (ASan sees the access itself);
  *   - a walk with more restarts than its bound, or one that restarted with
- *     no desc reuse possible (desc cache 0).
+ *     no desc reuse possible (desc cache 0);
+ *   - a lockless-pos pass longer than the head's position it started from.
  * Fault injection proves the missed-spte check fires when a walker accepts
  * a foreign nulls marker as its end.
  *
- * Usage: test_rmap [WALKER]   (every walker without one)
+ * Usage: test_rmap [--only layout|moves|steps|gp|race] [WALKER]
+ * (every part and every walker without them)
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -21,6 +25,8 @@
 
 #include "tests/check.h"
 #include "lib/rmap/rmap.h"
+#include "lib/util/rng.h"
+#include "lib/util/timing.h"
 
 #ifdef DLBENCH_TSAN
 #define RACE_WALKS 4000
@@ -30,19 +36,31 @@
 #define RACE_WRITER_OPS 200000
 #endif
 
+/* Relaxed atomics in this file without a comment: counters that the
+ * threads add to and main reads after pthread_join (the join orders them),
+ * and set-up, checks and hooks run by one thread alone or under mmu_lock. */
+
+static char err[256];
 
 static int init_flavour(struct rmap *rm, uint32_t ngfns, uint32_t cache, enum srcu_flavour f)
 {
 	struct rmap_options o = { .ngfns = ngfns, .desc_cache = cache, .srcu_flavour = f };
 
-	return rmap_init(rm, &o);
+	return rmap_init(rm, &o, err, sizeof(err));
 }
 
 static int init(struct rmap *rm, uint32_t ngfns, uint32_t cache)
 {
-	struct rmap_options o = { .ngfns = ngfns, .desc_cache = cache,
-				  .srcu_flavour = SRCU_FLAVOUR_MB };
-	return rmap_init(rm, &o);
+	return init_flavour(rm, ngfns, cache, SRCU_FLAVOUR_MB);
+}
+
+/* @ops with @o, as a walker. */
+static void walk(const struct rmap_walker_ops *ops, const struct rmap_walk_opts *o,
+		 struct rmap_reader *r, uint32_t gfn, struct rmap_walk *w)
+{
+	struct rmap_walker wk = { .ops = ops, .o = *o };
+
+	rmap_write_protect(&wk, r, gfn, w);
 }
 
 static void map(struct rmap *rm, uint32_t gfn, spte_t *s)
@@ -56,14 +74,14 @@ static uint32_t writable(spte_t *s, uint32_t n)
 	uint32_t c = 0;
 
 	for (uint32_t i = 0; i < n; i++)
-		c += (atomic_load(&s[i]) & SPTE_WRITABLE) != 0;
+		c += (atomic_load_explicit(&s[i], memory_order_relaxed) & SPTE_WRITABLE) != 0;
 	return c;
 }
 
 /* Positions along the chain fall by one from the head's to 1. */
 static void check_layout(struct rmap *rm, uint32_t gfn)
 {
-	uintptr_t v = atomic_load(&rm->heads[gfn].val);
+	uintptr_t v = atomic_load_explicit(&rm->heads[gfn].val, memory_order_relaxed);
 	uint32_t expect = rmap_is_nulls(v) ? 0 : rmap_link_pos(v);
 	int first = 1;
 
@@ -74,12 +92,12 @@ static void check_layout(struct rmap *rm, uint32_t gfn)
 		CHECKF(rmap_link_pos(v) == expect, "gfn %u: position %u, expected %u", gfn,
 		       rmap_link_pos(v), expect);
 		for (int i = 0; i < RMAP_DESC_SPTES; i++)
-			used += atomic_load(&d->sptes[i]) != 0;
+			used += atomic_load_explicit(&d->sptes[i], memory_order_relaxed) != 0;
 		CHECKF(first ? used >= 1 : used == RMAP_DESC_SPTES,
 		       "gfn %u: desc at position %u holds %u sptes", gfn, expect, used);
 		first = 0;
 		expect--;
-		v = atomic_load(&d->more);
+		v = atomic_load_explicit(&d->more, memory_order_relaxed);
 	}
 	CHECKF(v == rmap_nulls(&rm->heads[gfn]) && expect == 0,
 	       "gfn %u: chain ends on a foreign marker or early", gfn);
@@ -105,11 +123,11 @@ static void test_layout(const struct rmap_walker_ops *ops)
 	}
 	check_layout(&rm, 0);
 	CHECKF(rmap_count(&rm, 0) == N, "count %u != %d", rmap_count(&rm, 0), N);
-	ops->walk(&r, 0, &wo, &w);
+	walk(ops, &wo, &r, 0, &w);
 	CHECKF(w.protected == N && w.visited == N && w.restarts == 0 && !w.fallback &&
 	       writable(sptes, N) == 0, "%s: walk protected %u of %d", ops->name,
 	       w.protected, N);
-	CHECKF(rmap_remove(&rm, 1, &sptes[0]) == -1, "removed an spte from the wrong gfn");
+	CHECKF(rmap_remove(&rm, 1, &sptes[0]) == -ENOENT, "removed an spte from the wrong gfn");
 	/* a fixed shuffle: removals from every position */
 	for (int i = N - 1; i > 0; i--) {
 		int k = (i * 7 + 3) % (i + 1), t = order[i];
@@ -123,13 +141,13 @@ static void test_layout(const struct rmap_walker_ops *ops)
 		CHECKF(rmap_count(&rm, 0) == (uint32_t)(N - 1 - i), "count after %d removals", i + 1);
 		if (i % 9 == 0) {
 			for (int k = i + 1; k < N; k++)
-				atomic_fetch_or(&sptes[order[k]], SPTE_WRITABLE);
-			ops->walk(&r, 0, &wo, &w);
+				atomic_fetch_or_explicit(&sptes[order[k]], SPTE_WRITABLE, memory_order_relaxed);
+			walk(ops, &wo, &r, 0, &w);
 			CHECKF(w.protected == (uint32_t)(N - 1 - i), "%s: walk after removals protected %u",
 			       ops->name, w.protected);
 		}
 	}
-	CHECKF(rmap_remove(&rm, 0, &sptes[0]) == -1, "removed from an empty list");
+	CHECKF(rmap_remove(&rm, 0, &sptes[0]) == -ENOENT, "removed from an empty list");
 	rmap_reader_unregister(&r);
 	CHECKF(rmap_destroy(&rm) == 0, "destroy failed");
 }
@@ -143,12 +161,13 @@ struct mover {
 	uint32_t moves_left;
 	uint32_t next_foreign;   /* gfns 1.. are the foreign lists */
 	spte_t foreign[16];
+	spte_t fill[70];         /* gfn 1's sptes when it starts 10 descs long */
 };
 
 /* Called after the walker visited a desc of gfn 0: empties gfn 0's first
- * desc (the walker's, on the first desc of a pass) and lets an empty
- * foreign list take it from the cache, so that it now ends on a foreign
- * marker. */
+ * desc (the walker's, on the first desc of a pass) and lets a foreign list
+ * take it from the cache, so that it now leads into that list (to its
+ * marker at once if the list was empty, through its descs if not). */
 static void move_walker_desc(struct rmap_walk *w, void *arg)
 {
 	struct mover *m = arg;
@@ -161,26 +180,27 @@ static void move_walker_desc(struct rmap_walk *w, void *arg)
 		return;
 	m->moves_left--;
 	rmap_lock(m->rm);
-	v = atomic_load(&m->rm->heads[0].val);
+	v = atomic_load_explicit(&m->rm->heads[0].val, memory_order_relaxed);
 	d = rmap_link_desc(v);
 	for (int i = RMAP_DESC_SPTES - 1; i >= 0; i--) {
-		spte_t *s = (spte_t *)atomic_load(&d->sptes[i]);
+		spte_t *s = (spte_t *)atomic_load_explicit(&d->sptes[i], memory_order_relaxed);
 
 		if (s) {
 			CHECKF(rmap_remove(m->rm, 0, s) == 0, "mover: remove failed");
-			atomic_store(s, 0);
+			atomic_store_explicit(s, 0, memory_order_relaxed);
 		}
 	}
 	f = m->next_foreign++;
-	atomic_store(&m->foreign[f], SPTE_PRESENT);
+	atomic_store_explicit(&m->foreign[f], SPTE_PRESENT, memory_order_relaxed);
 	CHECKF(rmap_add(m->rm, 1 + f, &m->foreign[f]) == 0, "mover: foreign add failed");
-	CHECKF(rmap_link_desc(atomic_load(&m->rm->heads[1 + f].val)) == d,
+	CHECKF(rmap_link_desc(atomic_load_explicit(&m->rm->heads[1 + f].val, memory_order_relaxed)) == d,
 	       "mover: the foreign list did not reuse the walker's desc");
 	rmap_unlock(m->rm);
 }
 
 static uint32_t run_moves(const struct rmap_walker_ops *ops, uint32_t moves,
-			  uint32_t max_restarts, bool ignore_nulls, struct rmap_walk *w)
+			  uint32_t max_restarts, bool ignore_nulls, uint32_t fill,
+			  struct rmap_walk *w)
 {
 	enum { N = 42 };
 	struct rmap rm;
@@ -198,10 +218,12 @@ static uint32_t run_moves(const struct rmap_walker_ops *ops, uint32_t moves,
 	}
 	for (int i = 0; i < N; i++)
 		map(&rm, 0, &sptes[i]);
-	ops->walk(&r, 0, &wo, w);
+	for (uint32_t i = 0; i < fill; i++)
+		map(&rm, 1, &m.fill[i]);
+	walk(ops, &wo, &r, 0, w);
 	/* every spte still in gfn 0 was there for the whole walk */
 	for (int i = 0; i < N; i++)
-		if (atomic_load(&sptes[i]) == (SPTE_PRESENT | SPTE_WRITABLE))
+		if (atomic_load_explicit(&sptes[i], memory_order_relaxed) == (SPTE_PRESENT | SPTE_WRITABLE))
 			missed++;
 	CHECKF(w->poisoned == 0, "poisoned desc seen");
 	rmap_reader_unregister(&r);
@@ -217,24 +239,175 @@ static void test_moves(const struct rmap_walker_ops *ops)
 	if (!ops->lockless)
 		return;
 	/* one move: one restart, nothing missed */
-	missed = run_moves(ops, 1, 4, false, &w);
+	missed = run_moves(ops, 1, 4, false, 0, &w);
 	CHECKF(missed == 0 && w.restarts == 1 && !w.fallback,
 	       "%s one move: missed %u, restarts %u, fallback %d", ops->name, missed,
 	       w.restarts, w.fallback);
+	/* a move into a list 10 descs long: one restart; a position-checked
+	 * pass leaves at the first link out of order, so no pass is longer
+	 * than the 6 descs gfn 0 starts with */
+	missed = run_moves(ops, 1, 4, false, 70, &w);
+	CHECKF(missed == 0 && w.restarts == 1 && !w.fallback,
+	       "%s move into a longer list: missed %u, restarts %u, fallback %d", ops->name,
+	       missed, w.restarts, w.fallback);
+	CHECKF(strcmp(ops->name, "lockless-pos") || w.longest_pass <= 6,
+	       "%s: a pass of %u descs from a head at position 6", ops->name, w.longest_pass);
 	/* a move on every pass: the bound holds and the locked walk finishes */
-	missed = run_moves(ops, 5, 3, false, &w);
+	missed = run_moves(ops, 5, 3, false, 0, &w);
 	CHECKF(missed == 0 && w.restarts == 3 && w.fallback,
 	       "%s endless moves: missed %u, restarts %u, fallback %d", ops->name, missed,
 	       w.restarts, w.fallback);
-	missed = run_moves(ops, 5, 0, false, &w);
+	missed = run_moves(ops, 5, 0, false, 0, &w);
 	CHECKF(missed == 0 && w.restarts == 0 && w.fallback,
 	       "%s bound 0: missed %u, restarts %u, fallback %d", ops->name, missed,
 	       w.restarts, w.fallback);
 	/* fault injection: ending on the foreign marker misses the rest */
-	missed = run_moves(ops, 1, 4, true, &w);
+	missed = run_moves(ops, 1, 4, true, 0, &w);
 	CHECKF(missed == 35 && w.restarts == 0,
 	       "%s ignoring nulls: missed %u (expected 35), restarts %u", ops->name, missed,
 	       w.restarts);
+}
+
+/* ---- a walk at every step of the writers */
+
+struct stepper {
+	const struct rmap_walker_ops *ops;
+	struct rmap rm;
+	struct rmap_reader r;
+	spte_t sptes[30];
+	bool present[30];
+	int changing;            /* the spte being added or removed, or -1 */
+	uint32_t looks, bad;
+};
+
+/* The rmap's step hook, under mmu_lock: every spte in the list before and
+ * after the change must be write-protected by a walk now.  (A lockless
+ * walk of a list that does not change never restarts, so it never falls
+ * back to the lock this thread holds.) */
+static void step_walk(void *arg)
+{
+	struct stepper *s = arg;
+	struct rmap_walk_opts wo = { .max_restarts = 4 };
+	struct rmap_walk w;
+
+	for (int k = 0; k < 30; k++)
+		if (s->present[k] && k != s->changing)
+			atomic_fetch_or_explicit(&s->sptes[k], SPTE_WRITABLE, memory_order_relaxed);
+	walk(s->ops, &wo, &s->r, 0, &w);
+	s->looks++;
+	for (int k = 0; k < 30; k++)
+		if (s->present[k] && k != s->changing &&
+		    (atomic_load_explicit(&s->sptes[k], memory_order_relaxed) & SPTE_WRITABLE)) {
+			if (s->bad++ < 3)
+				fprintf(stderr, "%s: spte %d missed by a walk while spte %d changed\n",
+					s->ops->name, k, s->changing);
+		}
+}
+
+static void step_change(struct stepper *s, int k, bool add)
+{
+	s->changing = k;
+	rmap_lock(&s->rm);
+	if (add) {
+		atomic_store_explicit(&s->sptes[k], SPTE_PRESENT, memory_order_relaxed);
+		CHECKF(rmap_add(&s->rm, 0, &s->sptes[k]) == 0, "steps: add failed");
+	} else {
+		CHECKF(rmap_remove(&s->rm, 0, &s->sptes[k]) == 0, "steps: remove failed");
+	}
+	rmap_unlock(&s->rm);
+	s->present[k] = add;
+	s->changing = -1;
+}
+
+static void test_steps(const struct rmap_walker_ops *ops)
+{
+	static struct stepper s;
+	struct rmap_options o = { .ngfns = 1, .desc_cache = 1, .step_hook = step_walk,
+				  .step_arg = &s };
+
+	if (!ops->lockless)
+		return;     /* a locked walk cannot see a writer's steps */
+	memset(&s, 0, sizeof(s));
+	s.ops = ops;
+	s.changing = -1;
+	if (rmap_init(&s.rm, &o, err, sizeof(err)) || rmap_reader_register(&s.r, &s.rm, "step")) {
+		CHECKF(0, "steps: init failed: %s", err);
+		return;
+	}
+	/* fill, empty in a shuffled order (holes everywhere, first descs
+	 * unlinked), refill half and empty again */
+	for (int k = 0; k < 30; k++)
+		step_change(&s, k, true);
+	for (int i = 0; i < 30; i++)
+		step_change(&s, (i * 7 + 3) % 30, false);
+	for (int k = 0; k < 30; k += 2)
+		step_change(&s, k, true);
+	for (int i = 0; i < 30; i++)
+		if (s.present[(i * 11 + 5) % 30])
+			step_change(&s, (i * 11 + 5) % 30, false);
+	CHECKF(s.bad == 0 && s.looks >= 30, "%s steps: %u of %u walks missed sptes", ops->name,
+	       s.bad, s.looks);
+	rmap_reader_unregister(&s.r);
+	CHECKF(rmap_destroy(&s.rm) == 0, "steps: destroy failed");
+}
+
+/* ---- a desc a walker stands on outlives the walk */
+
+struct stand {
+	struct rmap *rm;
+	struct rmap_desc *d;     /* the walker's desc, unlinked under it */
+	bool freed_under_walker;
+};
+
+/* At the walker's first desc: unlink it (no cache: it is retired), then
+ * give its grace period time to end, as it would if nobody waited. */
+static void unlink_walker_desc(struct rmap_walk *w, void *arg)
+{
+	struct stand *st = arg;
+
+	(void)w;
+	if (st->d)
+		return;
+	rmap_lock(st->rm);
+	st->d = rmap_link_desc(atomic_load_explicit(&st->rm->heads[0].val, memory_order_relaxed));
+	for (int i = RMAP_DESC_SPTES - 1; i >= 0; i--) {
+		spte_t *s = (spte_t *)atomic_load_explicit(&st->d->sptes[i], memory_order_relaxed);
+
+		if (s)
+			CHECKF(rmap_remove(st->rm, 0, s) == 0, "gp: remove failed");
+	}
+	rmap_unlock(st->rm);
+	/* bounded: the normal build never frees it while we stand on it */
+	for (int t = 0; t < 200 && !st->freed_under_walker; t++) {
+		sleep_ns(1000000);
+		st->freed_under_walker = atomic_load_explicit(&st->d->state, memory_order_relaxed) != RMAP_DESC_LIVE;
+	}
+}
+
+static void test_grace_period(const struct rmap_walker_ops *ops)
+{
+	struct rmap rm;
+	struct rmap_reader r;
+	struct rmap_options o = { .ngfns = 1, .desc_cache = 0, .keep_freed = true };
+	struct stand st = { .rm = &rm };
+	struct rmap_walk_opts wo = { .max_restarts = 4, .on_desc = unlink_walker_desc,
+				     .arg = &st };
+	struct rmap_walk w;
+	spte_t sptes[14];
+
+	if (!ops->lockless)
+		return;
+	if (rmap_init(&rm, &o, err, sizeof(err)) || rmap_reader_register(&r, &rm, "gp")) {
+		CHECKF(0, "gp: init failed: %s", err);
+		return;
+	}
+	for (int i = 0; i < 14; i++)
+		map(&rm, 0, &sptes[i]);
+	walk(ops, &wo, &r, 0, &w);
+	CHECKF(!st.freed_under_walker && w.poisoned == 0,
+	       "%s: the desc a walker stood on was freed under it", ops->name);
+	rmap_reader_unregister(&r);
+	CHECKF(rmap_destroy(&rm) == 0, "gp: destroy failed");
 }
 
 /* ---- writers against walkers */
@@ -266,17 +439,14 @@ static void *race_writer(void *p)
 	struct race_thread *t = p;
 	struct race *rc = t->rc;
 	uint32_t per = rc->nsptes / rc->nwriters, base = per * (uint32_t)t->index;
-	uint64_t x = 0x2545f4914f6cdd1dull * (uint64_t)(t->index + 1), ops = 0;
+	uint64_t x = rng_seed(1, (uint64_t)t->index), ops = 0;
 
 	/* acquire: pairs with the walkers' release increments */
 	while (atomic_load_explicit(&rc->walkers_done, memory_order_acquire) < (int)rc->nwalkers) {
 		uint32_t i;
 		uint64_t st, seq;
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		i = base + (uint32_t)(x % per);
+		i = base + (uint32_t)rng_below(&x, per);
 		rmap_lock(&rc->rm);
 		st = atomic_load_explicit(&rc->state[i], memory_order_relaxed);
 		seq = ST_SEQ(st) + 1;
@@ -285,19 +455,19 @@ static void *race_writer(void *p)
 		atomic_store_explicit(&rc->state[i], st | ST_BUSY, memory_order_relaxed);
 		if (st & ST_MAPPED) {
 			if (rmap_remove(&rc->rm, ST_GFN(st), &rc->sptes[i]))
-				atomic_fetch_add(&rc->missed, 1000000);   /* layout broken */
+				atomic_fetch_add_explicit(&rc->missed, 1000000, memory_order_relaxed);   /* layout broken */
 			/* release: after the busy mark; pairs with the check */
 			atomic_store_explicit(&rc->sptes[i], 0, memory_order_release);
 			/* release: the finished change before the new state */
 			atomic_store_explicit(&rc->state[i], seq << 32, memory_order_release);
 		} else {
-			uint32_t g = (uint32_t)((x >> 20) % rc->ngfns);
+			uint32_t g = (uint32_t)rng_below(&x, rc->ngfns);
 
 			/* release: after the busy mark; pairs with the check */
 			atomic_store_explicit(&rc->sptes[i], SPTE_PRESENT | SPTE_WRITABLE,
 					      memory_order_release);
 			if (rmap_add(&rc->rm, g, &rc->sptes[i]))
-				atomic_fetch_add(&rc->missed, 1000000);
+				atomic_fetch_add_explicit(&rc->missed, 1000000, memory_order_relaxed);
 			atomic_store_explicit(&rc->state[i], seq << 32 | (uint64_t)g << 8 | ST_MAPPED,
 					      memory_order_release);
 		}
@@ -308,7 +478,7 @@ static void *race_writer(void *p)
 			sched_yield();
 		}
 	}
-	atomic_fetch_add(&rc->writer_ops, ops);
+	atomic_fetch_add_explicit(&rc->writer_ops, ops, memory_order_relaxed);
 	return NULL;
 }
 
@@ -321,7 +491,7 @@ static void *race_walker(void *p)
 	uint64_t missed = 0, poisoned = 0, over = 0, restarts = 0, fallbacks = 0, walks = 0;
 
 	if (!s1 || rmap_reader_register(&r, &rc->rm, "walker")) {
-		atomic_fetch_add(&rc->missed, 1000000);
+		atomic_fetch_add_explicit(&rc->missed, 1000000, memory_order_relaxed);
 		free(s1);
 		atomic_fetch_add_explicit(&rc->walkers_done, 1, memory_order_release);
 		return NULL;
@@ -346,7 +516,7 @@ static void *race_walker(void *p)
 							 memory_order_relaxed);
 		}
 		rmap_unlock(&rc->rm);
-		rc->ops->walk(&r, g, &rc->wo, &w);
+		walk(rc->ops, &rc->wo, &r, g, &w);
 		walks++;
 		restarts += w.restarts;
 		fallbacks += w.fallback;
@@ -373,12 +543,12 @@ static void *race_walker(void *p)
 	}
 	rmap_reader_unregister(&r);
 	free(s1);
-	atomic_fetch_add(&rc->missed, missed);
-	atomic_fetch_add(&rc->poisoned, poisoned);
-	atomic_fetch_add(&rc->over_bound, over);
-	atomic_fetch_add(&rc->restarts, restarts);
-	atomic_fetch_add(&rc->fallbacks, fallbacks);
-	atomic_fetch_add(&rc->walks, walks);
+	atomic_fetch_add_explicit(&rc->missed, missed, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rc->poisoned, poisoned, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rc->over_bound, over, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rc->restarts, restarts, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rc->fallbacks, fallbacks, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rc->walks, walks, memory_order_relaxed);
 	/* release: pairs with the writers' acquire loads */
 	atomic_fetch_add_explicit(&rc->walkers_done, 1, memory_order_release);
 	return NULL;
@@ -410,7 +580,7 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 		uint32_t g = i % rc.ngfns;
 
 		map(&rc.rm, g, &rc.sptes[i]);
-		atomic_store(&rc.state[i], (uint64_t)g << 8 | ST_MAPPED);
+		atomic_store_explicit(&rc.state[i], (uint64_t)g << 8 | ST_MAPPED, memory_order_relaxed);
 	}
 	for (int i = 0; i < 2; i++) {
 		wt[i] = (struct race_thread){ &rc, i };
@@ -436,22 +606,52 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 	free((void *)rc.state);
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: test_rmap [--only layout|moves|steps|gp|race] [locked|lockless|lockless-pos]\n");
+	return 2;
+}
+
+static bool part(const char *only, const char *name)
+{
+	return !only || !strcmp(only, name);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc > 2 || (argc == 2 && !rmap_walker_find(argv[1]))) {
-		fprintf(stderr, "usage: test_rmap [locked|lockless|lockless-pos]\n");
-		return 2;
-	}
-	for (int k = 0; rmap_walkers[k]; k++) {
-		const struct rmap_walker_ops *ops = rmap_walkers[k];
+	static const char *const parts[] = { "layout", "moves", "steps", "gp", "race", NULL };
+	const struct rmap_walker_ops *ops;
+	const char *only = NULL, *name = NULL;
+	int i, known = 0;
 
-		if (argc == 2 && strcmp(argv[1], ops->name))
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
+		else if (!name && rmap_walker_find(argv[i]))
+			name = argv[i];
+		else
+			return usage();
+	}
+	for (i = 0; only && parts[i]; i++)
+		known |= !strcmp(only, parts[i]);
+	if (only && !known)
+		return usage();
+	rmap_walker_foreach(ops, i) {
+		if (name && strcmp(name, ops->name))
 			continue;
-		test_layout(ops);
-		test_moves(ops);
-		test_race(ops, 2, 4, SRCU_FLAVOUR_MB);
-		test_race(ops, 0, 4, SRCU_FLAVOUR_FAST);
-		test_race(ops, 8, 0, SRCU_FLAVOUR_MB);
+		if (part(only, "layout"))
+			test_layout(ops);
+		if (part(only, "moves"))
+			test_moves(ops);
+		if (part(only, "steps"))
+			test_steps(ops);
+		if (part(only, "gp"))
+			test_grace_period(ops);
+		if (part(only, "race")) {
+			test_race(ops, 2, 4, SRCU_FLAVOUR_MB);
+			test_race(ops, 0, 4, SRCU_FLAVOUR_FAST);
+			test_race(ops, 8, 0, SRCU_FLAVOUR_MB);
+		}
 	}
 	if (check_failures) {
 		printf("test_rmap: %d failures\n", check_failures);

@@ -4,55 +4,137 @@
  */
 #include "lib/rmap/rmap.h"
 
-#include <stddef.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const struct rmap_walker_ops *const rmap_walkers[] = {
-	&rmap_walker_locked,
-	&rmap_walker_lockless,
-	&rmap_walker_lockless_pos,
-	NULL,
-};
+#include "lib/util/compiler.h"
+#include "lib/util/mutant.h"
+#include "lib/util/spec.h"
 
-const char *const rmap_walker_names[] = { "locked", "lockless", "lockless-pos", NULL };
+#define RMAP_MAX_REGISTERED 16
+
+#define RMAP_WALKER_BUILTIN(n) &rmap_walker_##n##_ops,
+static const struct rmap_walker_ops *const builtin[] = { RMAP_WALKERS(RMAP_WALKER_BUILTIN) };
+#undef RMAP_WALKER_BUILTIN
+
+/* Registered by tests before any thread runs. */
+static const struct rmap_walker_ops *registered[RMAP_MAX_REGISTERED];
+static int nregistered;
+
+const struct rmap_walker_ops *rmap_walker_nth(int i)
+{
+	if (i < 0)
+		return NULL;
+	if (i < (int)ARRAY_SIZE(builtin))
+		return builtin[i];
+	i -= (int)ARRAY_SIZE(builtin);
+	return i < nregistered ? registered[i] : NULL;
+}
 
 const struct rmap_walker_ops *rmap_walker_find(const char *name)
 {
-	for (int i = 0; rmap_walkers[i]; i++)
-		if (!strcmp(rmap_walkers[i]->name, name))
-			return rmap_walkers[i];
+	const struct rmap_walker_ops *ops;
+	int i;
+
+	rmap_walker_foreach(ops, i)
+		if (!strcmp(ops->name, name))
+			return ops;
 	return NULL;
 }
 
-int rmap_init(struct rmap *rm, const struct rmap_options *o)
+int rmap_walker_register(const struct rmap_walker_ops *ops)
+{
+	if (rmap_walker_find(ops->name))
+		return -EEXIST;
+	if (nregistered == RMAP_MAX_REGISTERED)
+		return -ENOSPC;
+	registered[nregistered++] = ops;
+	return 0;
+}
+
+static int walker_option(void *arg, const char *key, const char *value, char *err,
+			 size_t errlen)
+{
+	struct rmap_walker *wk = arg;
+
+	if (!wk->ops->set_option) {
+		snprintf(err, errlen, "%s: bad option '%s' (it takes no options)", wk->ops->name, key);
+		return -EINVAL;
+	}
+	return wk->ops->set_option(&wk->o, key, value, err, errlen);
+}
+
+int rmap_walker_init(struct rmap_walker *wk, const char *spec,
+		     const struct rmap_walk_opts *defaults, char *err, size_t errlen)
+{
+	char name[SPEC_MAX];
+	size_t n = strcspn(spec, ":");
+	const struct rmap_walker_ops *o;
+	int i;
+
+	if (n == 0 || n >= sizeof(name)) {
+		snprintf(err, errlen, "'%.40s' does not start with a walker name", spec);
+		return -EINVAL;
+	}
+	memcpy(name, spec, n);
+	name[n] = 0;
+	wk->ops = rmap_walker_find(name);
+	if (!wk->ops) {
+		size_t used = (size_t)snprintf(err, errlen, "unknown rmap walker '%s' (one of", name);
+
+		rmap_walker_foreach(o, i)
+			if (used < errlen)
+				used += (size_t)snprintf(err + used, errlen - used, " %s", o->name);
+		if (used < errlen)
+			snprintf(err + used, errlen - used, ")");
+		return -EINVAL;
+	}
+	wk->o = *defaults;
+	return spec_parse(spec, name, sizeof(name), walker_option, wk, err, errlen);
+}
+
+int rmap_init(struct rmap *rm, const struct rmap_options *o, char *err, size_t errlen)
 {
 	struct srcu_options so;
+	int rc;
 
 	memset(rm, 0, sizeof(*rm));
 	if (o->ngfns == 0) {
-		fprintf(stderr, "rmap: at least one gfn is needed\n");
-		return -1;
+		snprintf(err, errlen, "rmap: at least one gfn is needed");
+		return -EINVAL;
 	}
 	rm->ngfns = o->ngfns;
 	rm->cache_max = o->desc_cache;
+	rm->step_hook = o->step_hook;
+	rm->step_arg = o->step_arg;
+	rm->keep_freed = o->keep_freed;
 	rm->heads = calloc(o->ngfns, sizeof(*rm->heads));
 	if (!rm->heads) {
-		fprintf(stderr, "rmap: out of memory for %u rmap heads\n", o->ngfns);
-		return -1;
+		snprintf(err, errlen, "rmap: out of memory for %u rmap heads", o->ngfns);
+		return -ENOMEM;
 	}
 	for (uint32_t g = 0; g < o->ngfns; g++)
 		atomic_init(&rm->heads[g].val, rmap_nulls(&rm->heads[g]));
 	srcu_options_default(&so);
 	so.flavour = o->srcu_flavour;
 	so.name = "rmap";
-	if (srcu_init(&rm->srcu, &so)) {
+	rc = srcu_init(&rm->srcu, &so);
+	if (rc) {
+		snprintf(err, errlen, "rmap: cannot set up the SRCU domain: %s", strerror(-rc));
 		free(rm->heads);
-		return -1;
+		return rc;
 	}
 	pthread_mutex_init(&rm->mmu_lock, NULL);
 	return 0;
+}
+
+/* A point between two writer stores a lockless walker can observe. */
+static inline void rmap_step(struct rmap *rm)
+{
+	if (unlikely(rm->step_hook != NULL))
+		rm->step_hook(rm->step_arg);
 }
 
 static void desc_free_now(struct rmap_desc *d)
@@ -60,12 +142,13 @@ static void desc_free_now(struct rmap_desc *d)
 	/* relaxed: no reader can reach @d any more (a grace period passed,
 	 * or the rmap is being destroyed); one that did would see poison */
 	atomic_store_explicit(&d->state, RMAP_DESC_POISON, memory_order_relaxed);
-	free(d);
+	if (!d->keep)
+		free(d);
 }
 
 static void desc_free_cb(struct srcu_head *head)
 {
-	desc_free_now((struct rmap_desc *)((char *)head - offsetof(struct rmap_desc, rcu)));
+	desc_free_now(container_of(head, struct rmap_desc, rcu));
 }
 
 int rmap_destroy(struct rmap *rm)
@@ -90,9 +173,15 @@ int rmap_destroy(struct rmap *rm)
 		rm->cache = d->cache_next;
 		desc_free_now(d);
 	}
+	while (rm->kept) {
+		struct rmap_desc *d = rm->kept;
+
+		rm->kept = d->cache_next;
+		free(d);
+	}
 	free(rm->heads);
 	pthread_mutex_destroy(&rm->mmu_lock);
-	return rc ? -1 : 0;
+	return rc ? -EBUSY : 0;
 }
 
 /*
@@ -113,6 +202,7 @@ static struct rmap_desc *desc_get(struct rmap *rm, spte_t *spte, uintptr_t more)
 		if (!d)
 			return NULL;
 		atomic_init(&d->state, RMAP_DESC_LIVE);
+		d->keep = false;
 		for (int i = 0; i < RMAP_DESC_SPTES; i++)
 			atomic_init(&d->sptes[i], 0);
 		atomic_init(&d->more, 0);
@@ -139,7 +229,16 @@ static void desc_put(struct rmap *rm, struct rmap_desc *d)
 		return;
 	}
 	rm->stats.desc_retired++;
-	call_srcu(&rm->srcu, &d->rcu, desc_free_cb);
+	if (rm->keep_freed) {
+		d->keep = true;
+		d->cache_next = rm->kept;
+		rm->kept = d;
+	}
+	/* a lockless walker may stand on @d until its read section ends */
+	if (MUTANT(rmap_desc_free_without_gp))
+		desc_free_now(d);
+	else
+		call_srcu(&rm->srcu, &d->rcu, desc_free_cb);
 }
 
 int rmap_add(struct rmap *rm, uint32_t gfn, spte_t *spte)
@@ -164,60 +263,74 @@ int rmap_add(struct rmap *rm, uint32_t gfn, spte_t *spte)
 		}
 	}
 	pos = rmap_is_nulls(v) ? 0 : rmap_link_pos(v);
-	if (pos >= RMAP_POS_MAX) {
-		fprintf(stderr, "rmap: gfn %u already has %u descs, the most a position can encode\n",
-			gfn, pos);
-		return -1;
-	}
+	if (pos >= RMAP_POS_MAX)
+		return -ERANGE;
 	d = desc_get(rm, spte, v);
-	if (!d) {
-		fprintf(stderr, "rmap: out of memory for a desc\n");
-		return -1;
-	}
+	if (!d)
+		return -ENOMEM;
+	rmap_step(rm);
 	/* release: the desc's slots and link before the head; pairs with the
-	 * walkers' acquire load of the head */
-	atomic_store_explicit(&h->val, rmap_link(d, pos + 1), memory_order_release);
+	 * walkers' acquire load of the head.  The position one above the
+	 * old head's is what lockless-pos checks. */
+	atomic_store_explicit(&h->val, rmap_link(d, MUTANT(rmap_add_no_position) ? pos : pos + 1),
+			      memory_order_release);
 	return 0;
+}
+
+/* Where @spte is in the list that starts at @v: its desc and slot. */
+static int find_spte(uintptr_t v, spte_t *spte, struct rmap_desc **dp)
+{
+	for (uintptr_t link = v; !rmap_is_nulls(link);) {
+		struct rmap_desc *d = rmap_link_desc(link);
+
+		for (int k = 0; k < RMAP_DESC_SPTES; k++)
+			if (atomic_load_explicit(&d->sptes[k], memory_order_relaxed) ==
+			    (uintptr_t)spte) {
+				*dp = d;
+				return k;
+			}
+		link = atomic_load_explicit(&d->more, memory_order_relaxed);
+	}
+	return -1;
 }
 
 int rmap_remove(struct rmap *rm, uint32_t gfn, spte_t *spte)
 {
 	struct rmap_head *h = &rm->heads[gfn];
+	/* relaxed (all loads here): the writer holds mmu_lock */
 	uintptr_t v = atomic_load_explicit(&h->val, memory_order_relaxed);
 	struct rmap_desc *first, *d = NULL;
-	uintptr_t last, link;
-	int i = -1, j;
+	uintptr_t last;
+	int i, j;
 
-	if (rmap_is_nulls(v))
-		return -1;
+	if (rmap_is_nulls(v) || (i = find_spte(v, spte, &d)) < 0)
+		return -ENOENT;
 	first = rmap_link_desc(v);
-	for (link = v; !rmap_is_nulls(link) && i < 0;) {
-		d = rmap_link_desc(link);
-		for (int k = 0; k < RMAP_DESC_SPTES; k++)
-			if (atomic_load_explicit(&d->sptes[k], memory_order_relaxed) ==
-			    (uintptr_t)spte) {
-				i = k;
-				break;
-			}
-		link = atomic_load_explicit(&d->more, memory_order_relaxed);
-	}
-	if (i < 0)
-		return -1;
 	for (j = RMAP_DESC_SPTES - 1; j > 0; j--)
 		if (atomic_load_explicit(&first->sptes[j], memory_order_relaxed))
 			break;
 	last = atomic_load_explicit(&first->sptes[j], memory_order_relaxed);
 	/* release (both): a walker that sees the old slot cleared also sees
 	 * the entry in the hole it was moved to; pairs with the acquire slot
-	 * loads in rmap_desc_protect */
-	if (d != first || i != j)
+	 * loads in rmap_desc_protect.  The move comes first, so that the
+	 * entry is always in at least one of the two slots. */
+	if (MUTANT(rmap_remove_clear_before_move)) {
+		atomic_store_explicit(&first->sptes[j], 0, memory_order_release);
+		rmap_step(rm);
+	}
+	if (d != first || i != j) {
 		atomic_store_explicit(&d->sptes[i], last, memory_order_release);
-	atomic_store_explicit(&first->sptes[j], 0, memory_order_release);
+		rmap_step(rm);
+	}
+	if (!MUTANT(rmap_remove_clear_before_move))
+		atomic_store_explicit(&first->sptes[j], 0, memory_order_release);
 	if (j == 0) {
+		rmap_step(rm);
 		/* release: pairs with the walkers' acquire load of the head */
 		atomic_store_explicit(&h->val,
 				      atomic_load_explicit(&first->more, memory_order_relaxed),
 				      memory_order_release);
+		rmap_step(rm);
 		desc_put(rm, first);
 	}
 	return 0;
@@ -242,7 +355,7 @@ int rmap_reader_register(struct rmap_reader *r, struct rmap *rm, const char *nam
 {
 	r->rm = rm;
 	r->srcu = srcu_register_reader(&rm->srcu, name);
-	return r->srcu ? 0 : -1;
+	return r->srcu ? 0 : -ENOMEM;
 }
 
 void rmap_reader_unregister(struct rmap_reader *r)

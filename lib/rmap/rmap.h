@@ -1,5 +1,7 @@
 /*
- * Reverse maps (rmap) and write-protect walks (seed 002).
+ * Reverse maps (rmap) and write-protect walks, after the 2013 thread
+ * "[PATCH v3 07/15] KVM: MMU: introduce nulls desc" (lockless rmap walks
+ * for dirty logging's write protection, rculist_nulls style).
  *
  * For each guest page (gfn) an rmap lists the sptes that map it, so that
  * dirty logging can write-protect every mapping of a page.  A list is a
@@ -28,14 +30,15 @@
  * walker that followed a reused desc into another list ends on that list's
  * nulls marker, sees it is not its own, and restarts.
  *
- * Walkers, one table of operations each (struct rmap_walker_ops):
+ * Walkers, one table of operations each (struct rmap_walker_ops), named
+ * NAME[:max-restarts=N] (lib/util/spec.h):
  *   locked        the whole walk under mmu_lock
  *   lockless      no lock; restart on a foreign nulls marker; after
  *                 max_restarts restarts fall back to the locked walk
  *   lockless-pos  as lockless, and follow a link only if the position it
- *                 carries is below the current desc's (the seed's
- *                 position-encoded descs): each pass ends within as many
- *                 steps as the head's position
+ *                 carries is below the current desc's (the position-encoded
+ *                 descs Xiao Guangrong proposed in that thread): each pass
+ *                 ends within as many steps as the head's position
  * Lockless walkers visit each desc's slots from last to first: an entry
  * moved by a removal goes from the first desc's last slot into a hole the
  * walker has not passed yet, or one it passed while the entry was still
@@ -47,9 +50,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/srcu/srcu.h"
+
+/* The built-in walkers, one line each: the ops table of walker N is
+ * rmap_walker_N_ops, in lib/rmap/N.c (its name has '-' for '_'). */
+#define RMAP_WALKERS(X) X(locked) X(lockless) X(lockless_pos)
 
 #define RMAP_DESC_SPTES 7          /* PTE_LIST_EXT */
 #define RMAP_POS_SHIFT 48          /* user addresses fit in 47 bits */
@@ -68,7 +76,8 @@ struct rmap_desc {
 	_Atomic(uintptr_t) sptes[RMAP_DESC_SPTES];   /* spte_t *, 0 = empty */
 	_Atomic(uintptr_t) more;                     /* link, see above */
 	atomic_uint state;                           /* RMAP_DESC_LIVE or POISON */
-	struct rmap_desc *cache_next;                /* in the cache, under mmu_lock */
+	bool keep;                                   /* keep_freed: poison only */
+	struct rmap_desc *cache_next;                /* cache or kept list, under mmu_lock */
 	struct srcu_head rcu;
 };
 
@@ -80,6 +89,18 @@ struct rmap_options {
 	uint32_t ngfns;
 	uint32_t desc_cache;     /* unlinked descs kept for reuse */
 	enum srcu_flavour srcu_flavour;
+
+	/* ---- for the tests only (zero in the benchmark) ---- */
+	/* Called by the writers, under mmu_lock, between every two of their
+	 * stores that a lockless walker can observe, so that a test can walk
+	 * the list at each point: the window of every store-order bug opened
+	 * every time. */
+	void (*step_hook)(void *arg);
+	void *step_arg;
+	/* A desc freed after a grace period is poisoned but kept until
+	 * destroy: a walker that still stands on it (a bug) reads the
+	 * poison, well-defined, instead of freed memory. */
+	bool keep_freed;
 };
 
 struct rmap_stats {
@@ -93,26 +114,39 @@ struct rmap {
 	struct rmap_head *heads;
 	pthread_mutex_t mmu_lock;
 	struct srcu_struct srcu;
+	void (*step_hook)(void *arg);
+	void *step_arg;
+	bool keep_freed;
 	/* Under mmu_lock. */
 	struct rmap_desc *cache;
 	uint32_t ncached, cache_max;
+	struct rmap_desc *kept;          /* keep_freed: retired descs */
 	struct rmap_stats stats;
 };
 
-int rmap_init(struct rmap *rm, const struct rmap_options *o);
-/* Frees every desc; no walker or writer may run. */
+/* 0, or -errno with one line in @err. */
+int rmap_init(struct rmap *rm, const struct rmap_options *o, char *err, size_t errlen);
+/* Frees every desc; no walker or writer may run.  -EBUSY if a reader is
+ * still registered. */
 int rmap_destroy(struct rmap *rm);
 
-/* Writer side: the caller holds rm->mmu_lock.  rmap_add returns -1 (with a
- * message) if memory runs out or the list would exceed RMAP_POS_MAX descs;
- * rmap_remove returns -1 if @spte is not in @gfn's list. */
+/* Writer side: the caller holds rm->mmu_lock.  rmap_add returns -ENOMEM,
+ * or -ERANGE if the list would exceed RMAP_POS_MAX descs; rmap_remove
+ * returns -ENOENT if @spte is not in @gfn's list. */
 int rmap_add(struct rmap *rm, uint32_t gfn, spte_t *spte);
 int rmap_remove(struct rmap *rm, uint32_t gfn, spte_t *spte);
 /* Sptes in @gfn's list, counted under mmu_lock by the caller. */
 uint32_t rmap_count(struct rmap *rm, uint32_t gfn);
 
-static inline void rmap_lock(struct rmap *rm) { pthread_mutex_lock(&rm->mmu_lock); }
-static inline void rmap_unlock(struct rmap *rm) { pthread_mutex_unlock(&rm->mmu_lock); }
+static inline void rmap_lock(struct rmap *rm)
+{
+	pthread_mutex_lock(&rm->mmu_lock);
+}
+
+static inline void rmap_unlock(struct rmap *rm)
+{
+	pthread_mutex_unlock(&rm->mmu_lock);
+}
 
 /* A walker thread's handle (its SRCU reader for the lockless walkers). */
 struct rmap_reader {
@@ -120,6 +154,7 @@ struct rmap_reader {
 	struct srcu_reader *srcu;
 };
 
+/* 0, or -ENOMEM. */
 int rmap_reader_register(struct rmap_reader *r, struct rmap *rm, const char *name);
 void rmap_reader_unregister(struct rmap_reader *r);
 
@@ -130,6 +165,7 @@ struct rmap_walk {
 	uint32_t protected;      /* sptes whose writable bit this walk cleared */
 	uint32_t visited;        /* spte entries read, over all passes */
 	uint32_t poisoned;       /* descs found poisoned: must stay 0 */
+	uint32_t longest_pass;   /* descs visited by the longest pass */
 };
 
 struct rmap_walk_opts {
@@ -151,21 +187,59 @@ struct rmap_walk_opts {
 struct rmap_walker_ops {
 	const char *name;
 	const char *summary;
+	const char *options_help;    /* "KEY=VALUE,..." it takes; NULL: none */
 	bool lockless;
+	/* Optional: applies one KEY=VALUE of the spec to @o; 0, or -EINVAL
+	 * with one line in @err. */
+	int (*set_option)(struct rmap_walk_opts *o, const char *key, const char *value,
+			  char *err, size_t errlen);
 	/* Write-protects every spte of @gfn; fills @w. */
 	void (*walk)(struct rmap_reader *r, uint32_t gfn, const struct rmap_walk_opts *o,
 		     struct rmap_walk *w);
 };
 
-extern const struct rmap_walker_ops rmap_walker_locked;
-extern const struct rmap_walker_ops rmap_walker_lockless;
-extern const struct rmap_walker_ops rmap_walker_lockless_pos;
-/* NULL-terminated, and the names for cli_choice. */
-extern const struct rmap_walker_ops *const rmap_walkers[];
-extern const char *const rmap_walker_names[];
-const struct rmap_walker_ops *rmap_walker_find(const char *name);
+/* A walker as named by a spec: its table and its options. */
+struct rmap_walker {
+	const struct rmap_walker_ops *ops;
+	struct rmap_walk_opts o;
+};
 
-/* ---- link encoding */
+/* ---- registry ---- */
+
+#define RMAP_WALKER_DECLARE_OPS(n) extern const struct rmap_walker_ops rmap_walker_##n##_ops;
+RMAP_WALKERS(RMAP_WALKER_DECLARE_OPS)
+#undef RMAP_WALKER_DECLARE_OPS
+
+/* The i-th walker (built-ins, then registered ones); NULL past the end. */
+const struct rmap_walker_ops *rmap_walker_nth(int i);
+const struct rmap_walker_ops *rmap_walker_find(const char *name);
+/* Adds a walker (tests); -EEXIST if the name is taken, -ENOSPC if full.
+ * Before any thread uses the registry. */
+int rmap_walker_register(const struct rmap_walker_ops *ops);
+#define rmap_walker_foreach(ops, i) for ((i) = 0; ((ops) = rmap_walker_nth(i)); (i)++)
+
+/*
+ * Resolves @spec (NAME[:KEY=VALUE,...]) into @wk: the walker's table and
+ * @defaults with the spec's options applied.  0, or -EINVAL with one line
+ * in @err.
+ */
+int rmap_walker_init(struct rmap_walker *wk, const char *spec,
+		     const struct rmap_walk_opts *defaults, char *err, size_t errlen);
+
+static inline const char *rmap_walker_name(const struct rmap_walker *wk)
+{
+	return wk->ops->name;
+}
+
+/* Write-protects every spte of @gfn with @wk (rmap_write_protect in KVM's
+ * MMU); fills @w. */
+static inline void rmap_write_protect(const struct rmap_walker *wk, struct rmap_reader *r,
+				      uint32_t gfn, struct rmap_walk *w)
+{
+	wk->ops->walk(r, gfn, &wk->o, w);
+}
+
+/* ---- link encoding ---- */
 
 static inline uintptr_t rmap_nulls(const struct rmap_head *h)
 {
@@ -203,26 +277,6 @@ static inline bool spte_write_protect(spte_t *s)
 		return false;
 	v = atomic_fetch_and_explicit(s, ~SPTE_WRITABLE, memory_order_relaxed);
 	return v & SPTE_WRITABLE;
-}
-
-/* Shared by the walkers: write-protects the slots of @d, last to first. */
-static inline void rmap_desc_protect(struct rmap_desc *d, struct rmap_walk *w)
-{
-	for (int i = RMAP_DESC_SPTES - 1; i >= 0; i--) {
-		/* acquire: pairs with the writers' release stores of slots, so
-		 * that seeing a slot cleared by a move implies seeing the moved
-		 * entry in its new slot */
-		uintptr_t s = atomic_load_explicit(&d->sptes[i], memory_order_acquire);
-
-		if (s) {
-			w->visited++;
-			w->protected += spte_write_protect((spte_t *)s);
-		}
-	}
-	/* relaxed: a poisoned desc has been freed after a grace period; a
-	 * walker inside its read section must never see one */
-	if (atomic_load_explicit(&d->state, memory_order_relaxed) != RMAP_DESC_LIVE)
-		w->poisoned++;
 }
 
 #endif

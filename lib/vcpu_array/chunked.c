@@ -1,15 +1,26 @@
 /*
- * vCPU array strategy `chunked` (seed 004): a top array of chunk pointers
- * sized for max_vcpus, and chunks of chunk_size vCPU pointers allocated
- * when the first vCPU of the chunk is created.  A chunk is published with a
- * release store of its pointer and readers test its availability with an
- * acquire load (the seed's WRITE_ONCE/READ_ONCE); chunks never move and are
- * freed only with the VM, so no grace period is needed and a reader may
- * sleep in the loop.
+ * vCPU array strategy `chunked` (David Hildenbrand's suggestion in the 2017
+ * thread "[PATCH RFC 2/2] KVM: RCU protected dynamic vcpus array"): a top
+ * array of chunk pointers sized for max_vcpus, and chunks of chunk_size
+ * vCPU pointers allocated when the first vCPU of the chunk is created.  A
+ * chunk is published with a release store of its pointer and readers test
+ * its availability with an acquire load (the thread's WRITE_ONCE and
+ * READ_ONCE); chunks never move and are freed only with the VM, so no grace
+ * period is needed and a reader may sleep in the loop.
+ *
+ * Readers load the count (acquire) before any chunk pointer, and the count
+ * is released after the chunk pointer, so the count's pairing alone orders
+ * the chunk for them; the chunk's own release/acquire pair is the thread's
+ * WRITE_ONCE/READ_ONCE, kept so that a chunk is safe to follow on its own.
+ *
+ * Option: chunk-size=N (a power of two).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "lib/util/mutant.h"
 #include "lib/vcpu_array/vcpu_array.h"
 
 struct chunked_array {
@@ -21,15 +32,31 @@ struct chunked_array {
 	_Atomic(struct vcpu **) *chunks;
 };
 
-static int chunked_init(struct vcpu_array *a)
+static int chunked_set_option(struct vcpu_array_config *cfg, const char *key, const char *value,
+			      char *err, size_t errlen)
+{
+	if (!strcmp(key, "chunk-size"))
+		return vcpu_array_option_u32(key, value, 1, 1u << 16, &cfg->chunk_size, err, errlen);
+	snprintf(err, errlen, "chunked: bad option '%s' (chunk-size=N)", key);
+	return -EINVAL;
+}
+
+static int chunked_check(const struct vcpu_array_config *cfg, char *err, size_t errlen)
+{
+	uint32_t cs = cfg->chunk_size;
+
+	if (cs == 0 || (cs & (cs - 1))) {
+		snprintf(err, errlen, "chunked: chunk size %u is not a power of two", cs);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int chunked_init(struct vcpu_array *a, char *err, size_t errlen)
 {
 	uint32_t cs = a->cfg.chunk_size;
 	struct chunked_array *c;
 
-	if (cs == 0 || (cs & (cs - 1))) {
-		fprintf(stderr, "vcpu-array chunked: chunk size %u is not a power of two\n", cs);
-		return -1;
-	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto oom;
@@ -46,9 +73,9 @@ static int chunked_init(struct vcpu_array *a)
 	a->priv = c;
 	return 0;
 oom:
-	fprintf(stderr, "vcpu-array chunked: out of memory for the chunk table\n");
+	snprintf(err, errlen, "chunked: out of memory for the chunk table");
 	free(c);
-	return -1;
+	return -ENOMEM;
 }
 
 static void chunked_destroy(struct vcpu_array *a)
@@ -69,26 +96,31 @@ static int chunked_add(struct vcpu_array *a, struct vcpu *v)
 	uint32_t ci = n >> c->shift;
 	struct vcpu **chunk;
 
-	if (n >= c->max) {
-		fprintf(stderr, "vcpu-array chunked: full at %u vCPUs\n", c->max);
-		return -1;
+	if (n >= c->max)
+		return -ENOSPC;
+	if (MUTANT(vcpu_array_chunked_count_before_entry)) {
+		atomic_store_explicit(&c->online, n + 1, memory_order_release);
+		vcpu_array_step(a);
 	}
 	chunk = atomic_load_explicit(&c->chunks[ci], memory_order_relaxed);
 	if (!chunk) {
 		chunk = calloc((size_t)c->mask + 1, sizeof(*chunk));
-		if (!chunk) {
-			fprintf(stderr, "vcpu-array chunked: out of memory for a chunk\n");
-			return -1;
-		}
+		if (!chunk)
+			return -ENOMEM;
 		c->allocated++;
 		/* release: the zeroed chunk before its pointer; pairs with the
 		 * acquire loads of chunks[] in chunked_get/for_each */
 		atomic_store_explicit(&c->chunks[ci], chunk, memory_order_release);
+		vcpu_array_step(a);
 	}
 	chunk[n & c->mask] = v;
+	vcpu_array_step(a);
 	/* release: the entry and the vCPU's initialisation before the count;
 	 * pairs with the acquire loads of online */
-	atomic_store_explicit(&c->online, n + 1, memory_order_release);
+	if (!MUTANT(vcpu_array_chunked_count_before_entry))
+		atomic_store_explicit(&c->online, n + 1,
+				      MUTANT(vcpu_array_chunked_relaxed_publish) ?
+					      memory_order_relaxed : memory_order_release);
 	return 0;
 }
 
@@ -143,7 +175,10 @@ static size_t chunked_footprint(struct vcpu_array *a)
 const struct vcpu_array_ops vcpu_array_chunked_ops = {
 	.name = "chunked",
 	.summary = "chunks allocated when needed and published with release stores; no grace period",
+	.options_help = "chunk-size=N (a power of two)",
 	.uses_srcu = false,
+	.set_option = chunked_set_option,
+	.check = chunked_check,
 	.init = chunked_init,
 	.destroy = chunked_destroy,
 	.add = chunked_add,

@@ -2,11 +2,13 @@
  * vCPU array strategy `fixed`: KVM's original `vcpus[KVM_MAX_VCPUS]`, one
  * pointer per possible vCPU allocated when the VM is created.  Nothing is
  * ever reallocated, so readers need no protection beyond the acquire load
- * of the count.
+ * of the count (kvm_get_vcpu's smp_rmb after reading online_vcpus).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lib/util/mutant.h"
 #include "lib/vcpu_array/vcpu_array.h"
 
 struct fixed_array {
@@ -15,17 +17,16 @@ struct fixed_array {
 	struct vcpu **slots;     /* max entries */
 };
 
-static int fixed_init(struct vcpu_array *a)
+static int fixed_init(struct vcpu_array *a, char *err, size_t errlen)
 {
 	struct fixed_array *f = calloc(1, sizeof(*f));
 
 	if (f)
 		f->slots = calloc(a->cfg.max_vcpus, sizeof(*f->slots));
 	if (!f || !f->slots) {
-		fprintf(stderr, "vcpu-array fixed: out of memory for %u vCPU slots\n",
-			a->cfg.max_vcpus);
+		snprintf(err, errlen, "fixed: out of memory for %u vCPU slots", a->cfg.max_vcpus);
 		free(f);
-		return -1;
+		return -ENOMEM;
 	}
 	f->max = a->cfg.max_vcpus;
 	atomic_init(&f->online, 0);
@@ -47,14 +48,22 @@ static int fixed_add(struct vcpu_array *a, struct vcpu *v)
 	/* relaxed: only the (single) creator writes online */
 	uint32_t n = atomic_load_explicit(&f->online, memory_order_relaxed);
 
-	if (n >= f->max) {
-		fprintf(stderr, "vcpu-array fixed: full at %u vCPUs\n", f->max);
-		return -1;
+	if (n >= f->max)
+		return -ENOSPC;
+	if (MUTANT(vcpu_array_fixed_count_before_entry)) {
+		atomic_store_explicit(&f->online, n + 1, memory_order_release);
+		vcpu_array_step(a);
 	}
 	f->slots[n] = v;
-	/* release: the slot and the vCPU's initialisation before the count;
-	 * pairs with the acquire loads of online in fixed_online/get/for_each */
-	atomic_store_explicit(&f->online, n + 1, memory_order_release);
+	vcpu_array_step(a);
+	/* release: the slot and the vCPU's initialisation before the count
+	 * (kvm_vm_ioctl_create_vcpu's smp_wmb before atomic_inc of
+	 * online_vcpus); pairs with the acquire loads of online in
+	 * fixed_online/get/for_each */
+	if (!MUTANT(vcpu_array_fixed_count_before_entry))
+		atomic_store_explicit(&f->online, n + 1,
+				      MUTANT(vcpu_array_fixed_relaxed_publish) ?
+					      memory_order_relaxed : memory_order_release);
 	return 0;
 }
 

@@ -1,15 +1,20 @@
 /*
  * vCPU array strategy `radix`: the chunked idea extended by one level, as
- * the seed suggests and as KVM's later xarray does.  A root node of
+ * the 2017 thread "[PATCH RFC 2/2] KVM: RCU protected dynamic vcpus array"
+ * suggests and as KVM's later xarray does ("KVM: Convert the kvm->vcpus
+ * array to a xarray", Linux 5.16).  A root node of
  * 2^radix_bits pointers, allocated with the first vCPU, points to leaves of
  * 2^radix_bits vCPU pointers, each allocated with its first vCPU.  Every
  * node is published with a release store and found with an acquire load;
  * nodes never move and are freed with the VM, so no grace period is needed.
  * Unlike `chunked`, no table is sized for max_vcpus up front.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "lib/util/mutant.h"
 #include "lib/vcpu_array/vcpu_array.h"
 
 struct radix_array {
@@ -20,20 +25,40 @@ struct radix_array {
 	_Atomic(_Atomic(struct vcpu **) *) root;
 };
 
-static int radix_init(struct vcpu_array *a)
+static int radix_set_option(struct vcpu_array_config *cfg, const char *key, const char *value,
+			    char *err, size_t errlen)
+{
+	if (!strcmp(key, "radix-bits"))
+		return vcpu_array_option_u32(key, value, 1, 15, &cfg->radix_bits, err, errlen);
+	snprintf(err, errlen, "radix: bad option '%s' (radix-bits=N)", key);
+	return -EINVAL;
+}
+
+static int radix_check(const struct vcpu_array_config *cfg, char *err, size_t errlen)
+{
+	uint32_t bits = cfg->radix_bits;
+
+	if (bits < 1 || bits > 15) {
+		snprintf(err, errlen, "radix: %u bits per level is outside 1..15", bits);
+		return -EINVAL;
+	}
+	if (((uint64_t)1 << (2 * bits)) < cfg->max_vcpus) {
+		snprintf(err, errlen, "radix: %u bits per level hold %llu vCPUs in two levels, fewer than max_vcpus %u",
+			 bits, 1ull << (2 * bits), cfg->max_vcpus);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int radix_init(struct vcpu_array *a, char *err, size_t errlen)
 {
 	uint32_t bits = a->cfg.radix_bits;
 	struct radix_array *x;
 
-	if (bits < 1 || bits > 15 || ((uint64_t)1 << (2 * bits)) < a->cfg.max_vcpus) {
-		fprintf(stderr, "vcpu-array radix: %u bits per level hold %llu vCPUs in two levels, fewer than max_vcpus %u (or bits outside 1..15)\n",
-			bits, bits <= 15 ? 1ull << (2 * bits) : 0ull, a->cfg.max_vcpus);
-		return -1;
-	}
 	x = calloc(1, sizeof(*x));
 	if (!x) {
-		fprintf(stderr, "vcpu-array radix: out of memory\n");
-		return -1;
+		snprintf(err, errlen, "radix: out of memory");
+		return -ENOMEM;
 	}
 	x->max = a->cfg.max_vcpus;
 	x->bits = bits;
@@ -65,9 +90,11 @@ static int radix_add(struct vcpu_array *a, struct vcpu *v)
 	_Atomic(struct vcpu **) *root = atomic_load_explicit(&x->root, memory_order_relaxed);
 	struct vcpu **leaf;
 
-	if (n >= x->max) {
-		fprintf(stderr, "vcpu-array radix: full at %u vCPUs\n", x->max);
-		return -1;
+	if (n >= x->max)
+		return -ENOSPC;
+	if (MUTANT(vcpu_array_radix_count_before_entry)) {
+		atomic_store_explicit(&x->online, n + 1, memory_order_release);
+		vcpu_array_step(a);
 	}
 	if (!root) {
 		root = calloc((size_t)x->mask + 1, sizeof(*root));
@@ -78,6 +105,7 @@ static int radix_add(struct vcpu_array *a, struct vcpu *v)
 		/* release: the initialised root before its pointer; pairs with
 		 * the acquire loads of x->root */
 		atomic_store_explicit(&x->root, root, memory_order_release);
+		vcpu_array_step(a);
 	}
 	leaf = atomic_load_explicit(&root[n >> x->bits], memory_order_relaxed);
 	if (!leaf) {
@@ -88,15 +116,19 @@ static int radix_add(struct vcpu_array *a, struct vcpu *v)
 		/* release: the zeroed leaf before its pointer; pairs with the
 		 * acquire loads of root[] */
 		atomic_store_explicit(&root[n >> x->bits], leaf, memory_order_release);
+		vcpu_array_step(a);
 	}
 	leaf[n & x->mask] = v;
+	vcpu_array_step(a);
 	/* release: the entry and the vCPU's initialisation before the count;
 	 * pairs with the acquire loads of online */
-	atomic_store_explicit(&x->online, n + 1, memory_order_release);
+	if (!MUTANT(vcpu_array_radix_count_before_entry))
+		atomic_store_explicit(&x->online, n + 1,
+				      MUTANT(vcpu_array_radix_relaxed_publish) ?
+					      memory_order_relaxed : memory_order_release);
 	return 0;
 oom:
-	fprintf(stderr, "vcpu-array radix: out of memory for a node\n");
-	return -1;
+	return -ENOMEM;
 }
 
 static uint32_t radix_online(struct vcpu_array *a)
@@ -163,7 +195,10 @@ static size_t radix_footprint(struct vcpu_array *a)
 const struct vcpu_array_ops vcpu_array_radix_ops = {
 	.name = "radix",
 	.summary = "two-level table (root and leaves allocated when needed), the chunked idea with more levels",
+	.options_help = "radix-bits=N (1..15)",
 	.uses_srcu = false,
+	.set_option = radix_set_option,
+	.check = radix_check,
 	.init = radix_init,
 	.destroy = radix_destroy,
 	.add = radix_add,

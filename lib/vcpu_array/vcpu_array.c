@@ -1,27 +1,55 @@
 /* The vCPU array strategies' registry and the common layer: see vcpu_array.h. */
 #include "lib/vcpu_array/vcpu_array.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-const struct vcpu_array_ops *const vcpu_array_strategies[] = {
-	&vcpu_array_fixed_ops,
-	&vcpu_array_rcu_ops,
-	&vcpu_array_chunked_ops,
-	&vcpu_array_radix_ops,
-	NULL,
-};
+#include "lib/util/mutant.h"
+#include "lib/util/spec.h"
 
-const char *const vcpu_array_strategy_names[] = {
-	"fixed", "rcu", "chunked", "radix", NULL,
-};
+#define VCPU_ARRAY_MAX_REGISTERED 16
+
+#define VCPU_ARRAY_BUILTIN(n) &vcpu_array_##n##_ops,
+static const struct vcpu_array_ops *const builtin[] = { VCPU_ARRAY_STRATEGIES(VCPU_ARRAY_BUILTIN) };
+#undef VCPU_ARRAY_BUILTIN
+
+/* Registered by tests before any thread runs. */
+static const struct vcpu_array_ops *registered[VCPU_ARRAY_MAX_REGISTERED];
+static int nregistered;
+
+const char *const vcpu_retire_names[] = { "call", "sync", NULL };
+
+const struct vcpu_array_ops *vcpu_array_nth(int i)
+{
+	if (i < 0)
+		return NULL;
+	if (i < (int)ARRAY_SIZE(builtin))
+		return builtin[i];
+	i -= (int)ARRAY_SIZE(builtin);
+	return i < nregistered ? registered[i] : NULL;
+}
 
 const struct vcpu_array_ops *vcpu_array_find(const char *name)
 {
-	for (int i = 0; vcpu_array_strategies[i]; i++)
-		if (!strcmp(vcpu_array_strategies[i]->name, name))
-			return vcpu_array_strategies[i];
+	const struct vcpu_array_ops *ops;
+	int i;
+
+	vcpu_array_foreach(ops, i)
+		if (!strcmp(ops->name, name))
+			return ops;
 	return NULL;
+}
+
+int vcpu_array_register(const struct vcpu_array_ops *ops)
+{
+	if (vcpu_array_find(ops->name))
+		return -EEXIST;
+	if (nregistered == VCPU_ARRAY_MAX_REGISTERED)
+		return -ENOSPC;
+	registered[nregistered++] = ops;
+	return 0;
 }
 
 void vcpu_array_config_default(struct vcpu_array_config *cfg)
@@ -35,31 +63,118 @@ void vcpu_array_config_default(struct vcpu_array_config *cfg)
 	cfg->srcu_flavour = SRCU_FLAVOUR_MB;
 }
 
-int vcpu_array_init(struct vcpu_array *a, const struct vcpu_array_ops *ops,
-		    const struct vcpu_array_config *cfg)
+int vcpu_array_option_u32(const char *key, const char *value, uint32_t min, uint32_t max,
+			  uint32_t *out, char *err, size_t errlen)
 {
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 0);
+	if (!*value || *value == '-' || *end || errno || v < min || v > max) {
+		snprintf(err, errlen, "%s=%s: not an integer in [%u, %u]", key, value, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+struct spec_ctx {
+	const struct vcpu_array_ops *ops;
+	struct vcpu_array_config *cfg;
+};
+
+static int spec_option(void *arg, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct spec_ctx *c = arg;
+
+	if (!c->ops->set_option) {
+		snprintf(err, errlen, "%s: bad option '%s' (it takes no options)", c->ops->name, key);
+		return -EINVAL;
+	}
+	return c->ops->set_option(c->cfg, key, value, err, errlen);
+}
+
+static void unknown_strategy(const char *name, char *err, size_t errlen)
+{
+	const struct vcpu_array_ops *o;
+	size_t used = (size_t)snprintf(err, errlen, "unknown vCPU array strategy '%s' (one of", name);
+	int i;
+
+	vcpu_array_foreach(o, i)
+		if (used < errlen)
+			used += (size_t)snprintf(err + used, errlen - used, " %s", o->name);
+	if (used < errlen)
+		snprintf(err + used, errlen - used, ")");
+}
+
+int vcpu_array_parse(const char *spec, struct vcpu_array_config *cfg,
+		     const struct vcpu_array_ops **ops, char *err, size_t errlen)
+{
+	char name[SPEC_MAX];
+	size_t n = strcspn(spec, ":");
+	struct spec_ctx c = { .cfg = cfg };
+	int rc;
+
+	/* the name first, so that an unknown one is named as such */
+	if (n == 0 || n >= sizeof(name)) {
+		snprintf(err, errlen, "'%.40s' does not start with a strategy name", spec);
+		return -EINVAL;
+	}
+	memcpy(name, spec, n);
+	name[n] = 0;
+	c.ops = vcpu_array_find(name);
+	if (!c.ops) {
+		unknown_strategy(name, err, errlen);
+		return -EINVAL;
+	}
+	rc = spec_parse(spec, name, sizeof(name), spec_option, &c, err, errlen);
+	if (rc)
+		return rc;
+	*ops = c.ops;
+	return 0;
+}
+
+int vcpu_array_check(const struct vcpu_array_ops *ops, const struct vcpu_array_config *cfg,
+		     char *err, size_t errlen)
+{
+	if (cfg->max_vcpus == 0) {
+		snprintf(err, errlen, "max_vcpus must be at least 1");
+		return -EINVAL;
+	}
+	if (ops->check && ops->check(cfg, err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+int vcpu_array_init(struct vcpu_array *a, const struct vcpu_array_ops *ops,
+		    const struct vcpu_array_config *cfg, char *err, size_t errlen)
+{
+	int rc;
+
 	memset(a, 0, sizeof(*a));
 	a->ops = ops;
 	a->cfg = *cfg;
-	if (cfg->max_vcpus == 0) {
-		fprintf(stderr, "vcpu-array: max_vcpus must be at least 1\n");
-		return -1;
-	}
+	rc = vcpu_array_check(ops, cfg, err, errlen);
+	if (rc)
+		return rc;
 	if (ops->uses_srcu) {
 		struct srcu_options o;
 
 		srcu_options_default(&o);
 		o.name = "vcpu-array";
 		o.flavour = cfg->srcu_flavour;
-		if (srcu_init(&a->srcu, &o))
-			return -1;
+		rc = srcu_init(&a->srcu, &o);
+		if (rc) {
+			snprintf(err, errlen, "%s: cannot set up the SRCU domain: %s", ops->name,
+				 strerror(-rc));
+			return rc;
+		}
 	}
-	if (ops->init(a)) {
-		if (ops->uses_srcu)
-			srcu_destroy(&a->srcu);
-		return -1;
-	}
-	return 0;
+	rc = ops->init(a, err, errlen);
+	if (rc && ops->uses_srcu)
+		srcu_destroy(&a->srcu);
+	return rc;
 }
 
 int vcpu_array_destroy(struct vcpu_array *a)
@@ -68,7 +183,7 @@ int vcpu_array_destroy(struct vcpu_array *a)
 		/* the rcu strategy's queued frees touch its state: drain first */
 		srcu_barrier(&a->srcu);
 		if (srcu_destroy(&a->srcu))
-			return -1;
+			return -EBUSY;
 	}
 	a->ops->destroy(a);
 	a->priv = NULL;
@@ -84,7 +199,7 @@ int vcpu_array_reader_register(struct vcpu_array_reader *r, struct vcpu_array *a
 	if (a->ops->uses_srcu) {
 		r->srcu = srcu_register_reader(&a->srcu, name);
 		if (!r->srcu)
-			return -1;
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -102,4 +217,23 @@ void vcpu_init(struct vcpu *v, uint32_t id, uint64_t generation)
 	v->id = id;
 	v->generation = generation;
 	atomic_init(&v->mode, VCPU_OUTSIDE_GUEST);
+}
+
+int vcpu_array_add(struct vcpu_array *a, struct vcpu *v, uint64_t generation)
+{
+	/* only the creator adds, so the count cannot move under it */
+	uint32_t id = vcpu_array_online(a);
+	int rc;
+
+	/* kvm_vm_ioctl_create_vcpu: the vCPU is complete before
+	 * kvm->vcpus[i] is set; the strategy's release publication carries
+	 * these plain stores to every reader */
+	if (!MUTANT(vcpu_array_publish_before_init))
+		vcpu_init(v, id, generation);
+	rc = a->ops->add(a, v);
+	if (MUTANT(vcpu_array_publish_before_init)) {
+		vcpu_array_step(a);
+		vcpu_init(v, id, generation);
+	}
+	return rc;
 }
