@@ -28,6 +28,7 @@
 #define DRIVER_MAX_VALUES 256       /* values of one option after expansion */
 #define DRIVER_MAX_CELLS 100000
 #define DRIVER_MAX_META 32
+#define DRIVER_MAX_REGISTERED 8
 #define OUT_LONG 2                  /* getopt's value for --out */
 
 /* The values of one option for this invocation. */
@@ -36,6 +37,8 @@ struct optvals {
 	size_t ngiven;
 	const char *v[DRIVER_MAX_VALUES];       /* expanded */
 	size_t n;
+	char **owned;              /* the expanded list strings, freed with the values */
+	size_t nowned;
 };
 
 struct wl_ctx {
@@ -95,11 +98,26 @@ const struct wl_option *workload_option(const struct workload *w, const char *ke
 	return NULL;
 }
 
+/* Tables registered at run time (test binaries' stand-in workloads). */
+static const struct workload *registered[DRIVER_MAX_REGISTERED];
+static int nregistered;
+
+int workload_register(const struct workload *w)
+{
+	if (nregistered == DRIVER_MAX_REGISTERED || workload_find(w->name))
+		return -1;
+	registered[nregistered++] = w;
+	return 0;
+}
+
 const struct workload *workload_find(const char *name)
 {
 	for (int i = 0; workloads[i]; i++)
 		if (!strcmp(workloads[i]->name, name))
 			return workloads[i];
+	for (int i = 0; i < nregistered; i++)
+		if (!strcmp(registered[i]->name, name))
+			return registered[i];
 	return NULL;
 }
 
@@ -326,22 +344,43 @@ static int expand_one(const struct wl_option *o, struct optvals *ov, const char 
 static int expand_list(const struct wl_option *o, struct optvals *ov, const char *text,
 		       char *err, size_t errlen)
 {
-	char **vals = NULL, why[MATRIX_ERR_LEN];
+	char **vals = NULL, **owned, why[MATRIX_ERR_LEN];
 	size_t nv = 0;
 
 	if (matrix_expand(text, matrix_max_cpus(), &vals, &nv, why, sizeof(why))) {
 		snprintf(err, errlen, "--%s: %s", o->name, why);
 		return -1;
 	}
+	/* the strings stay until free_optvals: ov->v points at them */
+	owned = realloc(ov->owned, (ov->nowned + nv + 1) * sizeof(*owned));
+	if (!owned) {
+		for (size_t i = 0; i < nv; i++)
+			free(vals[i]);
+		free(vals);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ov->owned = owned;
+	memcpy(owned + ov->nowned, vals, nv * sizeof(*vals));
+	ov->nowned += nv;
+	free(vals);
 	if (!nv) {
 		snprintf(err, errlen, "--%s: empty list", o->name);
 		return -1;
 	}
 	for (size_t i = 0; i < nv; i++)
-		if (expand_one(o, ov, vals[i], err, errlen))
+		if (expand_one(o, ov, owned[ov->nowned - nv + i], err, errlen))
 			return -1;
-	free(vals);   /* the strings stay: ov->v points at them */
 	return 0;
+}
+
+static void free_optvals(struct optvals *ov)
+{
+	for (size_t i = 0; i < ov->nowned; i++)
+		free(ov->owned[i]);
+	free(ov->owned);
+	ov->owned = NULL;
+	ov->nowned = 0;
 }
 
 static int expand_option(const struct wl_option *o, struct optvals *ov, char *err, size_t errlen)
@@ -369,6 +408,15 @@ static int expand_option(const struct wl_option *o, struct optvals *ov, char *er
 			return -1;
 		}
 	return 0;
+}
+
+int workload_check_value(const struct wl_option *o, const char *text, char *err, size_t errlen)
+{
+	struct optvals ov = { .given = { text }, .ngiven = 1 };
+	int rc = expand_option(o, &ov, err, errlen);
+
+	free_optvals(&ov);
+	return rc;
 }
 
 /* ---- the command line ---- */
@@ -526,6 +574,8 @@ static void fill_cell(const struct parsed *p, size_t cell, void *opts)
 
 static void free_parsed(struct parsed *p)
 {
+	for (size_t i = 0; p->vals && i < p->nopts; i++)
+		free_optvals(&p->vals[i]);
 	free(p->vals);
 }
 
