@@ -48,15 +48,19 @@ static int plain_word(const char *what, const char *s)
 	return *s ? 0 : -1;
 }
 
+/* --shards, or for parallel the slots of --hosts (N/HOST: N, else 1). */
 static int emit_shards(struct emit *e)
 {
 	const char *h = e->o->hosts;
 
 	e->n = e->o->shards;
-	if (!e->n && h && !strcmp(e->o->kind, "parallel")) {
-		e->n = 1;
-		for (; *h; h++)
-			e->n += *h == ',';
+	while (!e->o->shards && h && *h && !strcmp(e->o->kind, "parallel")) {
+		char *end;
+		unsigned long k = strtoul(h, &end, 10);
+
+		e->n += *end == '/' && k > 0 && k < 100000 ? (unsigned)k : 1;
+		h = strchr(h, ',');
+		h = h ? h + 1 : NULL;
 	}
 	if (!e->n) {
 		fprintf(stderr, "dlbench run: --emit %s needs --shards N%s\n", e->o->kind,
