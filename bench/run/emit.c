@@ -139,13 +139,13 @@ static void emit_slurm(const struct emit *e, FILE *f)
 	fprintf(f, "shards=$(sbatch --parsable <<'DLBENCH_SHARD'\n#!/bin/sh\n"
 		   "#SBATCH --job-name=dlbench-shard\n#SBATCH --array=0-%u\n"
 		   "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --exclusive\n"
-		   "#SBATCH --output=%s/shard-%%a.slurm.log\n", e->n - 1, e->out);
+		   "#SBATCH --output=%s/slurm-shard-%%a.log\n", e->n - 1, e->out);
 	fprintf(f, "%s run --no-plot --shard \"$SLURM_ARRAY_TASK_ID/%u\"%s --out \"%s/shard-$SLURM_ARRAY_TASK_ID\" %s\n"
 		   "rc=$?\n[ $rc -le 1 ] && exit 0\nexit $rc\nDLBENCH_SHARD\n)\n",
 		e->exe, e->n, e->extra, e->out, e->r->cfg.path);
 	fprintf(f, "shards=${shards%%%%;*}\n"
 		   "merge=$(sbatch --parsable --job-name=dlbench-merge --dependency=afterok:$shards \\\n"
-		   "\t--ntasks=1 --output=%s/merge.slurm.log \\\n"
+		   "\t--ntasks=1 --output=%s/slurm-merge.log \\\n"
 		   "\t--wrap '%s merge %s/merged %s/shard-*')\nmerge=${merge%%%%;*}\n",
 		e->out, e->exe, e->out, e->out);
 	fprintf(f, "echo \"submitted: job array $shards (%u shards), merge job $merge; results: %s/merged\"\n",
