@@ -37,6 +37,7 @@
 #include "bench/report/meta.h"
 #include "bench/report/results.h"
 #include "bench/run/runner.h"
+#include "lib/util/mutant.h"
 
 struct run_opts {
 	const char *out, *resume, *config, *shard;
@@ -193,7 +194,8 @@ static int resume_setup(struct runner *r, const char *dir, char *config, size_t 
 			config);
 		return -1;
 	}
-	if (results_dir_lock(dir))
+	/* held until exit: a second run or --resume on it is refused */
+	if (!MUTANT(run_skip_dir_lock) && results_dir_lock(dir))
 		return -1;
 	if (!meta_lookup(dir, "shard", shard, sizeof(shard)) &&
 	    run_parse_shard(shard, &r->shard, &r->nshards)) {
@@ -294,7 +296,8 @@ static int create_results(struct runner *r, const struct run_opts *o, size_t n, 
 		snprintf(name, sizeof(name), "%s-shard%uof%u", base, r->shard, r->nshards);
 		snprintf(shard, sizeof(shard), ", \"shard\": \"%u/%u\"", r->shard, r->nshards);
 	}
-	if (results_dir_create(r->dir, sizeof(r->dir), o->out, name) || results_dir_lock(r->dir))
+	if (results_dir_create(r->dir, sizeof(r->dir), o->out, name) ||
+	    (!MUTANT(run_skip_dir_lock) && results_dir_lock(r->dir)))
 		return -1;
 	/* the config travels with the results: --resume and merge read this copy */
 	if (copy_into(o->config, r->dir, "config.ini"))
