@@ -37,8 +37,11 @@ struct optvals {
 	size_t ngiven;
 	const char *v[DRIVER_MAX_VALUES];       /* expanded */
 	size_t n;
-	char **owned;              /* the expanded list strings, freed with the values */
-	size_t nowned;
+	/* the lists matrix_expand made (v points into them), freed with
+	 * the parse */
+	char **lists[DRIVER_MAX_VALUES];
+	size_t list_len[DRIVER_MAX_VALUES];
+	size_t nlists;
 };
 
 struct wl_ctx {
@@ -344,43 +347,25 @@ static int expand_one(const struct wl_option *o, struct optvals *ov, const char 
 static int expand_list(const struct wl_option *o, struct optvals *ov, const char *text,
 		       char *err, size_t errlen)
 {
-	char **vals = NULL, **owned, why[MATRIX_ERR_LEN];
+	char **vals = NULL, why[MATRIX_ERR_LEN];
 	size_t nv = 0;
 
 	if (matrix_expand(text, matrix_max_cpus(), &vals, &nv, why, sizeof(why))) {
 		snprintf(err, errlen, "--%s: %s", o->name, why);
 		return -1;
 	}
-	/* the strings stay until free_optvals: ov->v points at them */
-	owned = realloc(ov->owned, (ov->nowned + nv + 1) * sizeof(*owned));
-	if (!owned) {
-		for (size_t i = 0; i < nv; i++)
-			free(vals[i]);
-		free(vals);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	ov->owned = owned;
-	memcpy(owned + ov->nowned, vals, nv * sizeof(*vals));
-	ov->nowned += nv;
-	free(vals);
+	/* kept until free_parsed: ov->v points at the strings (at most one
+	 * list per value given, and take_value bounds those) */
+	ov->lists[ov->nlists] = vals;
+	ov->list_len[ov->nlists++] = nv;
 	if (!nv) {
 		snprintf(err, errlen, "--%s: empty list", o->name);
 		return -1;
 	}
 	for (size_t i = 0; i < nv; i++)
-		if (expand_one(o, ov, owned[ov->nowned - nv + i], err, errlen))
+		if (expand_one(o, ov, vals[i], err, errlen))
 			return -1;
 	return 0;
-}
-
-static void free_optvals(struct optvals *ov)
-{
-	for (size_t i = 0; i < ov->nowned; i++)
-		free(ov->owned[i]);
-	free(ov->owned);
-	ov->owned = NULL;
-	ov->nowned = 0;
 }
 
 static int expand_option(const struct wl_option *o, struct optvals *ov, char *err, size_t errlen)
@@ -415,7 +400,11 @@ int workload_check_value(const struct wl_option *o, const char *text, char *err,
 	struct optvals ov = { .given = { text }, .ngiven = 1 };
 	int rc = expand_option(o, &ov, err, errlen);
 
-	free_optvals(&ov);
+	for (size_t k = 0; k < ov.nlists; k++) {
+		for (size_t j = 0; j < ov.list_len[k]; j++)
+			free(ov.lists[k][j]);
+		free(ov.lists[k]);
+	}
 	return rc;
 }
 
@@ -574,8 +563,15 @@ static void fill_cell(const struct parsed *p, size_t cell, void *opts)
 
 static void free_parsed(struct parsed *p)
 {
-	for (size_t i = 0; p->vals && i < p->nopts; i++)
-		free_optvals(&p->vals[i]);
+	for (size_t i = 0; p->vals && i < p->nopts; i++) {
+		struct optvals *ov = &p->vals[i];
+
+		for (size_t k = 0; k < ov->nlists; k++) {
+			for (size_t j = 0; j < ov->list_len[k]; j++)
+				free(ov->lists[k][j]);
+			free(ov->lists[k]);
+		}
+	}
 	free(p->vals);
 }
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the config model (lib/matrix.h): value expansion (lists,
+ * Unit tests of the config model (bench/run/matrix.h): value expansion (lists,
  * ranges, sizes, `max`), the cartesian product, and the one-line
  * `FILE:LINE: what` errors.
  */

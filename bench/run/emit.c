@@ -19,6 +19,7 @@
  * merge still runs and reports them.  Exit status 2 (a config or machine
  * check failed) and signals fail the shard's job.
  */
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,7 @@ struct emit {
 static int plain_word(const char *what, const char *s)
 {
 	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("_./+-@:,=%", *p))) {
+		if (!isalnum((unsigned char)*p) && !strchr("_./+-@:,=%", *p)) {
 			fprintf(stderr, "dlbench run: --emit: %s '%s' holds '%c'; the emitted commands take plain paths (letters, digits, _ . / + - @ : , = %%)\n",
 				what, s, *p);
 			return -1;

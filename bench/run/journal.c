@@ -169,8 +169,8 @@ size_t journal_done(const struct runner *r, const struct pending *runs, size_t n
 	}
 	for (size_t row = 0; row < t.nrows; row++) {
 		char **f = t.rows[row];
-		size_t i = journal_find_run(&r->cfg, runs, n, f[cs], strtoull(f[cc], NULL, 10), f[ck],
-				    (unsigned)strtoul(f[cr], NULL, 10));
+		size_t i = journal_find_run(&r->cfg, runs, n, f[cs], strtoull(f[cc], NULL, 10),
+					    f[ck], (unsigned)strtoul(f[cr], NULL, 10));
 		int st = journal_status(f[cst]);
 
 		if (i == SIZE_MAX || done[i] || st < 0)

@@ -200,10 +200,10 @@ static void place_rows(struct merge *m)
 
 		for (size_t row = 0; row < s->j.nrows; row++) {
 			char **f = s->j.rows[row];
-			size_t run = journal_find_run(&g->r.cfg, g->runs, g->n, f[s->col[C_SCENARIO]],
-						      strtoull(f[s->col[C_CELL]], NULL, 10),
-						      f[s->col[C_KIND]],
-						      (unsigned)strtoul(f[s->col[C_REP]], NULL, 10));
+			size_t run = journal_find_run(
+				&g->r.cfg, g->runs, g->n, f[s->col[C_SCENARIO]],
+				strtoull(f[s->col[C_CELL]], NULL, 10), f[s->col[C_KIND]],
+				(unsigned)strtoul(f[s->col[C_REP]], NULL, 10));
 
 			if (run == SIZE_MAX) {
 				fprintf(stderr, "dlbench merge: %s/cells.csv row %zu names no run of the config; left out\n",
