@@ -121,17 +121,20 @@ cat > "$T/m.ini" <<'EOF'
 [global]
 repetitions = 3
 warmup = 1
-timeout = 1
+timeout = 60
 
 [good]
 workload = fake
 size = 1:*2:4
 flag = no,yes
 
+; the hang must time out; the good cells must not (a loaded machine and
+; a sanitizer build can take a second to start and write meta.json)
 [bad]
 workload = fake
 repetitions = 1
 warmup = 0
+timeout = 1
 mode = fail,crash,hang
 EOF
 "$DL" run -n "$T/m.ini" > "$T/dry.txt" || fail "dry run failed"
