@@ -26,12 +26,21 @@ static const struct dlbench_command commands[] = {
 	{ "srcu", "SRCU read-side cost and grace-period latency, against liburcu", cmd_srcu },
 	{ "verify", "prove no dirty page is lost: every dirty-log strategy, both fault paths", cmd_verify },
 	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
+	{ "merge", "merge the results directories of shards or hosts into one", cmd_merge },
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },
 	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
 	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
 	{ "dirty-log", "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, floors", cmd_dirty_log },
 	{ NULL, NULL, NULL },
 };
+
+int dlbench_is_command(const char *name)
+{
+	for (int i = 0; commands[i].name; i++)
+		if (!strcmp(commands[i].name, name))
+			return 1;
+	return 0;
+}
 
 static void usage(FILE *f)
 {

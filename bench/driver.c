@@ -28,6 +28,7 @@
 #define DRIVER_MAX_VALUES 256       /* values of one option after expansion */
 #define DRIVER_MAX_CELLS 100000
 #define DRIVER_MAX_META 32
+#define DRIVER_MAX_REGISTERED 8
 #define OUT_LONG 2                  /* getopt's value for --out */
 
 /* The values of one option for this invocation. */
@@ -36,6 +37,11 @@ struct optvals {
 	size_t ngiven;
 	const char *v[DRIVER_MAX_VALUES];       /* expanded */
 	size_t n;
+	/* the lists matrix_expand made (v points into them), freed with
+	 * the parse */
+	char **lists[DRIVER_MAX_VALUES];
+	size_t list_len[DRIVER_MAX_VALUES];
+	size_t nlists;
 };
 
 struct wl_ctx {
@@ -95,11 +101,26 @@ const struct wl_option *workload_option(const struct workload *w, const char *ke
 	return NULL;
 }
 
+/* Tables registered at run time (test binaries' stand-in workloads). */
+static const struct workload *registered[DRIVER_MAX_REGISTERED];
+static int nregistered;
+
+int workload_register(const struct workload *w)
+{
+	if (nregistered == DRIVER_MAX_REGISTERED || workload_find(w->name))
+		return -1;
+	registered[nregistered++] = w;
+	return 0;
+}
+
 const struct workload *workload_find(const char *name)
 {
 	for (int i = 0; workloads[i]; i++)
 		if (!strcmp(workloads[i]->name, name))
 			return workloads[i];
+	for (int i = 0; i < nregistered; i++)
+		if (!strcmp(registered[i]->name, name))
+			return registered[i];
 	return NULL;
 }
 
@@ -333,6 +354,10 @@ static int expand_list(const struct wl_option *o, struct optvals *ov, const char
 		snprintf(err, errlen, "--%s: %s", o->name, why);
 		return -1;
 	}
+	/* kept until free_parsed: ov->v points at the strings (at most one
+	 * list per value given, and take_value bounds those) */
+	ov->lists[ov->nlists] = vals;
+	ov->list_len[ov->nlists++] = nv;
 	if (!nv) {
 		snprintf(err, errlen, "--%s: empty list", o->name);
 		return -1;
@@ -340,7 +365,6 @@ static int expand_list(const struct wl_option *o, struct optvals *ov, const char
 	for (size_t i = 0; i < nv; i++)
 		if (expand_one(o, ov, vals[i], err, errlen))
 			return -1;
-	free(vals);   /* the strings stay: ov->v points at them */
 	return 0;
 }
 
@@ -369,6 +393,19 @@ static int expand_option(const struct wl_option *o, struct optvals *ov, char *er
 			return -1;
 		}
 	return 0;
+}
+
+int workload_check_value(const struct wl_option *o, const char *text, char *err, size_t errlen)
+{
+	struct optvals ov = { .given = { text }, .ngiven = 1 };
+	int rc = expand_option(o, &ov, err, errlen);
+
+	for (size_t k = 0; k < ov.nlists; k++) {
+		for (size_t j = 0; j < ov.list_len[k]; j++)
+			free(ov.lists[k][j]);
+		free(ov.lists[k]);
+	}
+	return rc;
 }
 
 /* ---- the command line ---- */
@@ -526,6 +563,15 @@ static void fill_cell(const struct parsed *p, size_t cell, void *opts)
 
 static void free_parsed(struct parsed *p)
 {
+	for (size_t i = 0; p->vals && i < p->nopts; i++) {
+		struct optvals *ov = &p->vals[i];
+
+		for (size_t k = 0; k < ov->nlists; k++) {
+			for (size_t j = 0; j < ov->list_len[k]; j++)
+				free(ov->lists[k][j]);
+			free(ov->lists[k]);
+		}
+	}
 	free(p->vals);
 }
 

@@ -13,7 +13,12 @@
 /* Every workload, in the order `dlbench --help` lists them; NULL-ended. */
 extern const struct workload *const workloads[];
 
+/* The workload named @name: one of workloads[], or one registered. */
 const struct workload *workload_find(const char *name);
+
+/* Adds a table that workload_find finds (a test binary's stand-in
+ * workload); 0, or -1 when the name is taken or the list is full. */
+int workload_register(const struct workload *w);
 
 /* The option a config key names (`-` and `_` are the same), or NULL. */
 const struct wl_option *workload_option(const struct workload *w, const char *key);
@@ -24,6 +29,14 @@ const struct wl_option *workload_option(const struct workload *w, const char *ke
  */
 int workload_parse_value(const struct wl_option *o, const char *text, void *dst,
 			 char *err, size_t errlen);
+
+/*
+ * Checks one value of @o as given on a command line or in a config: a
+ * list or range for a WL_LIST option (each item parsed), the expand hook
+ * of a WL_REPEAT one (`all`), then workload_parse_value.  0, or -1 with
+ * one line in @err that starts with "--NAME: ".
+ */
+int workload_check_value(const struct wl_option *o, const char *text, char *err, size_t errlen);
 
 /*
  * Parses a workload's command line (argv[0] is the workload's name) the way

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the config model (lib/matrix.h): value expansion (lists,
+ * Unit tests of the config model (bench/run/matrix.h): value expansion (lists,
  * ranges, sizes, `max`), the cartesian product, and the one-line
  * `FILE:LINE: what` errors.
  */
@@ -206,11 +206,105 @@ static void test_errors(void)
 	expect_load_error("[a]\nworkload = srcu\nrepetitions = 1,2\n", 3, "not a non-negative integer");
 	expect_load_error("[a]\nworkload = srcu\ntimeout = soon\n", 3, "not a duration");
 	expect_load_error("[a]\nworkload = srcu\nx = 1\nx = 2\n", 4, "given twice");
-	expect_load_error("[a]\nworkload = srcu\n[b]\nworkload = srcu\n[a]\nx = 1\n", 6, "appears twice");
+	expect_load_error("[a]\nworkload = srcu\n[b]\nworkload = srcu\n[a]\nx = 1\n", 5,
+			  "section [a] appears twice (lines 1 and 5)");
+	/* the same section right after itself: inih alone would merge them */
+	expect_load_error("[a]\nworkload = srcu\n\n[a]\nx = 1\n", 4,
+			  "section [a] appears twice (lines 1 and 4)");
+	expect_load_error("[global]\nseed = 2\n[global]\n", 3, "section [global] appears twice");
 	expect_load_error("[a]\nworkload = srcu\nout = /tmp/x\n", 3, "runner's");
 	expect_load_error("[a b]\nworkload = srcu\n", 2, "scenario name");
 	expect_load_error("; nothing\n", 1, "no scenario");
 	expect_load_error("[a]\nworkload = srcu\nb = 1:*2:2G,\n", 3, "empty value");
+}
+
+/* Claims: stored with their lines, not scenarios; `scenario` checked. */
+static void test_claims(void)
+{
+	struct matrix_config cfg;
+	char err[MATRIX_ERR_LEN] = "";
+	const char *path = write_config("claims.ini",
+		"[claim.xchg-wins]\n"
+		"text = \"xchg beats srcu-swap\"\n"
+		"scenario = s\n"
+		"whatever = 1,2\n"
+		"[s]\n"
+		"workload = harvest\n"
+		"dirty = 1,10\n");
+	int line = 0;
+
+	if (matrix_load(&cfg, path, 4, err, sizeof(err))) {
+		CHECK(0, "config with a claim: %s", err);
+		return;
+	}
+	CHECK(cfg.nscenarios == 1 && cfg.nclaims == 1, "%zu scenarios, %zu claims", cfg.nscenarios,
+	      cfg.nclaims);
+	if (cfg.nclaims == 1) {
+		const struct matrix_claim *c = &cfg.claims[0];
+		const char *v = matrix_claim_get(c, "whatever", &line);
+
+		CHECK(!strcmp(c->name, "claim.xchg-wins") && c->line == 1, "claim %s line %d",
+		      c->name, c->line);
+		CHECK(c->nitems == 3 && v && !strcmp(v, "1,2") && line == 4, "item whatever: %s line %d",
+		      v ? v : "(none)", line);
+		v = matrix_claim_get(c, "text", &line);
+		CHECK(v && !strcmp(v, "\"xchg beats srcu-swap\"") && line == 2, "text %s", v ? v : "-");
+		CHECK(!matrix_claim_get(c, "plot", NULL), "absent key found");
+	}
+	CHECK(matrix_runs(&cfg) == 2, "claims counted as runs: %zu", matrix_runs(&cfg));
+	matrix_free(&cfg);
+	unlink(path);
+	expect_load_error("[claim.c]\nscenario = nosuch\n[s]\nworkload = srcu\n", 2,
+			  "[claim.c]: scenario 'nosuch' is not a scenario of this config");
+	expect_load_error("[claim.c]\ntext = a\ntext = b\n[s]\nworkload = srcu\n", 3,
+			  "given twice");
+	expect_load_error("[claim.a b]\ntext = a\n", 2, "claim name");
+}
+
+/* Runs are counted without expanding the product, and saturate. */
+static void test_counts(void)
+{
+	struct matrix_config cfg;
+	char err[MATRIX_ERR_LEN] = "";
+	const char *path = write_config("big.ini",
+		"[global]\nrepetitions = 3\nwarmup = 1\n"
+		"[a]\nworkload = srcu\nx = 1:+1:4096\ny = 1:+1:4096\nz = 1:+1:4096\n"
+		"w = 1:+1:4096\nv = 1:+1:4096\nu = 1:+1:4096\n"
+		"[b]\nworkload = srcu\nx = 1:+1:1000\ny = 1:+1:100\n");
+
+	if (matrix_load(&cfg, path, 4, err, sizeof(err))) {
+		CHECK(0, "big config: %s", err);
+		return;
+	}
+	CHECK(matrix_cells(&cfg.scenarios[0]) == SIZE_MAX, "overflowing cells not saturated");
+	CHECK(matrix_runs(&cfg) == SIZE_MAX, "overflowing runs not saturated");
+	CHECK(matrix_scenario_runs(&cfg.scenarios[1]) == 400000, "b: %zu runs",
+	      matrix_scenario_runs(&cfg.scenarios[1]));
+	matrix_free(&cfg);
+	unlink(path);
+}
+
+/* What is not a text file is refused before inih reads it. */
+static void test_not_text(void)
+{
+	struct matrix_config cfg;
+	char err[MATRIX_ERR_LEN] = "", path[600];
+	static const char nul[] = "[a]\nworkload = srcu\nx = 1\0 and the rest\n";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nul.ini", tmpdir);
+	f = fopen(path, "w");
+	if (!f || fwrite(nul, 1, sizeof(nul) - 1, f) != sizeof(nul) - 1 || fclose(f)) {
+		CHECK(0, "cannot write %s", path);
+		return;
+	}
+	CHECK(matrix_load(&cfg, path, 4, err, sizeof(err)) && strstr(err, "nul.ini:3: a NUL byte"),
+	      "NUL byte: '%s'", err);
+	unlink(path);
+	CHECK(matrix_load(&cfg, "/dev/zero", 4, err, sizeof(err)) &&
+	      strstr(err, "/dev/zero:0: not a regular file"), "/dev/zero: '%s'", err);
+	CHECK(matrix_load(&cfg, tmpdir, 4, err, sizeof(err)) && strstr(err, "not a regular file"),
+	      "a directory: '%s'", err);
 }
 
 int main(void)
@@ -222,6 +316,9 @@ int main(void)
 	test_values();
 	test_load();
 	test_errors();
+	test_claims();
+	test_counts();
+	test_not_text();
 	rmdir(tmpdir);
 	printf("test_matrix: %d failures\n", failures);
 	return failures ? 1 : 0;
