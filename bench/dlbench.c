@@ -26,6 +26,7 @@ static const struct dlbench_command commands[] = {
 	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },
 	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
+	{ "report", "write report.html: metadata, verdicts, ranked tables, plots, failures", cmd_report },
 	{ "vcpu-array", "dynamic vCPU array strategies: kick-all passes, lookups, creation", cmd_vcpu_array },
 	{ "rmap", "rmap write-protect walks, locked vs lockless (nulls), under spte churn", cmd_rmap },
 	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
