@@ -195,6 +195,15 @@ make_run "$T/plainrun"
 "$DL" compare --out "$T/c4" "$T/plainrun@node1" "$T/m" > "$T/c4.out" 2>&1
 [ $? -eq 2 ] && grep -q 'has no host column' "$T/c4.out" || fail "DIR@HOST of an unmerged result: $(cat "$T/c4.out")"
 
+# a merged result's plots: the hosts as series, one colour per strategy,
+# one dash per host
+"$DL" plot "$T/m" > /dev/null 2>&1 || fail "plot of a merged result failed"
+colour=$(awk '$1 == "xchg" { print $2 }' plots/strategies.txt)
+for h in 1 2; do
+	grep -q "^key_title_[0-9]* = 'xchg host=node$h'; key_lc_[0-9]* = '$colour'; .* key_dt_[0-9]* = $h$" "$T/m/plots/harvest-getlog-vs-dirty.gp" ||
+		fail "merged plot: xchg on node$h: $(grep "'xchg" "$T/m/plots/harvest-getlog-vs-dirty.gp")"
+done
+
 if [ $failures -eq 0 ]; then
 	rm -rf "$T"
 	echo "test_report: 0 failures"

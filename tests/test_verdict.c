@@ -61,7 +61,8 @@ static double value(const char *strategy, int slot, int d, int rep)
 
 static void write_summary(void)
 {
-	static const char *const strategies[] = { "srcu-swap", "xchg", "lock-copy-clear", "atomic-and" };
+	static const char *const strategies[] = { "srcu-swap", "xchg", "lock-copy-clear",
+						  "atomic-and" };
 	char path[512];
 	FILE *f;
 	int cell = 0;
@@ -70,7 +71,8 @@ static void write_summary(void)
 	mkdir(path, 0777);
 	snprintf(path, sizeof(path), "%s/harvest/summary.csv", dir);
 	f = fopen(path, "w");
-	fputs("scenario,cell,repetition,strategy,slot_bytes,dirty_percent,get_log_ns,floor_ns\n", f);
+	fputs("scenario,cell,repetition,strategy,slot_bytes,dirty_percent,get_log_ns,floor_ns\n",
+	      f);
 	for (int s = 0; s < 4; s++)
 		for (int slot = 0; slot < 2; slot++, cell++)
 			for (int d = 0; d < 5; d++)
@@ -78,8 +80,8 @@ static void write_summary(void)
 					double v = value(strategies[s], slot, d, rep);
 
 					if (v > 0)
-						fprintf(f, "h,%d,%d,%s,%s,%d,%g,90\n", cell, rep, strategies[s],
-							slots[slot], dirties[d], v);
+						fprintf(f, "h,%d,%d,%s,%s,%d,%g,90\n", cell, rep,
+							strategies[s], slots[slot], dirties[d], v);
 				}
 	fclose(f);
 }
@@ -102,7 +104,8 @@ static const char config[] =
 	"[claim.one-side-yes]\ntext = a grace period costs at least 500 ns\nscenario = h\n"
 	"figure = get_log_ns\na = strategy=srcu-swap;dirty_percent=1\nexpect = a >= 500\n\n"
 	"[claim.one-side-no]\ntext = under 50 ns\nscenario = h\nfigure = get_log_ns\n"
-	"a = strategy=srcu-swap\nb = strategy=xchg;dirty_percent=1;slot_bytes=16M\nexpect = b < 50\n\n"
+	"a = strategy=srcu-swap\nb = strategy=xchg;dirty_percent=1;slot_bytes=16M\nexpect = b < "
+	"50\n\n"
 	"[claim.one-side-single]\ntext = one sample\nscenario = h\nfigure = get_log_ns\n"
 	"a = strategy=srcu-swap;dirty_percent=1;slot_bytes=16M;repetition=0\nexpect = a >= 500\n\n"
 	"[claim.cross-yes]\ntext = faster unless we have too many dirty pages\nscenario = h\n"
@@ -112,7 +115,8 @@ static const char config[] =
 	"a = strategy=srcu-swap\nb = strategy=xchg\nwhere = slot_bytes=64M\n"
 	"expect = crossover dirty-percent\nexplain = 2 CPUs\n\n"
 	"[claim.cross-open]\ntext = atomic_and was really slow\nscenario = h\nfigure = get_log_ns\n"
-	"a = strategy=lock-copy-clear\nb = strategy=atomic-and\nexpect = crossover dirty_percent\n\n"
+	"a = strategy=lock-copy-clear\nb = strategy=atomic-and\nexpect = crossover "
+	"dirty_percent\n\n"
 	"[claim.no-row]\ntext = nobody ran it\nscenario = h\nfigure = get_log_ns\n"
 	"a = strategy=nosuch\nb = strategy=xchg\nexpect = b/a < 1\n\n"
 	"[claim.no-summary]\ntext = lookups scale\nscenario = m\nfigure = lookups_per_s\n"
@@ -122,8 +126,10 @@ static void make_dir(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test_verdict.XXXXXX");
 	CHECK(mkdtemp(dir) != NULL);
-	put("meta.json", "{ \"suite\": \"dlbench\", \"workload\": \"run\", \"config\": \"claims\" }\n");
-	put("cells.csv", "scenario,workload,cell,kind,repetition,strategy,status,exit_code,duration_s,dir\n");
+	put("meta.json",
+	    "{ \"suite\": \"dlbench\", \"workload\": \"run\", \"config\": \"claims\" }\n");
+	put("cells.csv",
+	    "scenario,workload,cell,kind,repetition,strategy,status,exit_code,duration_s,dir\n");
 	put("config.ini", config);
 	write_summary();
 }
@@ -136,18 +142,17 @@ static const struct verdict *find(const struct verdict *v, int n, const char *na
 	return NULL;
 }
 
-#define EXPECT_OUTCOME(v, n, name, want, needle)                                       \
-	do {                                                                              \
-		const struct verdict *x_ = find(v, n, name);                              \
-		CHECKF(x_ != NULL, "no verdict for %s", name);                            \
-		if (x_) {                                                                 \
-			CHECKF(x_->outcome == (want), "%s: %s (%s; %s), want %s", name,   \
-			       verdict_name(x_->outcome), x_->measured, x_->why,           \
-			       verdict_name(want));                                     \
-			CHECKF(strstr(x_->measured, needle) || strstr(x_->why, needle),    \
-			       "%s: '%s' / '%s' lacks '%s'", name, x_->measured, x_->why,   \
-			       needle);                                                    \
-		}                                                                         \
+#define EXPECT_OUTCOME(v, n, name, want, needle)                                                   \
+	do {                                                                                       \
+		const struct verdict *x_ = find(v, n, name);                                       \
+		CHECKF(x_ != NULL, "no verdict for %s", name);                                     \
+		if (x_) {                                                                          \
+			CHECKF(x_->outcome == (want), "%s: %s (%s; %s), want %s", name,            \
+			       verdict_name(x_->outcome), x_->measured, x_->why,                   \
+			       verdict_name(want));                                                \
+			CHECKF(strstr(x_->measured, needle) || strstr(x_->why, needle),            \
+			       "%s: '%s' / '%s' lacks '%s'", name, x_->measured, x_->why, needle); \
+		}                                                                                  \
 	} while (0)
 
 static void test_outcomes(void)
@@ -214,7 +219,8 @@ static void test_write(void)
 	/* why a claim may not reproduce: shown only when it did not */
 	CHECK(file_has(md, "  - why it may not reproduce here: the emulated fault is cheap"));
 	CHECK(!file_has(md, "never shown"));
-	CHECK(file_has(md, "- reproduced: ratio-yes: \"xchg brought it under 200 us\" -- measured b/a = 0.1 ["));
+	CHECK(file_has(md, "- reproduced: ratio-yes: \"xchg brought it under 200 us\" -- measured "
+			   "b/a = 0.1 ["));
 	CHECK(file_has(md, "; expected b/a <= 0.2; plot: harvest-getlog-vs-dirty"));
 	/* never replaced: the second goes beside it */
 	CHECK(access(md2, F_OK) != 0);
@@ -230,8 +236,12 @@ static void test_report_shows_them(void)
 
 	CHECK(report_write(dir, NULL, &st, "report.html") == 0);
 	snprintf(path, sizeof(path), "%s/report.html", dir);
-	CHECK(file_has(path, "<tr class=\"v-reproduced\"><td><b>reproduced</b></td><td><code>cross-yes</code>"));
-	CHECK(file_has(path, "<tr class=\"v-inconclusive\"><td><b>inconclusive</b></td><td><code>ratio-open</code>"));
+	CHECK(file_has(
+		path,
+		"<tr class=\"v-reproduced\"><td><b>reproduced</b></td><td><code>cross-yes</code>"));
+	CHECK(file_has(path, "<tr "
+			     "class=\"v-inconclusive\"><td><b>inconclusive</b></"
+			     "td><td><code>ratio-open</code>"));
 	CHECK(file_has(path, "<tr class=\"v-no-data\">"));
 	CHECK(file_has(path, "<tr class=\"v-not-reproduced\">"));
 	CHECK(file_has(path, "<a href=\"#plot-harvest-getlog-vs-dirty\">"));
@@ -239,7 +249,8 @@ static void test_report_shows_them(void)
 	 * 10x worse, each 1.1x its floor (90) */
 	CHECK(file_has(path, "slot_bytes=16M, dirty_percent=1</caption>"));
 	CHECK(file_has(path, "xchg</td><td class=num>3</td><td class=num>100 ns</td>"));
-	CHECK(file_has(path, "srcu-swap</td><td class=num>3</td><td class=num>1 us</td><td class=ci>[990 ns, 1.01 us]</td><td class=num>10&times;</td>"));
+	CHECK(file_has(path, "srcu-swap</td><td class=num>3</td><td class=num>1 us</td><td "
+			     "class=ci>[990 ns, 1.01 us]</td><td class=num>10&times;</td>"));
 	CHECK(!file_has(path, "<script"));
 }
 
@@ -271,8 +282,9 @@ static void test_config_checks(void)
 	expect_config_error(buf, "[claim.c]: expect = ");
 	snprintf(buf, sizeof(buf), "%sexpect = b/a < 3\n", head);
 	expect_config_error(buf, "[claim.c]: expect = b/a < 3 needs b");
-	expect_config_error("[claim.c]\ntext = t\nscenario = nosuch\nfigure = f\na = x=1\nexpect = a > 1\n",
-			    "scenario = nosuch: no such scenario");
+	expect_config_error(
+		"[claim.c]\ntext = t\nscenario = nosuch\nfigure = f\na = x=1\nexpect = a > 1\n",
+		"scenario = nosuch: no such scenario");
 	/* a directory without config.ini (one workload's) has no claims */
 	{
 		struct verdict *v;

@@ -45,9 +45,9 @@
 /* One side of the comparison: DIR, or DIR@HOST. */
 struct side {
 	char dir[PATH_MAX];
-	const char *host;       /* NULL: every host */
+	const char *host; /* NULL: every host */
 	char hostbuf[256];
-	char **keys;            /* the config keys of its run */
+	char **keys; /* the config keys of its run */
 	size_t nkeys;
 	struct rdir_summary *sums;
 	size_t nsums;
@@ -86,8 +86,8 @@ static void keyset_free(struct keyset *k)
 	free(k->names);
 }
 
-static void row_key(const struct csv_table *t, size_t r, const struct keyset *keys,
-		    char *buf, size_t len)
+static void row_key(const struct csv_table *t, size_t r, const struct keyset *keys, char *buf,
+		    size_t len)
 {
 	size_t used = 0;
 
@@ -130,8 +130,8 @@ static int hosts_shared(const struct csv_table *a, const struct csv_table *b)
 
 /* The columns rows are matched on: the parameters of either side, less the
  * samples' columns, and less the host unless both sides share one. */
-static void key_columns(const struct csv_table *a, const struct side *sa,
-			const struct csv_table *b, const struct side *sb, struct keyset *keys)
+static void key_columns(const struct csv_table *a, const struct side *sa, const struct csv_table *b,
+			const struct side *sb, struct keyset *keys)
 {
 	int host_key = hosts_shared(a, b);
 	const struct csv_table *t[2] = { a, b };
@@ -171,8 +171,8 @@ static size_t figure_columns(const struct csv_table *a, const struct csv_table *
 }
 
 /* The cell's label: key=value of the key columns that vary in A. */
-static void cell_label(const struct csv_table *a, size_t r, const struct keyset *keys,
-		       char *label, size_t len)
+static void cell_label(const struct csv_table *a, size_t r, const struct keyset *keys, char *label,
+		       size_t len)
 {
 	size_t used = 0;
 
@@ -211,7 +211,7 @@ static void compare_figure(const struct cell *x, uint64_t seed, FILE *csv, struc
 	mb = stats_median(tmp, x->nb);
 	free(tmp);
 	if (ma == 0)
-		return;         /* no ratio to a zero */
+		return; /* no ratio to a zero */
 	ratio = mb / ma;
 	tot->compared++;
 	if (x->na < 2 || x->nb < 2 ||
@@ -224,8 +224,8 @@ static void compare_figure(const struct cell *x, uint64_t seed, FILE *csv, struc
 		tot->significant += !*mark;
 		snprintf(interval, sizeof(interval), "[%.3f, %.3f]", lo, hi);
 	}
-	printf("  %-26.26s %4zu %4zu %12.6g %12.6g %8.3f  %-19s %s\n", x->figure, x->na, x->nb,
-	       ma, mb, ratio, interval, mark);
+	printf("  %-26.26s %4zu %4zu %12.6g %12.6g %8.3f  %-19s %s\n", x->figure, x->na, x->nb, ma,
+	       mb, ratio, interval, mark);
 	csv_field(csv, x->wl);
 	fputc(',', csv);
 	csv_field(csv, x->label);
@@ -256,10 +256,12 @@ static void compare_workload(const char *wl, const struct csv_table *a, const st
 {
 	struct keyset keys = { 0 }, seen = { 0 };
 	size_t maxrows = a->nrows > b->nrows ? a->nrows : b->nrows, nfig;
-	double *va = malloc((maxrows + 1) * sizeof(double)), *vb = malloc((maxrows + 1) * sizeof(double));
+	double *va = malloc((maxrows + 1) * sizeof(double)),
+	       *vb = malloc((maxrows + 1) * sizeof(double));
 	char **figures;
 
-	printf("\n== %s: median B/A with 95%% bootstrap interval (~: interval contains 1, ?: fewer than 2 repetitions)\n",
+	printf("\n== %s: median B/A with 95%% bootstrap interval (~: interval contains 1, ?: fewer "
+	       "than 2 repetitions)\n",
 	       wl);
 	key_columns(a, sa, b, sb, &keys);
 	nfig = figure_columns(a, b, &keys, &figures);
@@ -278,7 +280,9 @@ static void compare_workload(const char *wl, const struct csv_table *a, const st
 		cell_label(a, r, &keys, label, sizeof(label));
 		printf("%s\n", label);
 		for (size_t f = 0; f < nfig; f++) {
-			struct cell x = { .wl = wl, .label = label, .figure = figures[f], .a = va, .b = vb };
+			struct cell x = {
+				.wl = wl, .label = label, .figure = figures[f], .a = va, .b = vb
+			};
 
 			x.na = samples(a, &keys, key, csv_table_col(a, figures[f]), va);
 			x.nb = samples(b, &keys, key, csv_table_col(b, figures[f]), vb);
@@ -353,21 +357,20 @@ static void side_close(struct side *s)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: dlbench compare [OPTIONS] A B\n\n"
-		"For every cell the result directories A and B share (same parameter\n"
-		"columns), the ratio of each figure's median B/A with a 95%% bootstrap\n"
-		"confidence interval over the repetitions; `~` marks an interval that\n"
-		"contains 1 (not significant), `?` fewer than 2 repetitions.  A and B are\n"
-		"`dlbench run` directories or single workload result directories.\n"
-		"Merged results (dlbench merge) have a host column: DIR@HOST takes only\n"
-		"that host's rows (compare M@node1 M@node2 sets two machines side by\n"
-		"side); the host is matched like a parameter when both sides ran on it,\n"
-		"and pooled with the repetitions otherwise.\n"
-		"Writes compare.csv and meta.json into a new results/<timestamp>-compare/.\n\n"
-		"  -o, --out DIR     the output directory instead (must not exist)\n"
-		"  -r, --seed N      seed of the bootstrap resampling (default 1)\n"
-		"  -h, --help        this text\n");
+	fprintf(f, "usage: dlbench compare [OPTIONS] A B\n\n"
+		   "For every cell the result directories A and B share (same parameter\n"
+		   "columns), the ratio of each figure's median B/A with a 95%% bootstrap\n"
+		   "confidence interval over the repetitions; `~` marks an interval that\n"
+		   "contains 1 (not significant), `?` fewer than 2 repetitions.  A and B are\n"
+		   "`dlbench run` directories or single workload result directories.\n"
+		   "Merged results (dlbench merge) have a host column: DIR@HOST takes only\n"
+		   "that host's rows (compare M@node1 M@node2 sets two machines side by\n"
+		   "side); the host is matched like a parameter when both sides ran on it,\n"
+		   "and pooled with the repetitions otherwise.\n"
+		   "Writes compare.csv and meta.json into a new results/<timestamp>-compare/.\n\n"
+		   "  -o, --out DIR     the output directory instead (must not exist)\n"
+		   "  -r, --seed N      seed of the bootstrap resampling (default 1)\n"
+		   "  -h, --help        this text\n");
 }
 
 static void parse_args(int argc, char **argv, const char **out, uint64_t *seed)
@@ -380,13 +383,21 @@ static void parse_args(int argc, char **argv, const char **out, uint64_t *seed)
 	};
 	int c;
 
-	opterr = 0;     /* one line of our own on bad options */
+	opterr = 0; /* one line of our own on bad options */
 	while ((c = getopt_long(argc, argv, "o:r:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': *out = optarg; break;
-		case 'r': *seed = cli_u64("--seed", optarg, 1, UINT64_MAX); break;
-		case 'h': usage(stdout); exit(0);
-		default: cli_die("bad option or missing value: %s (dlbench compare --help)", argv[optind - 1]);
+		case 'o':
+			*out = optarg;
+			break;
+		case 'r':
+			*seed = cli_u64("--seed", optarg, 1, UINT64_MAX);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			cli_die("bad option or missing value: %s (dlbench compare --help)",
+				argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 2)
@@ -438,7 +449,8 @@ int cmd_compare(int argc, char **argv)
 	matched = compare_all(&a, &b, seed, rf.f, &tot);
 	if (results_file_commit(&rf))
 		return 1;
-	snprintf(extra, sizeof(extra), "\"a\": \"%s\", \"b\": \"%s\"", argv[optind], argv[optind + 1]);
+	snprintf(extra, sizeof(extra), "\"a\": \"%s\", \"b\": \"%s\"", argv[optind],
+		 argv[optind + 1]);
 	for (char *p = extra; *p; p++)
 		if (*p == '\\')
 			*p = '/';

@@ -90,8 +90,9 @@ static size_t plot_data(struct plot_ctx *c, const struct plot_spec *s, struct pl
 	csv_table_free(&t);
 	if (!n)
 		plot_note(&c->env, "skipped %s: no %s in the %s results", s->name,
-			  s->kind == PLOT_CDF ? "histogram data" :
-			  s->kind == PLOT_XY ? "rows with two values of x" : "matching rows",
+			  s->kind == PLOT_CDF  ? "histogram data"
+			  : s->kind == PLOT_XY ? "rows with two values of x"
+					       : "matching rows",
 			  s->workload);
 	return n;
 }
@@ -122,7 +123,7 @@ int plot_find_scripts(char *buf, size_t len)
 		return -1;
 	exe[n] = 0;
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
-		exe[n - 10] = 0;        /* rebuilt while running: same place */
+		exe[n - 10] = 0; /* rebuilt while running: same place */
 	/* build/dlbench, build/tsan/dlbench: plots/ is beside build/ */
 	for (int up = 0; up < 4; up++) {
 		char *slash = strrchr(exe, '/');
@@ -151,7 +152,8 @@ static int find_scripts(struct plot_ctx *c, const char *scripts)
 	if (scripts)
 		snprintf(c->scripts, sizeof(c->scripts), "%s", scripts);
 	else if (plot_find_scripts(c->scripts, sizeof(c->scripts))) {
-		fprintf(stderr, "dlbench plot: cannot find the plots/ scripts (set DLBENCH_PLOTS or --scripts)\n");
+		fprintf(stderr, "dlbench plot: cannot find the plots/ scripts (set DLBENCH_PLOTS "
+				"or --scripts)\n");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/render.gp", c->scripts);
@@ -192,8 +194,8 @@ static int new_outdir(struct plot_ctx *c)
 	for (int k = 1; k < 1000; k++) {
 		if (results_pathf(c->outdir, sizeof(c->outdir), k == 1 ? "%s/plots" : "%s/plots-%d",
 				  c->dir, k) ||
-		    results_pathf(c->report, sizeof(c->report), k == 1 ? "report.html" : "report-%d.html",
-				  k) ||
+		    results_pathf(c->report, sizeof(c->report),
+				  k == 1 ? "report.html" : "report-%d.html", k) ||
 		    results_pathf(report, sizeof(report), "%s/%s", c->dir, c->report)) {
 			fprintf(stderr, "dlbench plot: path too long: %s\n", c->dir);
 			return -1;
@@ -207,7 +209,7 @@ static int new_outdir(struct plot_ctx *c)
 		}
 		if (stat(report, &sb) != 0)
 			return 0;
-		rmdir(c->outdir);       /* its report exists: take the next pair */
+		rmdir(c->outdir); /* its report exists: take the next pair */
 	}
 	fprintf(stderr, "dlbench plot: no free plots directory name in %s\n", c->dir);
 	return -1;
@@ -222,8 +224,11 @@ int plot_and_report(const char *dir, const char *scripts, struct plot_outcome *o
 		return -1;
 	if (results_pathf(path, sizeof(path), "%s/run.log", dir))
 		return -1;
-	c.env = (struct plot_env){ .scripts = c.scripts, .outdir = c.outdir, .machine = c.machine,
-				   .date = c.date, .styles = &c.styles };
+	c.env = (struct plot_env){ .scripts = c.scripts,
+				   .outdir = c.outdir,
+				   .machine = c.machine,
+				   .date = c.date,
+				   .styles = &c.styles };
 	c.env.log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	title_facts(&c);
 	style_table_load(&c.styles, c.scripts);
@@ -266,25 +271,24 @@ int plot_results(const char *dir, const char *scripts, char *out, size_t outlen)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: dlbench plot [OPTIONS] DIR\n\n"
-		"Renders the plots (PNG and SVG, gnuplot) of a results directory, a\n"
-		"`dlbench run` directory or one workload's, into a new DIR/plots/, and\n"
-		"writes DIR/report.html beside them (plots-2/ and report-2.html the\n"
-		"next time: nothing is overwritten).  Plots whose data is absent are\n"
-		"skipped with a note in DIR/run.log.  DIR must be a results directory\n"
-		"(meta.json with cells.csv or summary.csv) that no other dlbench holds.\n\n"
-		"  -s, --scripts DIR  the gnuplot scripts (default: plots/ of the suite;\n"
-		"                     DLBENCH_PLOTS overrides too)\n"
-		"  -h, --help         this text\n\n"
-		"plots:\n");
+	fprintf(f, "usage: dlbench plot [OPTIONS] DIR\n\n"
+		   "Renders the plots (PNG and SVG, gnuplot) of a results directory, a\n"
+		   "`dlbench run` directory or one workload's, into a new DIR/plots/, and\n"
+		   "writes DIR/report.html beside them (plots-2/ and report-2.html the\n"
+		   "next time: nothing is overwritten).  Plots whose data is absent are\n"
+		   "skipped with a note in DIR/run.log.  DIR must be a results directory\n"
+		   "(meta.json with cells.csv or summary.csv) that no other dlbench holds.\n\n"
+		   "  -s, --scripts DIR  the gnuplot scripts (default: plots/ of the suite;\n"
+		   "                     DLBENCH_PLOTS overrides too)\n"
+		   "  -h, --help         this text\n\n"
+		   "plots:\n");
 	for (size_t i = 0; i < plot_nspecs; i++)
 		fprintf(f, "  %-28s %s: %s\n", plot_specs[i].name, plot_specs[i].workload,
 			plot_specs[i].title);
 }
 
-const char *plot_parse_args(int argc, char **argv, const char **scripts,
-			    void (*help)(FILE *f), const char *cmd)
+const char *plot_parse_args(int argc, char **argv, const char **scripts, void (*help)(FILE *f),
+			    const char *cmd)
 {
 	static const struct option opts[] = {
 		{ "scripts", required_argument, NULL, 's' },
@@ -293,13 +297,18 @@ const char *plot_parse_args(int argc, char **argv, const char **scripts,
 	};
 	int c;
 
-	opterr = 0;     /* one line of our own on bad options */
+	opterr = 0; /* one line of our own on bad options */
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': *scripts = optarg; break;
-		case 'h': help(stdout); exit(0);
-		default: cli_die("bad option or missing value: %s (dlbench %s --help)",
-				 argv[optind - 1], cmd);
+		case 's':
+			*scripts = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			exit(0);
+		default:
+			cli_die("bad option or missing value: %s (dlbench %s --help)",
+				argv[optind - 1], cmd);
 		}
 	}
 	if (optind != argc - 1)

@@ -15,20 +15,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: dlbench report [OPTIONS] DIR\n\n"
-		"Writes DIR/report.html, one self-contained page (no network, no\n"
-		"JavaScript) holding the machine and run metadata, the verdicts of the\n"
-		"config's [claim.NAME] sections, the strategies of each scenario ranked\n"
-		"by their median figure with 95%% bootstrap intervals and the ratios to\n"
-		"the best and to the floor, every plot inlined with how to read it, and\n"
-		"the failed or timed-out cells with the last lines of their logs.  The\n"
-		"plots are rendered anew into DIR/plots/ (plots-2/ and report-2.html if\n"
-		"those exist: nothing is overwritten).  The verdicts are printed too.\n"
-		"DIR must be a results directory that no other dlbench holds.\n\n"
-		"  -s, --scripts DIR  the gnuplot scripts (default: plots/ of the suite;\n"
-		"                     DLBENCH_PLOTS overrides too)\n"
-		"  -h, --help         this text\n");
+	fprintf(f, "usage: dlbench report [OPTIONS] DIR\n\n"
+		   "Writes DIR/report.html, one self-contained page (no network, no\n"
+		   "JavaScript) holding the machine and run metadata, the verdicts of the\n"
+		   "config's [claim.NAME] sections, the strategies of each scenario ranked\n"
+		   "by their median figure with 95%% bootstrap intervals and the ratios to\n"
+		   "the best and to the floor, every plot inlined with how to read it, and\n"
+		   "the failed or timed-out cells with the last lines of their logs.  The\n"
+		   "plots are rendered anew into DIR/plots/ (plots-2/ and report-2.html if\n"
+		   "those exist: nothing is overwritten).  The verdicts are printed too.\n"
+		   "DIR must be a results directory that no other dlbench holds.\n\n"
+		   "  -s, --scripts DIR  the gnuplot scripts (default: plots/ of the suite;\n"
+		   "                     DLBENCH_PLOTS overrides too)\n"
+		   "  -h, --help         this text\n");
 }
 
 /* The verdicts on stdout (verdict.md is written by `run`). */

@@ -10,9 +10,9 @@
 #include <stdio.h>
 
 struct plot_outcome {
-	char plots[PATH_MAX];   /* the plots directory ("" when none rendered) */
-	char report[PATH_MAX];  /* the report ("" when it could not be written) */
-	int rendered;           /* plots rendered */
+	char plots[PATH_MAX]; /* the plots directory ("" when none rendered) */
+	char report[PATH_MAX]; /* the report ("" when it could not be written) */
+	int rendered; /* plots rendered */
 };
 
 /* Renders every plot whose data DIR holds into a new DIR/plots/ (or
@@ -38,7 +38,7 @@ int plot_find_scripts(char *buf, size_t len);
 /* The command line of `plot` and `report`: [--scripts DIR] DIR.  Sets
  * *scripts, returns DIR; --help prints @help and exits 0, a bad option is
  * one line and exit 2. */
-const char *plot_parse_args(int argc, char **argv, const char **scripts,
-			    void (*help)(FILE *f), const char *cmd);
+const char *plot_parse_args(int argc, char **argv, const char **scripts, void (*help)(FILE *f),
+			    const char *cmd);
 
 #endif

@@ -98,8 +98,7 @@ void plot_data_free(struct plot_data *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void plot_point_stats(const struct plot_block *b, size_t p, double *med, double *lo,
-		      double *hi)
+void plot_point_stats(const struct plot_block *b, size_t p, double *med, double *lo, double *hi)
 {
 	double *tmp = malloc((b->ny[p] + 1) * sizeof(double));
 
@@ -151,9 +150,9 @@ struct sel {
 	const struct csv_table *t;
 	char *const *keys;
 	size_t nkeys;
-	char *rows;             /* rows[r]: row r is drawn */
-	char *facet;            /* facet[c]: column c splits panels */
-	char *label;            /* label[c]: column c names series apart */
+	char *rows; /* rows[r]: row r is drawn */
+	char *facet; /* facet[c]: column c splits panels */
+	char *label; /* label[c]: column c names series apart */
 };
 
 /* Whether column @col, besides the series column, tells series apart. */
@@ -166,11 +165,12 @@ static int labels_series(const struct sel *q, size_t col)
 	    csv_is_sample_column(name) || (s->series && !strcmp(name, s->series)) ||
 	    (s->x && plot_in_list(s->x, name)) || (s->y && plot_in_list(s->y, name)) ||
 	    (s->pool && plot_in_list(s->pool, name)) || rdir_filter_fixes(s->filter, name) ||
-	    (s->floor && !strcmp(s->floor, name)) || (s->nolabel && plot_in_list(s->nolabel, name)) ||
-	    q->facet[col])
+	    (s->floor && !strcmp(s->floor, name)) ||
+	    (s->nolabel && plot_in_list(s->nolabel, name)) || q->facet[col])
 		return 0;
 	if (!rdir_names_cells(q->t, col, q->keys, q->nkeys) &&
-	    !(s->label && plot_in_list(s->label, name) && csv_is_parameter(q->t, col, q->keys, q->nkeys)))
+	    !(s->label && plot_in_list(s->label, name) &&
+	      csv_is_parameter(q->t, col, q->keys, q->nkeys)))
 		return 0;
 	return column_varies(q->t, q->rows, col);
 }
@@ -199,7 +199,8 @@ static void drop_flat_scenarios(const struct csv_table *t, const struct plot_spe
 {
 	int sc = csv_table_col(t, "scenario");
 	size_t nscen = 0, *scen = calloc(t->nrows + 1, sizeof(size_t));
-	double *lo = calloc(t->nrows + 1, sizeof(double)), *hi = calloc(t->nrows + 1, sizeof(double));
+	double *lo = calloc(t->nrows + 1, sizeof(double)),
+	       *hi = calloc(t->nrows + 1, sizeof(double));
 	const char **names = calloc(t->nrows + 1, sizeof(char *));
 	int any = 0;
 
@@ -282,7 +283,8 @@ static void add_row(struct plot_data *d, const struct sel *q, size_t r)
 			char flabel[320];
 			const char *rest = strchr(label, ' ');
 
-			snprintf(flabel, sizeof(flabel), "floor (tracking off)%s", rest ? rest : "");
+			snprintf(flabel, sizeof(flabel), "floor (tracking off)%s",
+				 rest ? rest : "");
 			block_add(block_get(&f->refs, &f->nrefs, flabel, "floor"), x, y);
 		}
 		return;
@@ -291,9 +293,13 @@ static void add_row(struct plot_data *d, const struct sel *q, size_t r)
 	for (char *tok = strtok_r(ybuf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int yc = csv_table_col(t, tok);
 
-		x = strstr(tok, "_p50_") ? 2 : strstr(tok, "_p90_") ? 10 : strstr(tok, "_p999_") ? 1000 :
-		    strstr(tok, "_p9999_") ? 10000 : strstr(tok, "_p99_") ? 100 :
-		    strstr(tok, "_max_") ? 100000 : NAN;
+		x = strstr(tok, "_p50_")     ? 2
+		    : strstr(tok, "_p90_")   ? 10
+		    : strstr(tok, "_p999_")  ? 1000
+		    : strstr(tok, "_p9999_") ? 10000
+		    : strstr(tok, "_p99_")   ? 100
+		    : strstr(tok, "_max_")   ? 100000
+					     : NAN;
 		if (yc >= 0 && !isnan(x) && csv_number(t->rows[r][yc], &y))
 			block_add(block_get(&f->series, &f->nseries, label, key), x, y);
 	}
@@ -339,8 +345,8 @@ static size_t count_series(const struct plot_data *d, size_t *most)
 	return n;
 }
 
-size_t plot_data_summary(const struct plot_spec *s, const struct csv_table *t,
-			 char *const *keys, size_t nkeys, struct plot_data *d)
+size_t plot_data_summary(const struct plot_spec *s, const struct csv_table *t, char *const *keys,
+			 size_t nkeys, struct plot_data *d)
 {
 	struct sel q;
 	size_t n, most;
@@ -353,7 +359,7 @@ size_t plot_data_summary(const struct plot_spec *s, const struct csv_table *t,
 	sel_free(&q);
 	n = count_series(d, &most);
 	if (s->kind == PLOT_XY && most < 2)
-		n = 0;          /* lines need two values of x somewhere */
+		n = 0; /* lines need two values of x somewhere */
 	if (s->ref == REF_LINEAR)
 		for (size_t i = 0; i < d->nf; i++)
 			add_linear_refs(&d->f[i]);

@@ -21,16 +21,16 @@
 #include "bench/report/rdir.h"
 
 struct plot_block {
-	char label[256];        /* the legend entry */
-	char key[128];          /* the series value: its style */
+	char label[256]; /* the legend entry */
+	char key[128]; /* the series value: its style */
 	size_t npoints;
 	double *x;
-	double **y;             /* the samples of each point */
+	double **y; /* the samples of each point */
 	size_t *ny;
 };
 
 struct plot_facet {
-	char title[192];        /* "" when the plot has one panel */
+	char title[192]; /* "" when the plot has one panel */
 	struct plot_block *series, *refs;
 	size_t nseries, nrefs;
 };
@@ -38,7 +38,7 @@ struct plot_facet {
 struct plot_data {
 	struct plot_facet *f;
 	size_t nf;
-	int cdf;                /* points are (value, count) of histograms */
+	int cdf; /* points are (value, count) of histograms */
 };
 
 /* The extent of every point's median, for axes that panels share (error
@@ -51,8 +51,8 @@ struct plot_range {
 /* Builds the panels of an XY or SPECTRUM plot from summary @t; @keys are
  * the config keys of the run.  Returns the number of series over all
  * panels (0: nothing to draw). */
-size_t plot_data_summary(const struct plot_spec *s, const struct csv_table *t,
-			 char *const *keys, size_t nkeys, struct plot_data *d);
+size_t plot_data_summary(const struct plot_spec *s, const struct csv_table *t, char *const *keys,
+			 size_t nkeys, struct plot_data *d);
 /* Builds the panels of a CDF plot from the histograms of @where.
  * Returns the number of series over all panels. */
 size_t plot_data_hists(const struct plot_spec *s, const struct rdir_summary *where,
@@ -62,7 +62,6 @@ int plot_data_write(const struct plot_data *d, FILE *f, struct plot_range *r);
 void plot_data_free(struct plot_data *d);
 
 /* The median of a block's point @p and its 95% bootstrap interval. */
-void plot_point_stats(const struct plot_block *b, size_t p, double *med, double *lo,
-		      double *hi);
+void plot_point_stats(const struct plot_block *b, size_t p, double *med, double *lo, double *hi);
 
 #endif

@@ -40,7 +40,7 @@ struct legend {
 		const char *key;
 		struct plot_style st;
 		int ref;
-	} *e;
+	} * e;
 	size_t n;
 };
 
@@ -63,7 +63,8 @@ static size_t legend_entry(struct legend *l, const struct plot_block *b, int ref
 	l->e[i].key = b->key;
 	l->e[i].ref = ref;
 	if (ref) {
-		l->e[i].st = (struct plot_style){ .colour = "#000000", .pt = 0, .dt = 2 + (int)same };
+		l->e[i].st =
+			(struct plot_style){ .colour = "#000000", .pt = 0, .dt = 2 + (int)same };
 	} else {
 		style_lookup(st, b->key, &l->e[i].st);
 		l->e[i].st.dt += (int)same;
@@ -95,7 +96,8 @@ static void write_layout(FILE *f, const struct plot_data *d, const struct style_
 		for (size_t k = 0; k < p->nseries + p->nrefs; k++) {
 			int ref = k >= p->nseries;
 			/* the entry first: legend_entry may move l.e */
-			size_t e = legend_entry(&l, ref ? &p->refs[k - p->nseries] : &p->series[k], ref, st);
+			size_t e = legend_entry(&l, ref ? &p->refs[k - p->nseries] : &p->series[k],
+						ref, st);
 
 			write_block_style(f, block++, &l.e[e].st);
 		}
@@ -104,13 +106,17 @@ static void write_layout(FILE *f, const struct plot_data *d, const struct style_
 	for (size_t k = 0; k < l.n; k++) {
 		fprintf(f, "key_title_%zu = ", k + 1);
 		gp_string(f, l.e[k].title);
-		fprintf(f, "; key_lc_%zu = '%s'; key_pt_%zu = %d; key_ps_%zu = %g; key_dt_%zu = %d\n",
+		fprintf(f,
+			"; key_lc_%zu = '%s'; key_pt_%zu = %d; key_ps_%zu = %g; key_dt_%zu = %d\n",
 			k + 1, l.e[k].st.colour, k + 1, l.e[k].ref ? 1 : l.e[k].st.pt, k + 1,
 			l.e[k].ref || d->cdf ? 0.0 : 0.8, k + 1, l.e[k].st.dt);
 		if (strlen(l.e[k].title) > longest)
 			longest = strlen(l.e[k].title);
 	}
-	fprintf(f, "keyw = %d\n", (int)(95 + 7.2 * (double)(longest < 16 ? 16 : longest > 60 ? 60 : longest)));
+	fprintf(f, "keyw = %d\n",
+		(int)(95 + 7.2 * (double)(longest < 16	 ? 16
+					  : longest > 60 ? 60
+							 : longest)));
 	free(l.e);
 }
 

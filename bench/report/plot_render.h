@@ -11,11 +11,11 @@
 #include "bench/report/plot_style.h"
 
 struct plot_env {
-	const char *scripts;    /* plots/ of the suite */
-	const char *outdir;     /* the results' plots directory */
-	const char *machine;    /* for the titles */
+	const char *scripts; /* plots/ of the suite */
+	const char *outdir; /* the results' plots directory */
+	const char *machine; /* for the titles */
 	const char *date;
-	int log_fd;             /* run.log, or -1 */
+	int log_fd; /* run.log, or -1 */
 	const struct style_table *styles;
 };
 
@@ -25,7 +25,7 @@ struct plot_env {
 int plot_render(const struct plot_env *e, const struct plot_spec *s, const struct plot_data *d);
 
 /* One line "<time> plot: ..." in the log. */
-__attribute__((format(printf, 2, 3)))
-void plot_note(const struct plot_env *e, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void plot_note(const struct plot_env *e, const char *fmt,
+						     ...);
 
 #endif

@@ -7,11 +7,17 @@
 #define FAULT_FACETS "fault_path,mmu"
 
 const struct plot_spec plot_specs[] = {
-	{ .name = "getlog-vs-size", .script = "getlog-size", .workload = "dirty-log",
+	{ .name = "getlog-vs-size",
+	  .script = "getlog-size",
+	  .workload = "dirty-log",
 	  .kind = PLOT_XY,
 	  .title = "get-log time against guest size (dirty-log, iterations after the first)",
-	  .x = "vcpus*bytes_per_vcpu", .y = "get_log_ns", .series = "strategy",
-	  .filter = "mode=iteration iteration!=1", .pool = "iteration", .facet = FAULT_FACETS,
+	  .x = "vcpus*bytes_per_vcpu",
+	  .y = "get_log_ns",
+	  .series = "strategy",
+	  .filter = "mode=iteration iteration!=1",
+	  .pool = "iteration",
+	  .facet = FAULT_FACETS,
 	  .how = "Each line is one dirty-log strategy, one panel per fault path; the panels "
 		 "share the y axis. A point is the median get-log time of every iteration "
 		 "after the first over all repetitions, and its bar the 95% bootstrap "
@@ -21,10 +27,17 @@ const struct plot_spec plot_specs[] = {
 		 "size does not change. In iteration mode every page is written between two "
 		 "harvests, so this is the fully dirty case; clear-log's get only copies the "
 		 "bitmap, and its write-protection is in clear-log time instead." },
-	{ .name = "harvest-getlog-vs-size", .script = "getlog-size", .workload = "harvest",
-	  .kind = PLOT_XY, .title = "get-log time against slot size, fully dirty slot (harvest)",
-	  .x = "slot_bytes", .y = "get_log_ns", .series = "strategy",
-	  .filter = "dirty_percent=100", .ref = REF_FLOOR, .floor = "floor_ns",
+	{ .name = "harvest-getlog-vs-size",
+	  .script = "getlog-size",
+	  .workload = "harvest",
+	  .kind = PLOT_XY,
+	  .title = "get-log time against slot size, fully dirty slot (harvest)",
+	  .x = "slot_bytes",
+	  .y = "get_log_ns",
+	  .series = "strategy",
+	  .filter = "dirty_percent=100",
+	  .ref = REF_FLOOR,
+	  .floor = "floor_ns",
 	  .facet = FAULT_FACETS,
 	  .how = "One get-log call on one slot with every page dirty, against the slot's "
 		 "size, one line per strategy. The dashed black line is the floor measured "
@@ -34,10 +47,17 @@ const struct plot_spec plot_specs[] = {
 		 "srcu-swap, an atomic exchange per word for xchg, the copy for "
 		 "lock-copy-clear. A line parallel to the floor pays the same per page plus "
 		 "a fixed cost; one that converges on it pays a fixed cost only." },
-	{ .name = "harvest-getlog-vs-dirty", .script = "getlog-dirty", .workload = "harvest",
-	  .kind = PLOT_XY, .title = "get-log time against pages dirty (harvest)",
-	  .x = "dirty_percent", .y = "get_log_ns", .series = "strategy",
-	  .ref = REF_FLOOR, .floor = "floor_ns", .facet = "slot_bytes," FAULT_FACETS,
+	{ .name = "harvest-getlog-vs-dirty",
+	  .script = "getlog-dirty",
+	  .workload = "harvest",
+	  .kind = PLOT_XY,
+	  .title = "get-log time against pages dirty (harvest)",
+	  .x = "dirty_percent",
+	  .y = "get_log_ns",
+	  .series = "strategy",
+	  .ref = REF_FLOOR,
+	  .floor = "floor_ns",
+	  .facet = "slot_bytes," FAULT_FACETS,
 	  .how = "One panel per slot size, sharing the y axis; one line per strategy; the "
 		 "dashed black line is the floor (read the bitmap, write-protect each dirty "
 		 "page). The x axis is stretched near 0 so that 0, 1 and 10% stay apart. At "
@@ -48,11 +68,17 @@ const struct plot_spec plot_specs[] = {
 		 "srcu-swap catches up only when nearly every page is dirty. Where two lines "
 		 "cross is the crossover share. clear-log's get-log only copies the bitmap, "
 		 "so it stays flat. Bars are 95% bootstrap intervals of the median." },
-	{ .name = "getlog-vs-writes", .script = "getlog-dirty", .workload = "dirty-log",
+	{ .name = "getlog-vs-writes",
+	  .script = "getlog-dirty",
+	  .workload = "dirty-log",
 	  .kind = PLOT_XY,
 	  .title = "get-log time against write percentage (dirty-log, iterations after the first)",
-	  .x = "write_percent", .y = "get_log_ns", .series = "strategy",
-	  .filter = "mode=iteration iteration!=1", .pool = "iteration", .facet = FAULT_FACETS,
+	  .x = "write_percent",
+	  .y = "get_log_ns",
+	  .series = "strategy",
+	  .filter = "mode=iteration iteration!=1",
+	  .pool = "iteration",
+	  .facet = FAULT_FACETS,
 	  .how = "get-log time per harvest against the share of guest accesses that write "
 		 "(the rest read), one line per strategy and one panel per fault path. "
 		 "Fewer writes mean fewer dirty pages per harvest: a strategy whose cost "
@@ -60,11 +86,16 @@ const struct plot_spec plot_specs[] = {
 		 "write share, one that walks the whole bitmap or waits a grace period stays "
 		 "up. Bars are 95% bootstrap intervals of the median over iterations after "
 		 "the first and repetitions." },
-	{ .name = "stall-spectrum", .script = "stall-spectrum", .workload = "dirty-log",
+	{ .name = "stall-spectrum",
+	  .script = "stall-spectrum",
+	  .workload = "dirty-log",
 	  .kind = PLOT_SPECTRUM,
 	  .title = "vCPU stall percentiles, continuous harvesting (dirty-log)",
-	  .y = "stall_p50_ns,stall_p99_ns,stall_p999_ns,stall_max_ns", .series = "strategy",
-	  .filter = "mode=continuous", .pool = "iteration", .facet = FAULT_FACETS,
+	  .y = "stall_p50_ns,stall_p99_ns,stall_p999_ns,stall_max_ns",
+	  .series = "strategy",
+	  .filter = "mode=continuous",
+	  .pool = "iteration",
+	  .facet = FAULT_FACETS,
 	  .how = "What a guest feels while the harvester keeps collecting the log: a vCPU's "
 		 "stall (time in the write-fault path plus time waiting at a kick or for "
 		 "ring space) at each percentile, p50 on the left to the maximum on the "
@@ -75,12 +106,19 @@ const struct plot_spec plot_specs[] = {
 		 "magnitude at p99.9: compare the right ends. On 2 CPUs the maximum also "
 		 "holds scheduler preemptions. Bars are 95% bootstrap intervals of the "
 		 "median over repetitions." },
-	{ .name = "dirty-pass-vs-vcpus", .script = "dirty-pass-vcpus", .workload = "dirty-log",
+	{ .name = "dirty-pass-vs-vcpus",
+	  .script = "dirty-pass-vcpus",
+	  .workload = "dirty-log",
 	  .kind = PLOT_XY,
 	  .title = "dirty-pass time against vCPUs (dirty-log, iterations after the first)",
-	  .x = "vcpus", .y = "dirty_pass_ns", .series = "strategy",
-	  .filter = "mode=iteration iteration!=1", .pool = "iteration",
-	  .ref = REF_FLOOR, .floor = "floor_pass_ns", .facet = FAULT_FACETS,
+	  .x = "vcpus",
+	  .y = "dirty_pass_ns",
+	  .series = "strategy",
+	  .filter = "mode=iteration iteration!=1",
+	  .pool = "iteration",
+	  .ref = REF_FLOOR,
+	  .floor = "floor_pass_ns",
+	  .facet = FAULT_FACETS,
 	  .how = "Time for every vCPU to write its own region once, against the number of "
 		 "vCPUs, one line per strategy and one panel per fault path. The dashed "
 		 "black line is the floor: the same loop with dirty tracking off. Each vCPU "
@@ -89,11 +127,18 @@ const struct plot_spec plot_specs[] = {
 		 "a lock around memslot lookups, shared cache lines) or more vCPUs than "
 		 "CPUs, where time-sharing alone doubles the time. The gap between a line "
 		 "and the floor is the cost of the write faults that dirty tracking takes." },
-	{ .name = "memslot-lookups-vs-readers", .script = "memslot-lookups", .workload = "memslot",
-	  .kind = PLOT_XY, .title = "memslot lookups per second (all readers) against readers",
-	  .x = "readers", .y = "lookups_per_s*readers", .series = "protection",
-	  .filter = "mode=move-active", .facet = "update_rate",
-	  .pool = "lookups_per_s_min,lookups_per_s_max", .ref = REF_LINEAR,
+	{ .name = "memslot-lookups-vs-readers",
+	  .script = "memslot-lookups",
+	  .workload = "memslot",
+	  .kind = PLOT_XY,
+	  .title = "memslot lookups per second (all readers) against readers",
+	  .x = "readers",
+	  .y = "lookups_per_s*readers",
+	  .series = "protection",
+	  .filter = "mode=move-active",
+	  .facet = "update_rate",
+	  .pool = "lookups_per_s_min,lookups_per_s_max",
+	  .ref = REF_LINEAR,
 	  .how = "Memslot lookups per second summed over all reader threads against the "
 		 "number of readers, one line per read protection, while one updater moves "
 		 "a slot (1000 times a second in quick.ini). The dashed line is perfect "
@@ -105,12 +150,15 @@ const struct plot_spec plot_specs[] = {
 		 "the lock only when the updater asks, and the RCU flavours keep scaling. "
 		 "On 2 CPUs the updater shares a CPU with a reader, so grace periods stay "
 		 "in the figure." },
-	{ .name = "memslot-update-cdf", .script = "latency-cdf", .workload = "memslot",
+	{ .name = "memslot-update-cdf",
+	  .script = "latency-cdf",
+	  .workload = "memslot",
 	  .kind = PLOT_CDF,
 	  .title = "memslot update latency CDF, move-active at 1000 updates/s",
 	  .hist = "*-u1000-move-active-*-update",
 	  .hist_label = "^(.*)-v([0-9]+)-u[0-9]+-[a-z-]+-[a-z]+-r[0-9]+-update$",
-	  .hist_facet = 2, .facet_name = "readers",
+	  .hist_facet = 2,
+	  .facet_name = "readers",
 	  .how = "The distribution of one memslot update's latency (copy the table, "
 		 "publish it, wait until no reader can hold the old one), one step line per "
 		 "protection and one panel per number of readers. A point (x, y) says that "
@@ -119,9 +167,15 @@ const struct plot_spec plot_specs[] = {
 		 "readers to drop the lock; SRCU and liburcu wait for a grace period, which "
 		 "stretches when readers outnumber CPUs. The histograms of every repetition "
 		 "are merged." },
-	{ .name = "srcu-read-pair", .script = "srcu-read-pair", .workload = "srcu",
-	  .kind = PLOT_XY, .title = "read-side cost of one lock/unlock pair against readers",
-	  .x = "readers", .y = "read_pair_ns", .series = "primitive", .filter = "gp_kind=none",
+	{ .name = "srcu-read-pair",
+	  .script = "srcu-read-pair",
+	  .workload = "srcu",
+	  .kind = PLOT_XY,
+	  .title = "read-side cost of one lock/unlock pair against readers",
+	  .x = "readers",
+	  .y = "read_pair_ns",
+	  .series = "primitive",
+	  .filter = "gp_kind=none",
 	  .facet = "critical_section_ns",
 	  .how = "The cost of one read-side lock and unlock, per reader thread, against "
 		 "the number of reader threads, one line per primitive. A flat line scales: "
@@ -130,9 +184,14 @@ const struct plot_spec plot_specs[] = {
 		 "mutex, refcount). srcu-mb pays a full fence in each lock and unlock; "
 		 "srcu-fast has none and makes the updater pay with membarrier instead. "
 		 "Bars are 95% bootstrap intervals of the median over repetitions." },
-	{ .name = "srcu-gp-percentiles", .script = "gp-percentiles", .workload = "srcu",
-	  .kind = PLOT_SPECTRUM, .title = "grace-period latency percentiles, readers idle",
-	  .y = "gp_p50_ns,gp_p99_ns,gp_max_ns", .series = "primitive", .facet = "gp_kind",
+	{ .name = "srcu-gp-percentiles",
+	  .script = "gp-percentiles",
+	  .workload = "srcu",
+	  .kind = PLOT_SPECTRUM,
+	  .title = "grace-period latency percentiles, readers idle",
+	  .y = "gp_p50_ns,gp_p99_ns,gp_max_ns",
+	  .series = "primitive",
+	  .facet = "gp_kind",
 	  .nolabel = "idle_fast_path",
 	  .filter = "gp_kind!=none readers_state=idle idle_fast_path!=0",
 	  .how = "How long an updater waits for a grace period when no reader is inside a "
@@ -142,10 +201,14 @@ const struct plot_spec plot_specs[] = {
 		 "cost: the fences or membarrier calls and the index flip; SRCU's idle fast "
 		 "path returns without a flip. Compare it with the busy CDF to see what "
 		 "waiting for readers adds." },
-	{ .name = "srcu-gp-cdf-idle", .script = "latency-cdf", .workload = "srcu",
-	  .kind = PLOT_CDF, .title = "grace-period latency CDF, readers idle",
+	{ .name = "srcu-gp-cdf-idle",
+	  .script = "latency-cdf",
+	  .workload = "srcu",
+	  .kind = PLOT_CDF,
+	  .title = "grace-period latency CDF, readers idle",
 	  .hist = "gp-*-sync-idle,gp-*-expedited-idle",
-	  .hist_label = "^gp-(.*)-(sync|expedited)-idle$", .hist_facet = 2,
+	  .hist_label = "^gp-(.*)-(sync|expedited)-idle$",
+	  .hist_facet = 2,
 	  .facet_name = "wait",
 	  .how = "The distribution of grace-period latency with readers registered but "
 		 "idle, one step line per primitive and one panel per kind of wait "
@@ -153,19 +216,28 @@ const struct plot_spec plot_specs[] = {
 		 "periods took x or less. The left edge is the cheapest grace period a "
 		 "primitive can give; a long flat stretch before 1 is a tail of slow ones "
 		 "(a sleep in the wait loop, the updater preempted on 2 CPUs)." },
-	{ .name = "srcu-gp-cdf-busy", .script = "latency-cdf", .workload = "srcu",
-	  .kind = PLOT_CDF, .title = "grace-period latency CDF, readers busy",
+	{ .name = "srcu-gp-cdf-busy",
+	  .script = "latency-cdf",
+	  .workload = "srcu",
+	  .kind = PLOT_CDF,
+	  .title = "grace-period latency CDF, readers busy",
 	  .hist = "gp-*-sync-busy,gp-*-expedited-busy",
-	  .hist_label = "^gp-(.*)-(sync|expedited)-busy$", .hist_facet = 2,
+	  .hist_label = "^gp-(.*)-(sync|expedited)-busy$",
+	  .hist_facet = 2,
 	  .facet_name = "wait",
 	  .how = "The same distribution while readers run read sections back to back: a "
 		 "grace period must now wait for the sections in flight to end. The shift "
 		 "from the idle CDF is the cost of waiting for readers; a step shape shows "
 		 "the wait loop's back-off (spins, then sleeps). Expedited waits poll "
 		 "without sleeping and should sit to the left of synchronize." },
-	{ .name = "vcpu-array-visit", .script = "vcpu-array-visit", .workload = "vcpu-array",
-	  .kind = PLOT_XY, .title = "kick-all pass cost per vCPU visited against vCPUs",
-	  .x = "vcpus", .y = "visit_ns_per_vcpu", .series = "strategy",
+	{ .name = "vcpu-array-visit",
+	  .script = "vcpu-array-visit",
+	  .workload = "vcpu-array",
+	  .kind = PLOT_XY,
+	  .title = "kick-all pass cost per vCPU visited against vCPUs",
+	  .x = "vcpus",
+	  .y = "visit_ns_per_vcpu",
+	  .series = "strategy",
 	  .how = "The cost of a pass over every vCPU (kvm_for_each_vcpu, as a kick-all "
 		 "does) divided by the vCPUs it visited, against the number of vCPUs, while "
 		 "a creator keeps adding vCPUs; one line per array strategy. fixed, the "
@@ -173,9 +245,14 @@ const struct plot_spec plot_specs[] = {
 		 "of the array per pass, chunked and radix an indirection per chunk or "
 		 "level. Lower is better; a flat line means the per-vCPU cost does not grow "
 		 "with the array. Bars are 95% bootstrap intervals of the median." },
-	{ .name = "rmap-walks", .script = "rmap-walks", .workload = "rmap",
-	  .kind = PLOT_XY, .title = "rmap write-protect walks per second against writer threads",
-	  .x = "writers", .y = "walks_per_s", .series = "walker",
+	{ .name = "rmap-walks",
+	  .script = "rmap-walks",
+	  .workload = "rmap",
+	  .kind = PLOT_XY,
+	  .title = "rmap write-protect walks per second against writer threads",
+	  .x = "writers",
+	  .y = "walks_per_s",
+	  .series = "walker",
 	  .how = "Write-protect walks of a gfn's rmap per second against the number of "
 		 "writer threads that add and remove sptes, one line per walker; higher is "
 		 "better. The locked walker takes mmu_lock and so queues behind the "

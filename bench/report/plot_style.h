@@ -9,9 +9,9 @@
 #include <stddef.h>
 
 struct plot_style {
-	char colour[8];         /* #rrggbb */
-	int pt;                 /* gnuplot point type */
-	int dt;                 /* gnuplot dash type: 1 solid */
+	char colour[8]; /* #rrggbb */
+	int pt; /* gnuplot point type */
+	int dt; /* gnuplot dash type: 1 solid */
 };
 
 struct style_entry {

@@ -32,7 +32,8 @@ int rdir_check(const char *dir, const char *who)
 {
 	if (rdir_is_results(dir))
 		return 0;
-	fprintf(stderr, "%s: %s is not a results directory (no meta.json with cells.csv or summary.csv)\n",
+	fprintf(stderr,
+		"%s: %s is not a results directory (no meta.json with cells.csv or summary.csv)\n",
 		who, dir);
 	return -1;
 }
@@ -255,10 +256,23 @@ static int size_number(const char *s, double *v)
 	if (end == s)
 		return 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	}
 	*v = ldexp(*v, shift);
 	return !*end && isfinite(*v);
@@ -275,8 +289,8 @@ int rdir_value_eq(const char *have, const char *want)
 
 /* Calls @fn on each term of @filter (col, value, negated); stops and
  * returns the first non-zero it returns. */
-static int each_term(const char *filter, int (*fn)(const char *col, const char *value, int neg,
-						   void *arg), void *arg)
+static int each_term(const char *filter,
+		     int (*fn)(const char *col, const char *value, int neg, void *arg), void *arg)
 {
 	char buf[1024], *save = NULL;
 
@@ -333,8 +347,7 @@ static int term_missing(const char *col, const char *value, int neg, void *arg)
 	return -1;
 }
 
-int rdir_filter_columns(const struct csv_table *t, const char *filter, char *missing,
-			size_t len)
+int rdir_filter_columns(const struct csv_table *t, const char *filter, char *missing, size_t len)
 {
 	struct row_ref rr = { .t = t, .missing = missing, .len = len };
 
@@ -400,11 +413,25 @@ void rdir_fmt_figure(const char *col, double v, char *out, size_t len)
 	if (isnan(v))
 		snprintf(out, len, "-");
 	else if (ends_with(col, "_ns") || strstr(col, "_ns_"))
-		snprintf(out, len, a >= 1e9 ? "%.3g s" : a >= 1e6 ? "%.3g ms" : a >= 1e3 ? "%.3g us" : "%.3g ns",
-			 a >= 1e9 ? v / 1e9 : a >= 1e6 ? v / 1e6 : a >= 1e3 ? v / 1e3 : v);
+		snprintf(out, len,
+			 a >= 1e9   ? "%.3g s"
+			 : a >= 1e6 ? "%.3g ms"
+			 : a >= 1e3 ? "%.3g us"
+				    : "%.3g ns",
+			 a >= 1e9   ? v / 1e9
+			 : a >= 1e6 ? v / 1e6
+			 : a >= 1e3 ? v / 1e3
+				    : v);
 	else if (strstr(col, "per_s"))
-		snprintf(out, len, a >= 1e9 ? "%.3g G/s" : a >= 1e6 ? "%.3g M/s" : a >= 1e3 ? "%.3g k/s" : "%.3g /s",
-			 a >= 1e9 ? v / 1e9 : a >= 1e6 ? v / 1e6 : a >= 1e3 ? v / 1e3 : v);
+		snprintf(out, len,
+			 a >= 1e9   ? "%.3g G/s"
+			 : a >= 1e6 ? "%.3g M/s"
+			 : a >= 1e3 ? "%.3g k/s"
+				    : "%.3g /s",
+			 a >= 1e9   ? v / 1e9
+			 : a >= 1e6 ? v / 1e6
+			 : a >= 1e3 ? v / 1e3
+				    : v);
 	else
 		snprintf(out, len, "%.4g", v);
 }

@@ -26,7 +26,7 @@ void rdir_meta(const char *dir, const char *key, char *buf, size_t len);
 
 struct rdir_pair {
 	char *key;
-	char *value;            /* a string's text, or the raw JSON of a value */
+	char *value; /* a string's text, or the raw JSON of a value */
 };
 /* Every top-level pair of @dir/meta.json, in file order.  Returns the
  * count (0 when there is no meta.json); free with rdir_pairs_free. */
@@ -35,9 +35,9 @@ void rdir_pairs_free(struct rdir_pair *p, size_t n);
 
 struct rdir_summary {
 	char workload[128];
-	char path[PATH_MAX];    /* its summary.csv */
+	char path[PATH_MAX]; /* its summary.csv */
 	char histdir[PATH_MAX]; /* its hist/ */
-	int run_layout;         /* hist names carry <scenario>-<cell>-r<rep>- */
+	int run_layout; /* hist names carry <scenario>-<cell>-r<rep>- */
 };
 /* The summaries of @dir, workloads in name order.  Returns the count;
  * free(*out). */
@@ -55,8 +55,7 @@ int rdir_value_eq(const char *have, const char *want);
 int rdir_row_matches(const struct csv_table *t, size_t r, const char *filter);
 /* The first column @filter names that @t lacks, into @missing; 0 when
  * there is none, -1 otherwise. */
-int rdir_filter_columns(const struct csv_table *t, const char *filter, char *missing,
-			size_t len);
+int rdir_filter_columns(const struct csv_table *t, const char *filter, char *missing, size_t len);
 /* Whether @filter fixes @col to one value (col=value). */
 int rdir_filter_fixes(const char *filter, const char *col);
 

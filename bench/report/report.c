@@ -19,25 +19,40 @@ void html_text(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
 
 static const char style_sheet[] =
-	"body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1500px;padding:0 24px 48px;color:#222}"
-	"h1{font-size:1.6em;margin:24px 0 4px}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:40px}"
+	"body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1500px;padding:0 24px "
+	"48px;color:#222}"
+	"h1{font-size:1.6em;margin:24px 0 4px}h2{border-bottom:2px solid "
+	"#ddd;padding-bottom:4px;margin-top:40px}"
 	"nav a{margin-right:14px}table{border-collapse:collapse;margin:8px 0 18px}"
 	"th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}"
 	"th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}"
-	"td.ci{color:#555;font-size:.9em;white-space:nowrap}caption{text-align:left;font-weight:600;padding:4px 0}"
-	".sw{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:6px;vertical-align:-1px}"
-	"figure.plot{margin:24px 0 36px}figure.plot svg{max-width:100%;height:auto;border:1px solid #eee}"
-	"p.how{max-width:1000px}pre{background:#f7f7f7;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em;max-width:900px}"
+	"td.ci{color:#555;font-size:.9em;white-space:nowrap}caption{text-align:left;font-weight:"
+	"600;padding:4px 0}"
+	".sw{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:6px;"
+	"vertical-align:-1px}"
+	"figure.plot{margin:24px 0 36px}figure.plot svg{max-width:100%;height:auto;border:1px "
+	"solid #eee}"
+	"p.how{max-width:1000px}pre{background:#f7f7f7;padding:8px;white-space:pre-wrap;overflow-"
+	"wrap:anywhere;font-size:.85em;max-width:900px}"
 	".v-reproduced{background:#d9f2d9}.v-not-reproduced{background:#f8d7d7}"
 	".v-inconclusive{background:#fcf0c8}.v-no-data{background:#e8e8e8}"
 	"details{margin:6px 0}summary{cursor:pointer;padding:3px 0}"
@@ -49,16 +64,20 @@ static void head(FILE *f, const char *dir)
 
 	rdir_meta(dir, "config", config, sizeof(config));
 	fputs("<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"
-	      "<meta name=viewport content=\"width=device-width, initial-scale=1\">\n<title>dlbench: ",
+	      "<meta name=viewport content=\"width=device-width, "
+	      "initial-scale=1\">\n<title>dlbench: ",
 	      f);
 	html_text(f, config[0] ? config : dir);
-	fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>dlbench results: ", style_sheet);
+	fprintf(f,
+		"</title>\n<style>%s</style>\n</head>\n<body>\n<h1>dlbench results: ", style_sheet);
 	html_text(f, config[0] ? config : dir);
 	fputs("</h1>\n<p><code>", f);
 	html_text(f, dir);
-	fputs("</code></p>\n<nav><a href=\"#machine\">machine and run</a><a href=\"#claims\">claims</a>"
+	fputs("</code></p>\n<nav><a href=\"#machine\">machine and run</a><a "
+	      "href=\"#claims\">claims</a>"
 	      "<a href=\"#ranking\">strategies ranked</a><a href=\"#plots\">plots</a>"
-	      "<a href=\"#failed\">failed cells</a></nav>\n", f);
+	      "<a href=\"#failed\">failed cells</a></nav>\n",
+	      f);
 }
 
 /* The runs of cells.csv by status. */
@@ -74,7 +93,9 @@ static void run_counts(FILE *f, const char *dir)
 	sc = csv_table_col(&t, "status");
 	for (size_t r = 0; sc >= 0 && r < t.nrows; r++)
 		ok += !strcmp(t.rows[r][sc], "ok");
-	fprintf(f, "<p>%zu runs in cells.csv: %zu ok, %zu not ok (see <a href=\"#failed\">below</a>).</p>\n",
+	fprintf(f,
+		"<p>%zu runs in cells.csv: %zu ok, %zu not ok (see <a "
+		"href=\"#failed\">below</a>).</p>\n",
 		t.nrows, ok, t.nrows - ok);
 	csv_table_free(&t);
 }
@@ -166,14 +187,18 @@ static void section_claims(FILE *f, const char *dir)
 		return;
 	}
 	if (n == 0) {
-		fputs("<p>The config makes no claim (no <code>[claim.NAME]</code> section).</p>\n</section>\n", f);
+		fputs("<p>The config makes no claim (no <code>[claim.NAME]</code> "
+		      "section).</p>\n</section>\n",
+		      f);
 		return;
 	}
 	fputs("<p>Each figure is a median over the samples that the claim's filters select, with "
 	      "its 95% percentile-bootstrap interval; a verdict is inconclusive when the interval "
-	      "straddles the threshold.</p>\n<table><tr><th>verdict</th><th>claim</th><th>quoted</th>"
+	      "straddles the "
+	      "threshold.</p>\n<table><tr><th>verdict</th><th>claim</th><th>quoted</th>"
 	      "<th>measured (95% CI)</th><th>expected</th><th>plot</th>"
-	      "<th>why it may not reproduce here</th></tr>\n", f);
+	      "<th>why it may not reproduce here</th></tr>\n",
+	      f);
 	for (int i = 0; i < n; i++)
 		verdict_row(f, &v[i]);
 	fputs("</table>\n</section>\n", f);
@@ -226,9 +251,11 @@ static void section_plots(FILE *f, const char *plotsdir)
 
 	fputs("<section id=plots><h2>Plots</h2>\n", f);
 	if (plotsdir)
-		fprintf(f, "<p>Also as PNG and SVG in <code>%s</code>. Colours and point shapes "
+		fprintf(f,
+			"<p>Also as PNG and SVG in <code>%s</code>. Colours and point shapes "
 			"are fixed per strategy (plots/strategies.txt); bars are 95%% bootstrap "
-			"intervals of the median.</p>\n", strrchr(plotsdir, '/') ? strrchr(plotsdir, '/') + 1 : plotsdir);
+			"intervals of the median.</p>\n",
+			strrchr(plotsdir, '/') ? strrchr(plotsdir, '/') + 1 : plotsdir);
 	for (size_t i = 0; i < plot_nspecs && plotsdir; i++) {
 		const struct plot_spec *s = &plot_specs[i];
 		char path[PATH_MAX], prefix[32];
@@ -237,7 +264,8 @@ static void section_plots(FILE *f, const char *plotsdir)
 		if (results_pathf(path, sizeof(path), "%s/%s.svg", plotsdir, s->name) ||
 		    stat(path, &sb) != 0)
 			continue;
-		fprintf(f, "<figure class=plot id=\"plot-%s\" data-plot=\"%s\">\n<h3>", s->name, s->name);
+		fprintf(f, "<figure class=plot id=\"plot-%s\" data-plot=\"%s\">\n<h3>", s->name,
+			s->name);
 		html_text(f, s->title);
 		fprintf(f, " <small>(<code>%s</code>)</small></h3>\n", s->name);
 		snprintf(prefix, sizeof(prefix), "p%zu", i);
@@ -249,7 +277,9 @@ static void section_plots(FILE *f, const char *plotsdir)
 		shown++;
 	}
 	if (!shown)
-		fputs("<p>No plot: the results hold no data the plots know, or gnuplot is missing.</p>\n", f);
+		fputs("<p>No plot: the results hold no data the plots know, or gnuplot is "
+		      "missing.</p>\n",
+		      f);
 	fputs("</section>\n", f);
 }
 
@@ -310,8 +340,8 @@ static void failed_row(FILE *f, const char *dir, const struct csv_table *t, size
 
 static void section_failed(FILE *f, const char *dir)
 {
-	static const char *const cols[] = { "scenario", "cell", "kind", "repetition", "status",
-					    "exit_code", "duration_s" };
+	static const char *const cols[] = { "scenario", "cell",	     "kind",	  "repetition",
+					    "status",	"exit_code", "duration_s" };
 	char path[PATH_MAX];
 	struct csv_table t;
 	int sc;
@@ -365,7 +395,8 @@ int report_write(const char *dir, const char *plotsdir, const struct style_table
 	section_plots(rf.f, plotsdir && *plotsdir ? plotsdir : NULL);
 	section_failed(rf.f, dir);
 	fputs("<footer><p>Written by dlbench report; no script, no network: this page is the "
-	      "whole record.</p></footer>\n</body>\n</html>\n", rf.f);
+	      "whole record.</p></footer>\n</body>\n</html>\n",
+	      rf.f);
 	if (ferror(rf.f)) {
 		results_file_abort(&rf);
 		fprintf(stderr, "dlbench: writing %s/%s failed\n", dir, file);

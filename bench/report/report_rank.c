@@ -23,14 +23,14 @@
 
 struct rank_figure {
 	const char *workload;
-	const char *filter;     /* the rows (rdir_row_matches) */
-	const char *series;     /* the strategy column */
+	const char *filter; /* the rows (rdir_row_matches) */
+	const char *series; /* the strategy column */
 	const char *figure;
 	const char *what;
 	int higher_better;
-	const char *floor_col;  /* the floor: a column of the same rows */
+	const char *floor_col; /* the floor: a column of the same rows */
 	const char *floor_series; /* or the rows of this strategy */
-	const char *pool;       /* columns pooled with the repetitions */
+	const char *pool; /* columns pooled with the repetitions */
 	const char *plot;
 };
 
@@ -47,14 +47,14 @@ static const struct rank_figure figures[] = {
 	  NULL, "iteration", "stall-spectrum" },
 	{ "dirty-log", "mode=continuous", "strategy", "harvest_p50_ns", "harvest p50", 0, NULL,
 	  NULL, "iteration", NULL },
-	{ "memslot", NULL, "protection", "lookups_per_s", "lookups per second per reader", 1,
-	  NULL, "floor", "lookups_per_s_min,lookups_per_s_max", "memslot-lookups-vs-readers" },
-	{ "memslot", NULL, "protection", "update_p99_ns", "update latency p99", 0, NULL, NULL,
-	  NULL, "memslot-update-cdf" },
-	{ "srcu", "gp_kind=none", "primitive", "read_pair_ns", "read lock + unlock", 0, NULL,
-	  NULL, NULL, "srcu-read-pair" },
-	{ "srcu", "gp_kind!=none", "primitive", "gp_p50_ns", "grace-period latency p50", 0,
-	  NULL, NULL, NULL, "srcu-gp-percentiles" },
+	{ "memslot", NULL, "protection", "lookups_per_s", "lookups per second per reader", 1, NULL,
+	  "floor", "lookups_per_s_min,lookups_per_s_max", "memslot-lookups-vs-readers" },
+	{ "memslot", NULL, "protection", "update_p99_ns", "update latency p99", 0, NULL, NULL, NULL,
+	  "memslot-update-cdf" },
+	{ "srcu", "gp_kind=none", "primitive", "read_pair_ns", "read lock + unlock", 0, NULL, NULL,
+	  NULL, "srcu-read-pair" },
+	{ "srcu", "gp_kind!=none", "primitive", "gp_p50_ns", "grace-period latency p50", 0, NULL,
+	  NULL, NULL, "srcu-gp-percentiles" },
 	{ "vcpu-array", NULL, "strategy", "visit_ns_per_vcpu", "pass cost per vCPU visited", 0,
 	  NULL, "fixed", NULL, "vcpu-array-visit" },
 	{ "rmap", NULL, "walker", "walks_per_s", "walks per second", 1, NULL, NULL, NULL,
@@ -149,8 +149,7 @@ static void ratio(const double *den, size_t nden, const double *num, size_t nnum
 	free(a);
 	free(b);
 	*r = nden && nnum && ma != 0 ? mb / ma : NAN;
-	*ok = nden > 1 && nnum > 1 &&
-	      !stats_ratio_ci(den, nden, num, nnum, RESAMPLES, 1, lo, hi);
+	*ok = nden > 1 && nnum > 1 && !stats_ratio_ci(den, nden, num, nnum, RESAMPLES, 1, lo, hi);
 }
 
 static void table_row(FILE *f, const struct rank_figure *fig, const struct entries *es, size_t i,
@@ -203,8 +202,11 @@ static void write_table(FILE *f, const struct rank_figure *fig, struct entries *
 	qsort(es->e, es->n, sizeof(*es->e), entry_cmp);
 	fputs("<table class=rank><caption>", f);
 	html_text(f, condition[0] ? condition : "all cells");
-	fprintf(f, "</caption>\n<tr><th>#</th><th>%s</th><th>n</th><th colspan=2>median %s, 95%% CI</th>"
-		"<th colspan=2>&times; best, 95%% CI</th><th colspan=2>&times; floor, 95%% CI</th></tr>\n",
+	fprintf(f,
+		"</caption>\n<tr><th>#</th><th>%s</th><th>n</th><th colspan=2>median %s, 95%% "
+		"CI</th>"
+		"<th colspan=2>&times; best, 95%% CI</th><th colspan=2>&times; floor, 95%% "
+		"CI</th></tr>\n",
 		fig->series, fig->higher_better ? "(higher is better)" : "(lower is better)");
 	for (size_t i = 0; i < es->n; i++)
 		table_row(f, fig, es, i, styles);
@@ -214,8 +216,8 @@ static void write_table(FILE *f, const struct rank_figure *fig, struct entries *
 struct scope {
 	const struct csv_table *t;
 	const struct rank_figure *fig;
-	char *cond;             /* cond[c]: column c tells conditions apart */
-	int sc, fc, yc, flc;    /* series, scenario, figure, floor columns */
+	char *cond; /* cond[c]: column c tells conditions apart */
+	int sc, fc, yc, flc; /* series, scenario, figure, floor columns */
 };
 
 /* The condition of row @r: "col=value" of every condition column. */
@@ -293,8 +295,8 @@ static void mark_conditions(struct scope *s, const char *rows, char *const *keys
 
 		s->cond[c] = 0;
 		if ((int)c == s->sc || (int)c == s->fc || (int)c == s->yc || (int)c == s->flc ||
-		    (fig->pool && plot_in_list(fig->pool, name)) || rdir_filter_fixes(fig->filter, name) ||
-		    !rdir_names_cells(s->t, c, keys, nkeys))
+		    (fig->pool && plot_in_list(fig->pool, name)) ||
+		    rdir_filter_fixes(fig->filter, name) || !rdir_names_cells(s->t, c, keys, nkeys))
 			continue;
 		for (size_t r = 0; r < s->t->nrows && !s->cond[c]; r++) {
 			if (!rows[r])
@@ -360,7 +362,8 @@ void report_rank(FILE *f, const char *dir, const struct style_table *styles)
 	      "95% percentile-bootstrap interval of the median. &times; best is how many times "
 	      "worse than the best strategy (1 for the best), &times; floor the median over the "
 	      "floor's median (the same work with tracking or protection off), each with a "
-	      "bootstrap interval of the ratio.</p>\n", f);
+	      "bootstrap interval of the ratio.</p>\n",
+	      f);
 	for (size_t i = 0; i < n; i++) {
 		struct csv_table t;
 

@@ -20,10 +20,14 @@
 const char *verdict_name(enum verdict_outcome o)
 {
 	switch (o) {
-	case VERDICT_REPRODUCED: return "reproduced";
-	case VERDICT_NOT_REPRODUCED: return "not reproduced";
-	case VERDICT_INCONCLUSIVE: return "inconclusive";
-	default: return "no data";
+	case VERDICT_REPRODUCED:
+		return "reproduced";
+	case VERDICT_NOT_REPRODUCED:
+		return "not reproduced";
+	case VERDICT_INCONCLUSIVE:
+		return "inconclusive";
+	default:
+		return "no data";
 	}
 }
 
@@ -35,7 +39,7 @@ struct config {
 	size_t n;
 	struct {
 		char *name, *workload;
-	} *sec;
+	} * sec;
 	size_t nsec;
 	char err[512];
 };
@@ -47,8 +51,8 @@ static const char *const claim_keys[] = {
 /* The field of claim @c that key @k sets. */
 static char **claim_field(struct claim *c, int k)
 {
-	char **fields[] = { &c->text, &c->scenario, &c->figure, &c->a, &c->b, &c->where,
-			    &c->expect, &c->plot, &c->explain };
+	char **fields[] = { &c->text,  &c->scenario, &c->figure, &c->a,	     &c->b,
+			    &c->where, &c->expect,   &c->plot,	 &c->explain };
 
 	return fields[k];
 }
@@ -74,8 +78,7 @@ static struct claim *claim_get(struct config *cf, const char *name)
 	return &cf->c[cf->n++];
 }
 
-static void section_set(struct config *cf, const char *section, const char *name,
-			const char *value)
+static void section_set(struct config *cf, const char *section, const char *name, const char *value)
 {
 	size_t i;
 
@@ -110,7 +113,8 @@ static int claims_ini_handler(void *user, const char *section, const char *name,
 	if (!claim_keys[k]) {
 		if (!cf->err[0])
 			snprintf(cf->err, sizeof(cf->err),
-				 "%s: [%s]: unknown key '%s' (a claim has text, scenario, figure, a, b, where, expect, plot, explain)",
+				 "%s: [%s]: unknown key '%s' (a claim has text, scenario, figure, "
+				 "a, b, where, expect, plot, explain)",
 				 cf->path, section, name);
 		return 1;
 	}
@@ -147,8 +151,19 @@ static const char *workload_of(const struct config *cf, const char *scenario)
 
 /* ---- expect */
 
-enum lhs { LHS_A, LHS_B, LHS_B_OVER_A, LHS_A_OVER_B, LHS_CROSSOVER };
-enum op { OP_LT, OP_LE, OP_GT, OP_GE };
+enum lhs {
+	LHS_A,
+	LHS_B,
+	LHS_B_OVER_A,
+	LHS_A_OVER_B,
+	LHS_CROSSOVER
+};
+enum op {
+	OP_LT,
+	OP_LE,
+	OP_GT,
+	OP_GE
+};
 
 struct expect {
 	enum lhs lhs;
@@ -179,10 +194,13 @@ static int expect_parse(const char *s, struct expect *e, char *err, size_t len)
 	s += strlen(lhs[i]);
 	while (*s == ' ')
 		s++;
-	e->op = s[0] == '<' ? (s[1] == '=' ? OP_LE : OP_LT) : s[0] == '>' ? (s[1] == '=' ? OP_GE : OP_GT) : 9;
-	if ((int)e->op == 9)
+	if (*s != '<' && *s != '>')
 		goto bad;
-	s += e->op == OP_LE || e->op == OP_GE ? 2 : 1;
+	if (s[1] == '=')
+		e->op = *s == '<' ? OP_LE : OP_GE;
+	else
+		e->op = *s == '<' ? OP_LT : OP_GT;
+	s += s[1] == '=' ? 2 : 1;
 	e->thr = strtod(s, &end);
 	while (*end == ' ')
 		end++;
@@ -190,7 +208,8 @@ static int expect_parse(const char *s, struct expect *e, char *err, size_t len)
 		goto bad;
 	return 0;
 bad:
-	snprintf(err, len, "expect = %s: not `b/a <= X`, `a/b > X`, `a >= X`, `b < X` or `crossover PARAM`",
+	snprintf(err, len,
+		 "expect = %s: not `b/a <= X`, `a/b > X`, `a >= X`, `b < X` or `crossover PARAM`",
 		 s);
 	return -1;
 }
@@ -200,8 +219,12 @@ static int claim_check(const struct config *cf, const struct claim *c, char *err
 {
 	struct expect e;
 	char why[256];
-	const char *missing = !c->text ? "text" : !c->scenario ? "scenario" :
-			      !c->figure ? "figure" : !c->a ? "a" : !c->expect ? "expect" : NULL;
+	const char *missing = !c->text	     ? "text"
+			      : !c->scenario ? "scenario"
+			      : !c->figure   ? "figure"
+			      : !c->a	     ? "a"
+			      : !c->expect   ? "expect"
+					     : NULL;
 
 	if (missing) {
 		snprintf(err, len, "%s: [claim.%s]: no %s", cf->path, c->name, missing);
@@ -212,11 +235,14 @@ static int claim_check(const struct config *cf, const struct claim *c, char *err
 		return -1;
 	}
 	if (!c->b && e.lhs != LHS_A) {
-		snprintf(err, len, "%s: [claim.%s]: expect = %s needs b", cf->path, c->name, c->expect);
+		snprintf(err, len, "%s: [claim.%s]: expect = %s needs b", cf->path, c->name,
+			 c->expect);
 		return -1;
 	}
 	if (!workload_of(cf, c->scenario)) {
-		snprintf(err, len, "%s: [claim.%s]: scenario = %s: no such scenario with a workload in the config",
+		snprintf(err, len,
+			 "%s: [claim.%s]: scenario = %s: no such scenario with a workload in the "
+			 "config",
 			 cf->path, c->name, c->scenario);
 		return -1;
 	}
@@ -270,7 +296,7 @@ int verdict_check_config(const char *path, char *err, size_t errlen)
 struct side {
 	double *v;
 	size_t n;
-	double *param;          /* crossover: each sample's value of the parameter */
+	double *param; /* crossover: each sample's value of the parameter */
 };
 
 static void side_free(struct side *s)
@@ -291,9 +317,9 @@ static void samples(const struct csv_table *t, const char *scenario, const char 
 	for (size_t r = 0; r < t->nrows; r++) {
 		double v, p = 0;
 
-		if ((sc >= 0 && strcmp(t->rows[r][sc], scenario)) || !rdir_row_matches(t, r, filter) ||
-		    !rdir_row_matches(t, r, where) || !csv_number(t->rows[r][yc], &v) ||
-		    (pc >= 0 && !csv_number(t->rows[r][pc], &p)))
+		if ((sc >= 0 && strcmp(t->rows[r][sc], scenario)) ||
+		    !rdir_row_matches(t, r, filter) || !rdir_row_matches(t, r, where) ||
+		    !csv_number(t->rows[r][yc], &v) || (pc >= 0 && !csv_number(t->rows[r][pc], &p)))
 			continue;
 		s->v = realloc(s->v, (s->n + 1) * sizeof(double));
 		s->param = realloc(s->param, (s->n + 1) * sizeof(double));
@@ -328,10 +354,22 @@ static enum verdict_outcome decide(double lo, double hi, enum op op, double thr)
 	int all, none;
 
 	switch (op) {
-	case OP_LT: all = hi < thr; none = lo >= thr; break;
-	case OP_LE: all = hi <= thr; none = lo > thr; break;
-	case OP_GT: all = lo > thr; none = hi <= thr; break;
-	default: all = lo >= thr; none = hi < thr; break;
+	case OP_LT:
+		all = hi < thr;
+		none = lo >= thr;
+		break;
+	case OP_LE:
+		all = hi <= thr;
+		none = lo > thr;
+		break;
+	case OP_GT:
+		all = lo > thr;
+		none = hi <= thr;
+		break;
+	default:
+		all = lo >= thr;
+		none = hi < thr;
+		break;
 	}
 	return all ? VERDICT_REPRODUCED : none ? VERDICT_NOT_REPRODUCED : VERDICT_INCONCLUSIVE;
 }
@@ -341,9 +379,12 @@ static void eval_threshold(struct verdict *v, const struct expect *e, const stru
 			   const struct side *b)
 {
 	const struct side *one = e->lhs == LHS_A ? a : b;
-	const struct side *num = e->lhs == LHS_A_OVER_B ? a : b, *den = e->lhs == LHS_A_OVER_B ? b : a;
-	const char *name = e->lhs == LHS_A ? "a" : e->lhs == LHS_B ? "b" :
-			   e->lhs == LHS_B_OVER_A ? "b/a" : "a/b";
+	const struct side *num = e->lhs == LHS_A_OVER_B ? a : b,
+			  *den = e->lhs == LHS_A_OVER_B ? b : a;
+	const char *name = e->lhs == LHS_A	    ? "a"
+			   : e->lhs == LHS_B	    ? "b"
+			   : e->lhs == LHS_B_OVER_A ? "b/a"
+						    : "a/b";
 	char m[48], l[48], h[48];
 	double med, lo = NAN, hi = NAN;
 	int noci;
@@ -355,11 +396,11 @@ static void eval_threshold(struct verdict *v, const struct expect *e, const stru
 		rdir_fmt_figure(v->c.figure, lo, l, sizeof(l));
 		rdir_fmt_figure(v->c.figure, hi, h, sizeof(h));
 		if (noci)
-			snprintf(v->measured, sizeof(v->measured), "%s = %s [no interval] (n = %zu)",
-				 name, m, one->n);
+			snprintf(v->measured, sizeof(v->measured),
+				 "%s = %s [no interval] (n = %zu)", name, m, one->n);
 		else
-			snprintf(v->measured, sizeof(v->measured), "%s = %s [%s, %s] (n = %zu)", name,
-				 m, l, h, one->n);
+			snprintf(v->measured, sizeof(v->measured), "%s = %s [%s, %s] (n = %zu)",
+				 name, m, l, h, one->n);
 	} else {
 		double md = median_of(den->v, den->n);
 
@@ -383,7 +424,7 @@ static void eval_threshold(struct verdict *v, const struct expect *e, const stru
 
 struct xpoint {
 	double at, r, lo, hi;
-	int side;               /* +1: interval above 1, -1: below, 0: straddles */
+	int side; /* +1: interval above 1, -1: below, 0: straddles */
 };
 
 /* The ratio b/a at each value of the parameter both sides have. */
@@ -410,14 +451,15 @@ static size_t crossover_points(const struct side *a, const struct side *b, struc
 
 			p->at = at;
 			p->r = ma != 0 ? median_of(vb, nb) / ma : NAN;
-			if (na < 2 || nb < 2 || stats_ratio_ci(va, na, vb, nb, RESAMPLES, 1, &p->lo, &p->hi))
+			if (na < 2 || nb < 2 ||
+			    stats_ratio_ci(va, na, vb, nb, RESAMPLES, 1, &p->lo, &p->hi))
 				p->lo = p->hi = NAN;
 			p->side = p->lo > 1 ? 1 : p->hi < 1 ? -1 : 0;
 		}
 		free(va);
 		free(vb);
 	}
-	for (size_t i = 0; i < n; i++)   /* along the parameter */
+	for (size_t i = 0; i < n; i++) /* along the parameter */
 		for (size_t j = i + 1; j < n; j++)
 			if (pt[j].at < pt[i].at) {
 				struct xpoint t = pt[i];
@@ -449,26 +491,31 @@ static void eval_crossover(struct verdict *v, const struct expect *e, const stru
 		sides |= pt[i].side > 0 ? 1 : pt[i].side < 0 ? 2 : 4;
 	if (n < 2) {
 		v->outcome = VERDICT_NO_DATA;
-		snprintf(v->why, sizeof(v->why), "fewer than 2 values of %s where both a and b have rows",
-			 e->param);
+		snprintf(v->why, sizeof(v->why),
+			 "fewer than 2 values of %s where both a and b have rows", e->param);
 	} else if (cross != SIZE_MAX) {
 		const struct xpoint *p = &pt[cross], *q = &pt[cross + 1];
 		double at = p->at + (1 - p->r) * (q->at - p->at) / (q->r - p->r);
 
 		if (used < sizeof(v->measured))
 			snprintf(v->measured + used, sizeof(v->measured) - used,
-				 " crosses 1 between %g and %g, at %s ~ %.3g", p->at, q->at, e->param, at);
+				 " crosses 1 between %g and %g, at %s ~ %.3g", p->at, q->at,
+				 e->param, at);
 		v->outcome = p->side && q->side && p->side != q->side ? VERDICT_REPRODUCED
-								     : VERDICT_INCONCLUSIVE;
+								      : VERDICT_INCONCLUSIVE;
 		if (v->outcome == VERDICT_INCONCLUSIVE)
-			snprintf(v->why, sizeof(v->why), "the medians cross 1, but an interval beside the crossing straddles 1");
+			snprintf(v->why, sizeof(v->why),
+				 "the medians cross 1, but an interval beside the crossing "
+				 "straddles 1");
 	} else {
 		if (used < sizeof(v->measured))
-			snprintf(v->measured + used, sizeof(v->measured) - used, " no crossover, b/a stays %s 1",
-				 pt[0].r < 1 ? "below" : "above");
-		v->outcome = sides == 1 || sides == 2 ? VERDICT_NOT_REPRODUCED : VERDICT_INCONCLUSIVE;
+			snprintf(v->measured + used, sizeof(v->measured) - used,
+				 " no crossover, b/a stays %s 1", pt[0].r < 1 ? "below" : "above");
+		v->outcome =
+			sides == 1 || sides == 2 ? VERDICT_NOT_REPRODUCED : VERDICT_INCONCLUSIVE;
 		if (v->outcome == VERDICT_INCONCLUSIVE)
-			snprintf(v->why, sizeof(v->why), "no crossover in the medians, but an interval straddles 1");
+			snprintf(v->why, sizeof(v->why),
+				 "no crossover in the medians, but an interval straddles 1");
 	}
 	free(pt);
 }
@@ -487,7 +534,7 @@ static void evaluate(struct verdict *v, const struct config *cf, const char *dir
 	int yc, pc = -1;
 
 	v->outcome = VERDICT_NO_DATA;
-	expect_parse(c->expect, &e, why, sizeof(why));       /* checked by config_read */
+	expect_parse(c->expect, &e, why, sizeof(why)); /* checked by config_read */
 	if (rdir_find_summary(dir, wl, &where) || csv_table_read(&t, where.path)) {
 		snprintf(v->why, sizeof(v->why), "no %s results (%s/summary.csv)", wl, wl);
 		return;
@@ -500,7 +547,9 @@ static void evaluate(struct verdict *v, const struct config *cf, const char *dir
 	    rdir_filter_columns(&t, c->b, missing, sizeof(missing)) ||
 	    rdir_filter_columns(&t, c->where, missing, sizeof(missing))) {
 		snprintf(v->why, sizeof(v->why), "%s/summary.csv has no column %s", wl,
-			 yc < 0 ? c->figure : pc < 0 && e.lhs == LHS_CROSSOVER ? e.param : missing);
+			 yc < 0				    ? c->figure
+			 : pc < 0 && e.lhs == LHS_CROSSOVER ? e.param
+							    : missing);
 		csv_table_free(&t);
 		return;
 	}
@@ -530,14 +579,14 @@ int verdict_evaluate(const char *dir, struct verdict **out, char *err, size_t er
 		return -1;
 	}
 	if (access(path, F_OK) != 0)
-		return 0;       /* one workload's directory: no config, no claims */
+		return 0; /* one workload's directory: no config, no claims */
 	if (config_read(&cf, path, err, errlen))
 		return -1;
 	n = (int)cf.n;
 	if (n) {
 		*out = calloc((size_t)n, sizeof(**out));
 		for (int i = 0; i < n; i++) {
-			(*out)[i].c = cf.c[i];  /* the verdict owns the claim's strings */
+			(*out)[i].c = cf.c[i]; /* the verdict owns the claim's strings */
 			evaluate(&(*out)[i], &cf, dir);
 		}
 		cf.n = 0;
@@ -579,12 +628,14 @@ static int write_md(const char *dir, const struct verdict *v, size_t n)
 
 	for (int k = 1;; k++) {
 		snprintf(name, sizeof(name), k == 1 ? "verdict.md" : "verdict-%d.md", k);
-		if (results_pathf(path, sizeof(path), "%s/%s", dir, name) || access(path, F_OK) != 0)
+		if (results_pathf(path, sizeof(path), "%s/%s", dir, name) ||
+		    access(path, F_OK) != 0)
 			break;
 	}
 	if (results_file_open(&rf, dir, name))
 		return -1;
-	fprintf(rf.f, "# Claims and verdicts\n\nEach figure is a median over the samples (rows) "
+	fprintf(rf.f,
+		"# Claims and verdicts\n\nEach figure is a median over the samples (rows) "
 		"that a claim's filters select, with its 95%% percentile-bootstrap interval; a "
 		"verdict is inconclusive when the interval straddles the threshold. The plots are "
 		"in plots/ and in report.html.\n\n");

@@ -48,8 +48,8 @@ struct claim {
 struct verdict {
 	struct claim c;
 	enum verdict_outcome outcome;
-	char measured[768];     /* the figure with its interval, or what was found */
-	char why[256];          /* the reason when inconclusive or no data */
+	char measured[768]; /* the figure with its interval, or what was found */
+	char why[256]; /* the reason when inconclusive or no data */
 };
 
 /* "reproduced", "not reproduced", "inconclusive", "no data". */
