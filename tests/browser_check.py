@@ -76,12 +76,13 @@ class Browser:
             os.dup2(hi_r, 3)
             os.dup2(hi_w, 4)
 
+        self.stderr = tempfile.TemporaryFile()  # a pipe could fill and block chromium
         self.proc = subprocess.Popen(
             [chromium] + CHROMIUM_FLAGS + ["--user-data-dir=" + self.profile, "about:blank"],
             # Python's own descriptors are not inheritable (PEP 446): only
             # the dup2'd 3 and 4 reach chromium
             close_fds=False, preexec_fn=child_fds,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=self.stderr)
         for fd in (to_chrome_r, from_chrome_w, hi_r, hi_w):
             os.close(fd)
         self.buf = b""
@@ -229,7 +230,8 @@ def main():
             failures.append("the page holds %d scripts and %d event handlers" % (facts["scripts"], facts["handlers"]))
     finally:
         b.close()
-    stderr = b.proc.stderr.read().decode(errors="replace") if b.proc.stderr else ""
+    b.stderr.seek(0)
+    stderr = b.stderr.read().decode(errors="replace")
     # --enable-logging would print console messages as CONSOLE(...) lines too
     failures += [l for l in stderr.splitlines() if "CONSOLE(" in l]
     for f in failures:

@@ -505,7 +505,8 @@ size_t plot_data_hists(const struct plot_spec *s, const struct rdir_summary *whe
 	if (dir)
 		closedir(dir);
 	/* panels and names in a stable order */
-	qsort(d->f, d->nf, sizeof(*d->f), facet_cmp);
+	if (d->nf > 1)
+		qsort(d->f, d->nf, sizeof(*d->f), facet_cmp);
 	for (size_t i = 0; i < d->nf; i++) {
 		qsort(d->f[i].series, d->f[i].nseries, sizeof(*d->f[i].series), block_cmp);
 		n += d->f[i].nseries;
