@@ -167,6 +167,12 @@ sum=$(cksum < "$R")
 grep -q '^  reproduced: xchg-faster: "xchg faster unless we have too many dirty pages" -- measured b/a = ' "$T/report.out" ||
 	fail "report did not print the verdict: $(cat "$T/report.out")"
 
+# --no-plots: a report without rendering (for `run --no-plot`)
+"$DL" report --no-plots "$T/r" > "$T/report3.out" 2>&1 || fail "report --no-plots failed: $(cat "$T/report3.out")"
+[ -s "$T/r/report-3.html" ] && [ ! -e "$T/r/plots-3" ] || fail "report --no-plots: $(ls "$T/r")"
+grep -q '<figure' "$T/r/report-3.html" && fail "report --no-plots holds plots"
+grep -q 'No plot in this report' "$T/r/report-3.html" || fail "report --no-plots does not say it has no plots"
+
 # ---- SIGKILL while gnuplot writes: no partial plot under a final name
 make_run "$T/k"
 cp -r plots "$T/slow"

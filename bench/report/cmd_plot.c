@@ -269,6 +269,30 @@ int plot_results(const char *dir, const char *scripts, char *out, size_t outlen)
 	return n;
 }
 
+int report_results(const char *dir, const char *scripts, char *out, size_t outlen)
+{
+	struct style_table styles;
+	char found[PATH_MAX], rel[64], path[PATH_MAX];
+	int k;
+
+	if (rdir_check(dir, "dlbench report"))
+		return -1;
+	/* the scripts only lend their style table here */
+	if (!scripts && plot_find_scripts(found, sizeof(found)) == 0)
+		scripts = found;
+	style_table_load(&styles, scripts ? scripts : ".");
+	for (k = 1; k < 1000; k++) {
+		snprintf(rel, sizeof(rel), k == 1 ? "report.html" : "report-%d.html", k);
+		if (results_pathf(path, sizeof(path), "%s/%s", dir, rel) || access(path, F_OK) != 0)
+			break;
+	}
+	k = report_write(dir, NULL, &styles, rel);
+	style_table_free(&styles);
+	if (out && k == 0)
+		snprintf(out, outlen, "%s", path);
+	return k;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: dlbench plot [OPTIONS] DIR\n\n"
@@ -287,21 +311,27 @@ static void usage(FILE *f)
 			plot_specs[i].title);
 }
 
-const char *plot_parse_args(int argc, char **argv, const char **scripts, void (*help)(FILE *f),
-			    const char *cmd)
+const char *plot_parse_args(int argc, char **argv, const char **scripts, int *no_plots,
+			    void (*help)(FILE *f), const char *cmd)
 {
 	static const struct option opts[] = {
 		{ "scripts", required_argument, NULL, 's' },
+		{ "no-plots", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	opterr = 0; /* one line of our own on bad options */
-	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, no_plots ? "s:Ph" : "s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			*scripts = optarg;
+			break;
+		case 'P':
+			if (!no_plots) /* `plot --no-plots` */
+				cli_die("bad option: %s (dlbench %s --help)", argv[optind - 1], cmd);
+			*no_plots = 1;
 			break;
 		case 'h':
 			help(stdout);
@@ -318,7 +348,7 @@ const char *plot_parse_args(int argc, char **argv, const char **scripts, void (*
 
 int cmd_plot(int argc, char **argv)
 {
-	const char *scripts = NULL, *dir = plot_parse_args(argc, argv, &scripts, usage, "plot");
+	const char *scripts = NULL, *dir = plot_parse_args(argc, argv, &scripts, NULL, usage, "plot");
 	struct plot_outcome o;
 	int n;
 

@@ -51,16 +51,20 @@ static void print_verdicts(const char *dir)
 
 int cmd_report(int argc, char **argv)
 {
-	const char *scripts = NULL, *dir = plot_parse_args(argc, argv, &scripts, usage, "report");
-	struct plot_outcome o;
-	int n;
+	const char *scripts = NULL, *dir;
+	struct plot_outcome o = { .rendered = 0 };
+	int n = 0, no_plots = 0;
 
+	dir = plot_parse_args(argc, argv, &scripts, &no_plots, usage, "report");
 	/* check before writing anything, then hold the directory */
 	if (rdir_check(dir, "dlbench report") || results_dir_lock(dir))
 		return 2;
-	n = plot_and_report(dir, scripts, &o);
-	if (n < 0)
+	if (no_plots) {
+		if (report_results(dir, scripts, o.report, sizeof(o.report)))
+			o.report[0] = 0;
+	} else if ((n = plot_and_report(dir, scripts, &o)) < 0) {
 		return 2;
+	}
 	print_verdicts(dir);
 	if (n)
 		printf("plots:  %s (%d plots)\n", o.plots, n);

@@ -32,13 +32,20 @@ int plot_and_report(const char *dir, const char *scripts, struct plot_outcome *o
  * point `dlbench run` calls after gathering. */
 int plot_results(const char *dir, const char *scripts, char *out, size_t outlen);
 
+/* Writes DIR/report.html (or report-2.html, ...) without rendering plots:
+ * for `run --no-plot` and `report --no-plots`.  Writes its path to @out
+ * (may be NULL).  Returns 0, or -1 with one line on stderr.  The caller
+ * holds DIR's lock. */
+int report_results(const char *dir, const char *scripts, char *out, size_t outlen);
+
 /* Finds the repository's plots/ directory from the executable's path. */
 int plot_find_scripts(char *buf, size_t len);
 
-/* The command line of `plot` and `report`: [--scripts DIR] DIR.  Sets
- * *scripts, returns DIR; --help prints @help and exits 0, a bad option is
+/* The command line of `plot` and `report`: [--scripts DIR] [--no-plots]
+ * DIR (--no-plots only where @no_plots is not NULL).  Sets *scripts and
+ * *no_plots, returns DIR; --help prints @help and exits 0, a bad option is
  * one line and exit 2. */
-const char *plot_parse_args(int argc, char **argv, const char **scripts, void (*help)(FILE *f),
-			    const char *cmd);
+const char *plot_parse_args(int argc, char **argv, const char **scripts, int *no_plots,
+			    void (*help)(FILE *f), const char *cmd);
 
 #endif

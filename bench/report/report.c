@@ -277,8 +277,8 @@ static void section_plots(FILE *f, const char *plotsdir)
 		shown++;
 	}
 	if (!shown)
-		fputs("<p>No plot: the results hold no data the plots know, or gnuplot is "
-		      "missing.</p>\n",
+		fputs("<p>No plot in this report: none was rendered (no data the plots know, "
+		      "gnuplot missing, or a report written without plots).</p>\n",
 		      f);
 	fputs("</section>\n", f);
 }
