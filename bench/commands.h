@@ -17,6 +17,7 @@ int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_memslot(int argc, char **argv);
 int cmd_dirty_log(int argc, char **argv);
 

@@ -29,6 +29,7 @@ static const struct dlbench_command commands[] = {
 	{ "merge", "merge the results directories of shards or hosts into one", cmd_merge },
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },
 	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
+	{ "report", "write report.html: metadata, verdicts, ranked tables, plots, failures", cmd_report },
 	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
 	{ "dirty-log", "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, floors", cmd_dirty_log },
 	{ NULL, NULL, NULL },

@@ -1,11 +1,6 @@
 # Dirty-pass time (every vCPU writes its region once) against vCPUs, one
 # line per strategy, with the floor: the same loop with tracking off.
-set xlabel 'vCPUs (threads)'
-set ylabel 'dirty-pass time (ms)'
-set logscale x 2
-set format x '%g'
-set yrange [0:*]
-xexpr = '1'
-yexpr = '($2/1e6)'
-load scriptdir.'/lines.gp'
+axes = "set xlabel 'vCPUs (threads)'; set ylabel 'dirty-pass time (ms)'; set logscale x 2; set format x '%g'; set yrange [0:*]"
+xf(x) = x
+yf(y) = y / 1e6
 load scriptdir.'/render.gp'

@@ -1,13 +1,8 @@
-# Grace-period latency percentiles, per primitive and kind of wait
-# (synchronize, expedited, call_srcu; readers idle or busy), SRCU beside
-# liburcu's synchronize_rcu.
-set xlabel 'percentile'
-set ylabel 'grace-period latency (µs)'
-set logscale xy 10
-set format y '%g'
-set xrange [1.5:150000]
-set xtics ('p50' 2, 'p90' 10, 'p99' 100, 'p99.9' 1000, 'p99.99' 10000, 'max' 100000)
-xexpr = '1'
-yexpr = '($2/1000.0)'
-load scriptdir.'/lines.gp'
+# Grace-period latency percentiles, per primitive, one panel per kind of
+# wait (synchronize, expedited, call_srcu), SRCU beside liburcu.
+axes = "set xlabel 'percentile'; set ylabel 'grace-period latency (µs)'; set logscale xy 10; set format y '%g'; set xrange [1.5:150000]; set xtics ('p50' 2, 'p90' 10, 'p99' 100, 'p99.9' 1000, 'p99.99' 10000, 'max' 100000)"
+xf(x) = x
+yf(y) = y / 1000.0
+ylog = 1
+xshare = 0
 load scriptdir.'/render.gp'

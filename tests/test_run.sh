@@ -291,7 +291,8 @@ if command -v gnuplot > /dev/null; then
 	[ ! -e "$T/srcu/plots/getlog-vs-size.png" ] || fail "a plot without data was rendered"
 	grep -q 'skipped getlog-vs-size: no dirty-log results' "$T/srcu/run.log" || fail "no note for a skipped plot"
 	# the median over repetitions: srcu-fast at 4 readers has 40 and 41
-	grep -q '^4 40.5$' "$T/srcu/plots/srcu-read-pair.dat" || fail "plot data: $(cat "$T/srcu/plots/srcu-read-pair.dat")"
+	# (x, median, the 95% bootstrap interval of the median, samples)
+	grep -q '^4 40.5 40 41 2$' "$T/srcu/plots/srcu-read-pair.dat" || fail "plot data: $(cat "$T/srcu/plots/srcu-read-pair.dat")"
 	# the CDF of merged histograms: 5 of 9 samples at or below 1000 ns
 	grep -q '^1000 0.555555556$' "$T/srcu/plots/srcu-gp-cdf-idle.dat" || fail "CDF data: $(cat "$T/srcu/plots/srcu-gp-cdf-idle.dat")"
 	[ ! -e "$T/srcu/plots/srcu-gp-cdf-busy.png" ] || fail "a CDF without histograms was rendered"

@@ -3,24 +3,29 @@
  * ratio of each figure's median B/A with a 95% bootstrap confidence
  * interval over the repetitions.
  *
- * Rows are matched on their parameter columns (lib/csvtable.h
+ * Rows are matched on their parameter columns (csvtable.h
  * csv_is_parameter: every non-numeric column, the config keys and the
  * workloads' known numeric parameters), leaving out the runner's cell
  * number and the repetition columns, which are the samples.  Every other
  * numeric column both sides have is a figure.  The interval is the 2.5th
  * and 97.5th percentiles of the ratio of medians over 2000 resamplings
- * (with replacement, each side on its own) drawn from a fixed seed, so the
- * same inputs always give the same table.  An interval that contains 1 is
- * marked `~` (not significant); with fewer than 2 samples on a side there
- * is no interval and the mark is `?`.
+ * (with replacement, each side on its own) drawn from a fixed seed
+ * (stats_ratio_ci), so the same inputs always give the same table.  An
+ * interval that contains 1 is marked `~` (not significant); with fewer than
+ * 2 samples on a side there is no interval and the mark is `?`.
+ *
+ * Hosts.  A merged result (`dlbench merge`) has a `host` column.  A side
+ * written DIR@HOST takes only that host's rows, so `compare M@node1
+ * M@node2` sets two machines side by side.  The host is matched like a
+ * parameter when both sides have the column and share a host (the same
+ * machines, run twice); otherwise it only says where a sample came from,
+ * and samples of every host of a side are pooled.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,144 +36,30 @@
 #include "bench/report/csv.h"
 #include "bench/report/csvtable.h"
 #include "bench/report/meta.h"
+#include "bench/report/rdir.h"
 #include "bench/report/results.h"
-
-/* snprintf for paths: a path that does not fit is a one-line error. */
-static __attribute__((format(printf, 3, 4))) void pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len)
-		cli_die("path too long: %s...", buf);
-}
+#include "lib/util/stats.h"
 
 #define RESAMPLES 2000
 
-struct source {
-	char name[256];         /* the workload */
-	char path[PATH_MAX];
+/* One side of the comparison: DIR, or DIR@HOST. */
+struct side {
+	char dir[PATH_MAX];
+	const char *host; /* NULL: every host */
+	char hostbuf[256];
+	char **keys; /* the config keys of its run */
+	size_t nkeys;
+	struct rdir_summary *sums;
+	size_t nsums;
 };
-
-/* The summaries of a result directory: <dir>/<workload>/summary.csv of a
- * run, or <dir>/summary.csv of one workload (named by its meta.json). */
-static size_t find_summaries(const char *dir, struct source **out)
-{
-	struct source *s = NULL;
-	size_t n = 0;
-	char path[PATH_MAX * 2];
-	struct stat sb;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "%s/summary.csv", dir);
-	if (stat(path, &sb) == 0) {
-		char meta[PATH_MAX * 2], text[65536], *p;
-		FILE *f;
-		size_t len;
-
-		s = realloc(s, sizeof(*s));
-		pathf(s[0].path, sizeof(s[0].path), "%s", path);
-		snprintf(s[0].name, sizeof(s[0].name), "summary");
-		snprintf(meta, sizeof(meta), "%s/meta.json", dir);
-		f = fopen(meta, "r");
-		if (f) {
-			len = fread(text, 1, sizeof(text) - 1, f);
-			text[len] = 0;
-			fclose(f);
-			p = strstr(text, "\"workload\":");
-			if (p && (p = strchr(p + 11, '"')))
-				snprintf(s[0].name, sizeof(s[0].name), "%.*s",
-					 (int)strcspn(p + 1, "\""), p + 1);
-		}
-		n = 1;
-	}
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "cells"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/summary.csv", dir, de->d_name);
-		if (stat(path, &sb) != 0)
-			continue;
-		s = realloc(s, (n + 1) * sizeof(*s));
-		pathf(s[n].path, sizeof(s[n].path), "%s", path);
-		snprintf(s[n].name, sizeof(s[n].name), "%s", de->d_name);
-		n++;
-	}
-	if (d)
-		closedir(d);
-	*out = s;
-	return n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median_of(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* xorshift64*: a fixed-seed generator, so the intervals repeat exactly. */
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545F4914F6CDD1DULL;
-}
-
-static double resampled_median(const double *v, size_t n, double *tmp, uint64_t *rng)
-{
-	for (size_t i = 0; i < n; i++)
-		tmp[i] = v[rng_next(rng) % n];
-	return median_of(tmp, n);
-}
-
-/* Bootstrap interval of median(b)/median(a); returns -1 when undefined. */
-static int bootstrap(const double *a, size_t na, const double *b, size_t nb, uint64_t seed,
-		     double *lo, double *hi)
-{
-	double *ratios = malloc(RESAMPLES * sizeof(double));
-	double *tmp = malloc((na > nb ? na : nb) * sizeof(double));
-	uint64_t rng = seed ? seed : 1;
-	size_t k = 0;
-
-	for (int i = 0; i < RESAMPLES; i++) {
-		double ma = resampled_median(a, na, tmp, &rng);
-		double mb = resampled_median(b, nb, tmp, &rng);
-
-		if (ma != 0)
-			ratios[k++] = mb / ma;
-	}
-	free(tmp);
-	if (k < RESAMPLES / 2) {
-		free(ratios);
-		return -1;
-	}
-	qsort(ratios, k, sizeof(double), cmp_double);
-	*lo = ratios[(size_t)(0.025 * (double)(k - 1))];
-	*hi = ratios[(size_t)ceil(0.975 * (double)(k - 1))];
-	free(ratios);
-	return 0;
-}
-
-static int excluded_key(const char *name)
-{
-	return csv_is_sample_column(name);
-}
 
 struct keyset {
 	char **names;
 	size_t n;
+};
+
+struct totals {
+	size_t compared, significant, cells;
 };
 
 static void keyset_add(struct keyset *k, const char *name)
@@ -180,8 +71,23 @@ static void keyset_add(struct keyset *k, const char *name)
 	k->names[k->n++] = strdup(name);
 }
 
-static void row_key(const struct csv_table *t, size_t r, const struct keyset *keys,
-		    char *buf, size_t len)
+static int keyset_has(const struct keyset *k, const char *name)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (!strcmp(k->names[i], name))
+			return 1;
+	return 0;
+}
+
+static void keyset_free(struct keyset *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->names[i]);
+	free(k->names);
+}
+
+static void row_key(const struct csv_table *t, size_t r, const struct keyset *keys, char *buf,
+		    size_t len)
 {
 	size_t used = 0;
 
@@ -210,156 +116,264 @@ static size_t samples(const struct csv_table *t, const struct keyset *keys, cons
 	return n;
 }
 
-struct totals {
-	size_t compared, significant, cells;
+/* Whether the `host` columns of @a and @b share a value. */
+static int hosts_shared(const struct csv_table *a, const struct csv_table *b)
+{
+	int ca = csv_table_col(a, "host"), cb = csv_table_col(b, "host");
+
+	for (size_t r = 0; ca >= 0 && cb >= 0 && r < a->nrows; r++)
+		for (size_t q = 0; q < b->nrows; q++)
+			if (!strcmp(a->rows[r][ca], b->rows[q][cb]))
+				return 1;
+	return 0;
+}
+
+/* The columns rows are matched on: the parameters of either side, less the
+ * samples' columns, and less the host unless both sides share one. */
+static void key_columns(const struct csv_table *a, const struct side *sa, const struct csv_table *b,
+			const struct side *sb, struct keyset *keys)
+{
+	int host_key = hosts_shared(a, b);
+	const struct csv_table *t[2] = { a, b };
+	const struct side *s[2] = { sa, sb };
+
+	for (int k = 0; k < 2; k++)
+		for (size_t c = 0; c < t[k]->ncols; c++) {
+			const char *name = t[k]->header[c];
+
+			if (csv_is_sample_column(name) || (!strcmp(name, "host") && !host_key) ||
+			    !csv_is_parameter(t[k], c, s[k]->keys, s[k]->nkeys))
+				continue;
+			keyset_add(keys, name);
+		}
+	if (csv_table_col(a, "host") >= 0 || csv_table_col(b, "host") >= 0)
+		printf("(host %s)\n", host_key ? "matched like a parameter: both sides ran on it"
+					       : "pooled: the sides ran on different machines");
+}
+
+/* The figures: the numeric columns both sides have that are not keys. */
+static size_t figure_columns(const struct csv_table *a, const struct csv_table *b,
+			     const struct keyset *keys, char ***out)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	for (size_t c = 0; c < a->ncols; c++) {
+		const char *name = a->header[c];
+
+		if (csv_table_col(b, name) < 0 || keyset_has(keys, name) ||
+		    csv_is_sample_column(name) || !strcmp(name, "host"))
+			continue;
+		*out = realloc(*out, (n + 1) * sizeof(**out));
+		(*out)[n++] = a->header[c];
+	}
+	return n;
+}
+
+/* The cell's label: key=value of the key columns that vary in A. */
+static void cell_label(const struct csv_table *a, size_t r, const struct keyset *keys, char *label,
+		       size_t len)
+{
+	size_t used = 0;
+
+	label[0] = 0;
+	for (size_t k = 0; k < keys->n && used + 1 < len; k++) {
+		int c = csv_table_col(a, keys->names[k]), varies = 0;
+
+		for (size_t q = 1; c >= 0 && q < a->nrows && !varies; q++)
+			varies = strcmp(a->rows[q][c], a->rows[0][c]) != 0;
+		if (!varies || c < 0 || !*a->rows[r][c])
+			continue;
+		used += (size_t)snprintf(label + used, len - used, "%s%s=%s", used ? " " : "",
+					 keys->names[k], a->rows[r][c]);
+	}
+	if (!label[0])
+		snprintf(label, len, "(all)");
+}
+
+struct cell {
+	const char *wl, *label, *figure;
+	const double *a, *b;
+	size_t na, nb;
 };
 
-static void compare_workload(const char *wl, const struct csv_table *a, const struct csv_table *b,
-			     char **keys_a, size_t nka, char **keys_b, size_t nkb, uint64_t seed,
+/* One figure of one cell: a line of the table and a row of compare.csv. */
+static void compare_figure(const struct cell *x, uint64_t seed, FILE *csv, struct totals *tot)
+{
+	double *tmp = malloc((x->na > x->nb ? x->na : x->nb) * sizeof(double) + 1);
+	double ma, mb, ratio, lo = NAN, hi = NAN;
+	const char *mark;
+	char interval[64];
+
+	memcpy(tmp, x->a, x->na * sizeof(double));
+	ma = stats_median(tmp, x->na);
+	memcpy(tmp, x->b, x->nb * sizeof(double));
+	mb = stats_median(tmp, x->nb);
+	free(tmp);
+	if (ma == 0)
+		return; /* no ratio to a zero */
+	ratio = mb / ma;
+	tot->compared++;
+	if (x->na < 2 || x->nb < 2 ||
+	    stats_ratio_ci(x->a, x->na, x->b, x->nb, RESAMPLES, seed, &lo, &hi)) {
+		mark = "?";
+		lo = hi = NAN;
+		snprintf(interval, sizeof(interval), "-");
+	} else {
+		mark = lo <= 1 && hi >= 1 ? "~" : "";
+		tot->significant += !*mark;
+		snprintf(interval, sizeof(interval), "[%.3f, %.3f]", lo, hi);
+	}
+	printf("  %-26.26s %4zu %4zu %12.6g %12.6g %8.3f  %-19s %s\n", x->figure, x->na, x->nb, ma,
+	       mb, ratio, interval, mark);
+	csv_field(csv, x->wl);
+	fputc(',', csv);
+	csv_field(csv, x->label);
+	fputc(',', csv);
+	csv_field(csv, x->figure);
+	fprintf(csv, ",%zu,%zu,%.9g,%.9g,%.6g,", x->na, x->nb, ma, mb, ratio);
+	if (isnan(lo))
+		fprintf(csv, ",,n/a\n");
+	else
+		fprintf(csv, "%.6g,%.6g,%s\n", lo, hi, *mark ? "no" : "yes");
+}
+
+static int b_has_key(const struct csv_table *b, const struct keyset *keys, const char *key)
+{
+	char kb[4096];
+
+	for (size_t q = 0; q < b->nrows; q++) {
+		row_key(b, q, keys, kb, sizeof(kb));
+		if (!strcmp(kb, key))
+			return 1;
+	}
+	return 0;
+}
+
+static void compare_workload(const char *wl, const struct csv_table *a, const struct side *sa,
+			     const struct csv_table *b, const struct side *sb, uint64_t seed,
 			     FILE *csv, struct totals *tot)
 {
-	struct keyset keys = { 0 };
-	char **figures = NULL, **seen = NULL;
-	size_t nfig = 0, nseen = 0, maxrows = a->nrows > b->nrows ? a->nrows : b->nrows;
-	double *sa = malloc((maxrows + 1) * sizeof(double)), *sb = malloc((maxrows + 1) * sizeof(double));
-	char *varies;
+	struct keyset keys = { 0 }, seen = { 0 };
+	size_t maxrows = a->nrows > b->nrows ? a->nrows : b->nrows, nfig;
+	double *va = malloc((maxrows + 1) * sizeof(double)),
+	       *vb = malloc((maxrows + 1) * sizeof(double));
+	char **figures;
 
-	for (size_t c = 0; c < a->ncols; c++)
-		if (!excluded_key(a->header[c]) && csv_is_parameter(a, c, keys_a, nka))
-			keyset_add(&keys, a->header[c]);
-	for (size_t c = 0; c < b->ncols; c++)
-		if (!excluded_key(b->header[c]) && csv_is_parameter(b, c, keys_b, nkb))
-			keyset_add(&keys, b->header[c]);
-	for (size_t c = 0; c < a->ncols; c++) {
-		int cb = csv_table_col(b, a->header[c]);
-		int is_key = 0;
-
-		for (size_t i = 0; i < keys.n; i++)
-			if (!strcmp(keys.names[i], a->header[c]))
-				is_key = 1;
-		if (cb < 0 || is_key || excluded_key(a->header[c]))
-			continue;
-		figures = realloc(figures, (nfig + 1) * sizeof(*figures));
-		figures[nfig++] = a->header[c];
-	}
-	/* which key columns vary in A: only those go into the cell's label */
-	varies = calloc(keys.n + 1, 1);
-	for (size_t i = 0; i < keys.n; i++) {
-		int c = csv_table_col(a, keys.names[i]);
-
-		for (size_t r = 1; c >= 0 && r < a->nrows; r++)
-			if (strcmp(a->rows[r][c], a->rows[0][c]))
-				varies[i] = 1;
-	}
-	printf("\n== %s: median B/A with 95%% bootstrap interval (~: interval contains 1, ?: fewer than 2 repetitions)\n",
+	printf("\n== %s: median B/A with 95%% bootstrap interval (~: interval contains 1, ?: fewer "
+	       "than 2 repetitions)\n",
 	       wl);
+	key_columns(a, sa, b, sb, &keys);
+	nfig = figure_columns(a, b, &keys, &figures);
 	printf("%-28s %4s %4s %12s %12s %8s  %-19s\n", "  figure", "nA", "nB", "median A",
 	       "median B", "B/A", "95% interval");
 	for (size_t r = 0; r < a->nrows; r++) {
 		char key[4096], label[1024];
-		size_t used = 0, i;
-		int found = 0;
 
 		row_key(a, r, &keys, key, sizeof(key));
-		for (i = 0; i < nseen; i++)
-			if (!strcmp(seen[i], key))
-				break;
-		if (i < nseen)
+		if (keyset_has(&seen, key))
 			continue;
-		seen = realloc(seen, (nseen + 1) * sizeof(*seen));
-		seen[nseen++] = strdup(key);
-		for (size_t q = 0; q < b->nrows && !found; q++) {
-			char kb[4096];
-
-			row_key(b, q, &keys, kb, sizeof(kb));
-			found = !strcmp(kb, key);
-		}
-		if (!found)
+		keyset_add(&seen, key);
+		if (!b_has_key(b, &keys, key))
 			continue;
 		tot->cells++;
-		label[0] = 0;
-		for (size_t k = 0; k < keys.n && used + 1 < sizeof(label); k++) {
-			int c = csv_table_col(a, keys.names[k]);
-
-			if (!varies[k] || c < 0 || !*a->rows[r][c])
-				continue;
-			used += (size_t)snprintf(label + used, sizeof(label) - used, "%s%s=%s",
-						 used ? " " : "", keys.names[k], a->rows[r][c]);
-		}
-		if (used >= sizeof(label))
-			used = sizeof(label) - 1;
-		if (!label[0])
-			snprintf(label, sizeof(label), "(all)");
+		cell_label(a, r, &keys, label, sizeof(label));
 		printf("%s\n", label);
 		for (size_t f = 0; f < nfig; f++) {
-			int ca = csv_table_col(a, figures[f]), cb = csv_table_col(b, figures[f]);
-			size_t na = samples(a, &keys, key, ca, sa), nb = samples(b, &keys, key, cb, sb);
-			double ma, mb, ratio, lo = NAN, hi = NAN;
-			const char *mark;
-			char interval[64];
+			struct cell x = {
+				.wl = wl, .label = label, .figure = figures[f], .a = va, .b = vb
+			};
 
-			if (!na || !nb)
-				continue;
-			ma = median_of(sa, na);
-			mb = median_of(sb, nb);
-			if (ma == 0)
-				continue;       /* no ratio to a zero */
-			ratio = mb / ma;
-			tot->compared++;
-			if (na < 2 || nb < 2) {
-				mark = "?";
-				snprintf(interval, sizeof(interval), "-");
-			} else if (bootstrap(sa, na, sb, nb, seed, &lo, &hi)) {
-				mark = "?";
-				snprintf(interval, sizeof(interval), "-");
-			} else {
-				mark = lo <= 1 && hi >= 1 ? "~" : "";
-				if (!*mark)
-					tot->significant++;
-				snprintf(interval, sizeof(interval), "[%.3f, %.3f]", lo, hi);
-			}
-			printf("  %-26.26s %4zu %4zu %12.6g %12.6g %8.3f  %-19s %s\n", figures[f], na,
-			       nb, ma, mb, ratio, interval, mark);
-			csv_field(csv, wl);
-			fputc(',', csv);
-			csv_field(csv, label);
-			fputc(',', csv);
-			csv_field(csv, figures[f]);
-			fprintf(csv, ",%zu,%zu,%.9g,%.9g,%.6g,", na, nb, ma, mb, ratio);
-			if (isnan(lo))
-				fprintf(csv, ",,n/a\n");
-			else
-				fprintf(csv, "%.6g,%.6g,%s\n", lo, hi, *mark ? "no" : "yes");
+			x.na = samples(a, &keys, key, csv_table_col(a, figures[f]), va);
+			x.nb = samples(b, &keys, key, csv_table_col(b, figures[f]), vb);
+			if (x.na && x.nb)
+				compare_figure(&x, seed, csv, tot);
 		}
 	}
-	for (size_t i = 0; i < nseen; i++)
-		free(seen[i]);
-	free(seen);
-	for (size_t i = 0; i < keys.n; i++)
-		free(keys.names[i]);
-	free(keys.names);
+	keyset_free(&seen);
+	keyset_free(&keys);
 	free(figures);
-	free(varies);
-	free(sa);
-	free(sb);
+	free(va);
+	free(vb);
+}
+
+/* Keeps the rows of @host only; -1 when @t has no host column. */
+static int keep_host(struct csv_table *t, const char *host)
+{
+	int c = csv_table_col(t, "host");
+	size_t k = 0;
+
+	if (c < 0)
+		return -1;
+	for (size_t r = 0; r < t->nrows; r++) {
+		if (!strcmp(t->rows[r][c], host)) {
+			t->rows[k++] = t->rows[r];
+			continue;
+		}
+		for (size_t i = 0; i < t->ncols; i++)
+			free(t->rows[r][i]);
+		free(t->rows[r]);
+	}
+	t->nrows = k;
+	return 0;
+}
+
+static void read_side(const struct side *s, size_t i, struct csv_table *t)
+{
+	if (csv_table_read(t, s->sums[i].path))
+		cli_die("cannot read %s: %s", s->sums[i].path, strerror(errno));
+	if (s->host && keep_host(t, s->host))
+		cli_die("%s@%s: %s has no host column (not a merged result)", s->dir, s->host,
+			s->sums[i].path);
+	if (s->host && !t->nrows)
+		cli_die("%s@%s: no rows of host %s in %s", s->dir, s->host, s->host,
+			s->sums[i].path);
+}
+
+/* DIR or DIR@HOST (when DIR@HOST itself is no directory). */
+static void side_open(struct side *s, const char *arg)
+{
+	const char *at = strrchr(arg, '@');
+	struct stat sb;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s", arg);
+	if (at && at[1] && stat(arg, &sb) != 0) {
+		snprintf(s->dir, sizeof(s->dir), "%.*s", (int)(at - arg), arg);
+		snprintf(s->hostbuf, sizeof(s->hostbuf), "%s", at + 1);
+		s->host = s->hostbuf;
+	}
+	s->nsums = rdir_summaries(s->dir, &s->sums);
+	if (!s->nsums)
+		cli_die("%s: no summary.csv (not a result directory)", s->dir);
+	s->nkeys = csv_run_keys(s->dir, &s->keys);
+}
+
+static void side_close(struct side *s)
+{
+	free(s->sums);
+	csv_free_names(s->keys, s->nkeys);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: dlbench compare [OPTIONS] A B\n\n"
-		"For every cell the result directories A and B share (same parameter\n"
-		"columns), the ratio of each figure's median B/A with a 95%% bootstrap\n"
-		"confidence interval over the repetitions; `~` marks an interval that\n"
-		"contains 1 (not significant), `?` fewer than 2 repetitions.  A and B are\n"
-		"`dlbench run` directories or single workload result directories.\n"
-		"Writes compare.csv and meta.json into a new results/<timestamp>-compare/.\n\n"
-		"  -o, --out DIR     the output directory instead (must not exist)\n"
-		"  -r, --seed N      seed of the bootstrap resampling (default 1)\n"
-		"  -h, --help        this text\n");
+	fprintf(f, "usage: dlbench compare [OPTIONS] A B\n\n"
+		   "For every cell the result directories A and B share (same parameter\n"
+		   "columns), the ratio of each figure's median B/A with a 95%% bootstrap\n"
+		   "confidence interval over the repetitions; `~` marks an interval that\n"
+		   "contains 1 (not significant), `?` fewer than 2 repetitions.  A and B are\n"
+		   "`dlbench run` directories or single workload result directories.\n"
+		   "Merged results (dlbench merge) have a host column: DIR@HOST takes only\n"
+		   "that host's rows (compare M@node1 M@node2 sets two machines side by\n"
+		   "side); the host is matched like a parameter when both sides ran on it,\n"
+		   "and pooled with the repetitions otherwise.\n"
+		   "Writes compare.csv and meta.json into a new results/<timestamp>-compare/.\n\n"
+		   "  -o, --out DIR     the output directory instead (must not exist)\n"
+		   "  -r, --seed N      seed of the bootstrap resampling (default 1)\n"
+		   "  -h, --help        this text\n");
 }
 
-int cmd_compare(int argc, char **argv)
+static void parse_args(int argc, char **argv, const char **out, uint64_t *seed)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
@@ -367,74 +381,86 @@ int cmd_compare(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out = NULL, *da, *db;
-	struct source *sa, *sb;
-	size_t na, nb, nka, nkb, matched = 0;
-	char **keys_a, **keys_b, dir[PATH_MAX], extra[PATH_MAX * 3];
-	uint64_t seed = 1;
-	struct results_file rf;
-	struct totals tot = { 0 };
 	int c;
 
-	opterr = 0;     /* one line of our own on bad options */
+	opterr = 0; /* one line of our own on bad options */
 	while ((c = getopt_long(argc, argv, "o:r:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'r': seed = cli_u64("--seed", optarg, 1, UINT64_MAX); break;
-		case 'h': usage(stdout); return 0;
-		default: cli_die("bad option or missing value: %s (dlbench compare --help)", argv[optind - 1]);
+		case 'o':
+			*out = optarg;
+			break;
+		case 'r':
+			*seed = cli_u64("--seed", optarg, 1, UINT64_MAX);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			cli_die("bad option or missing value: %s (dlbench compare --help)",
+				argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 2)
 		cli_die("expected two result directories A B (dlbench compare --help)");
-	da = argv[optind];
-	db = argv[optind + 1];
-	na = find_summaries(da, &sa);
-	nb = find_summaries(db, &sb);
-	if (!na)
-		cli_die("%s: no summary.csv (not a result directory)", da);
-	if (!nb)
-		cli_die("%s: no summary.csv (not a result directory)", db);
-	nka = csv_run_keys(da, &keys_a);
-	nkb = csv_run_keys(db, &keys_b);
-	if (results_dir_create(dir, sizeof(dir), out, "compare"))
+}
+
+/* Every workload A and B both have; returns how many. */
+static size_t compare_all(const struct side *a, const struct side *b, uint64_t seed, FILE *csv,
+			  struct totals *tot)
+{
+	size_t matched = 0;
+
+	for (size_t i = 0; i < a->nsums; i++)
+		for (size_t j = 0; j < b->nsums; j++) {
+			struct csv_table ta, tb;
+
+			if (strcmp(a->sums[i].workload, b->sums[j].workload))
+				continue;
+			read_side(a, i, &ta);
+			read_side(b, j, &tb);
+			compare_workload(a->sums[i].workload, &ta, a, &tb, b, seed, csv, tot);
+			csv_table_free(&ta);
+			csv_table_free(&tb);
+			matched++;
+		}
+	return matched;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	const char *out = NULL;
+	struct side a, b;
+	char dir[PATH_MAX], extra[PATH_MAX * 3];
+	uint64_t seed = 1;
+	struct results_file rf;
+	struct totals tot = { 0 };
+	size_t matched;
+
+	parse_args(argc, argv, &out, &seed);
+	side_open(&a, argv[optind]);
+	side_open(&b, argv[optind + 1]);
+	if (results_dir_create(dir, sizeof(dir), out, "compare") || results_dir_lock(dir))
 		return 2;
 	if (results_file_open(&rf, dir, "compare.csv"))
 		return 1;
 	fputs("workload,cell,figure,n_a,n_b,median_a,median_b,ratio,ci_low,ci_high,significant\n",
 	      rf.f);
-	printf("A = %s\nB = %s\n", da, db);
-	for (size_t i = 0; i < na; i++)
-		for (size_t j = 0; j < nb; j++) {
-			struct csv_table ta, tb;
-
-			if (strcmp(sa[i].name, sb[j].name))
-				continue;
-			if (csv_table_read(&ta, sa[i].path))
-				cli_die("cannot read %s: %s", sa[i].path, strerror(errno));
-			if (csv_table_read(&tb, sb[j].path))
-				cli_die("cannot read %s: %s", sb[j].path, strerror(errno));
-			compare_workload(sa[i].name, &ta, &tb, keys_a, nka, keys_b, nkb, seed, rf.f,
-					 &tot);
-			csv_table_free(&ta);
-			csv_table_free(&tb);
-			matched++;
-		}
+	printf("A = %s\nB = %s\n", argv[optind], argv[optind + 1]);
+	matched = compare_all(&a, &b, seed, rf.f, &tot);
 	if (results_file_commit(&rf))
 		return 1;
-	snprintf(extra, sizeof(extra), "\"a\": \"%s\", \"b\": \"%s\"", da, db);
+	snprintf(extra, sizeof(extra), "\"a\": \"%s\", \"b\": \"%s\"", argv[optind],
+		 argv[optind + 1]);
 	for (char *p = extra; *p; p++)
 		if (*p == '\\')
 			*p = '/';
 	if (meta_write(dir, argc, argv, "compare", extra))
 		return 1;
 	if (!matched)
-		fprintf(stderr, "dlbench compare: %s and %s share no workload\n", da, db);
+		fprintf(stderr, "dlbench compare: %s and %s share no workload\n", a.dir, b.dir);
 	printf("\n%zu cells shared, %zu figures compared, %zu significant; %s/compare.csv\n",
 	       tot.cells, tot.compared, tot.significant, dir);
-	free(sa);
-	free(sb);
-	csv_free_names(keys_a, nka);
-	csv_free_names(keys_b, nkb);
+	side_close(&a);
+	side_close(&b);
 	return 0;
 }

@@ -14,6 +14,17 @@
 
 #include "lib/util/histogram.h"
 
+int results_pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 int results_dir_create(char *path, size_t len, const char *requested,
 		       const char *name)
 {
@@ -100,17 +111,22 @@ int results_file_commit(struct results_file *rf)
 		unlink(rf->tmp);
 		return -1;
 	}
+	return results_rename(rf->tmp, rf->final);
+}
+
+int results_rename(const char *tmp, const char *final)
+{
 	/* RENAME_NOREPLACE: a result that exists is never replaced. */
-	if (renameat2(AT_FDCWD, rf->tmp, AT_FDCWD, rf->final, RENAME_NOREPLACE) != 0) {
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) != 0) {
 		if (errno == EINVAL || errno == ENOSYS) {
 			/* filesystems without renameat2 flags: link fails on EEXIST */
-			if (link(rf->tmp, rf->final) == 0) {
-				unlink(rf->tmp);
+			if (link(tmp, final) == 0) {
+				unlink(tmp);
 				return 0;
 			}
 		}
-		fprintf(stderr, "dlbench: cannot rename %s to %s: %s\n", rf->tmp,
-			rf->final, strerror(errno));
+		fprintf(stderr, "dlbench: cannot rename %s to %s: %s\n", tmp, final,
+			strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,11 @@
 #include <limits.h>
 #include <stdio.h>
 
+/* snprintf for paths: returns 0, or -1 (with *buf cut short) when the path
+ * does not fit in @len.  The one path-format helper of the front. */
+__attribute__((format(printf, 3, 4)))
+int results_pathf(char *buf, size_t len, const char *fmt, ...);
+
 /* Creates the run directory.  With @requested (a --out value) that exact
  * path, which must not exist yet; otherwise results/<UTC timestamp>-<name>
  * with a -2, -3... suffix if a run in the same second already took it.
@@ -31,6 +36,9 @@ int results_file_open(struct results_file *rf, const char *dir, const char *rel)
 int results_file_commit(struct results_file *rf);
 /* Closes and removes the temporary file. */
 void results_file_abort(struct results_file *rf);
+/* Renames @tmp (complete) to @final without replacing an existing file.
+ * Returns -1 with a one-line message on error. */
+int results_rename(const char *tmp, const char *final);
 
 #include <stdarg.h>
 

@@ -36,6 +36,7 @@
 #include "bench/commands.h"
 #include "bench/report/meta.h"
 #include "bench/report/results.h"
+#include "bench/report/verdict.h"
 #include "bench/run/runner.h"
 #include "lib/util/mutant.h"
 
@@ -230,6 +231,11 @@ static int setup(struct runner *r, const struct run_opts *o)
 	}
 	if (run_validate(r))
 		return 2;
+	/* the claims' own keys and expectations, before anything runs */
+	if (verdict_check_config(config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
 	run_collect_keys(r);
 	/* a resumed run was allowed when it started */
 	if (!o->resume && check_limit(r, o->emit.max_runs, o->emit.kind ? o->emit.shards : 0))
