@@ -12,13 +12,11 @@ struct dlbench_command {
 };
 
 int cmd_srcu(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_vcpu_array(int argc, char **argv);
 int cmd_rmap(int argc, char **argv);
 int cmd_memslot(int argc, char **argv);
-int cmd_dirty_log(int argc, char **argv);
 
 #endif

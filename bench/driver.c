@@ -36,6 +36,11 @@ struct optvals {
 	size_t ngiven;
 	const char *v[DRIVER_MAX_VALUES];       /* expanded */
 	size_t n;
+	/* the lists matrix_expand made (v points into them), freed with
+	 * the parse */
+	char **lists[DRIVER_MAX_VALUES];
+	size_t list_len[DRIVER_MAX_VALUES];
+	size_t nlists;
 };
 
 struct wl_ctx {
@@ -333,6 +338,10 @@ static int expand_list(const struct wl_option *o, struct optvals *ov, const char
 		snprintf(err, errlen, "--%s: %s", o->name, why);
 		return -1;
 	}
+	/* kept until free_parsed: ov->v points at the strings (at most one
+	 * list per value given, and take_value bounds those) */
+	ov->lists[ov->nlists] = vals;
+	ov->list_len[ov->nlists++] = nv;
 	if (!nv) {
 		snprintf(err, errlen, "--%s: empty list", o->name);
 		return -1;
@@ -340,7 +349,6 @@ static int expand_list(const struct wl_option *o, struct optvals *ov, const char
 	for (size_t i = 0; i < nv; i++)
 		if (expand_one(o, ov, vals[i], err, errlen))
 			return -1;
-	free(vals);   /* the strings stay: ov->v points at them */
 	return 0;
 }
 
@@ -379,6 +387,7 @@ struct parsed {
 	struct optvals *vals;      /* one per option */
 	const char *out;
 	bool help;
+	void (*action)(FILE *f);   /* an option's action: print, exit 0 */
 	size_t ncells;
 };
 
@@ -421,6 +430,9 @@ static int take_value(struct parsed *p, int idx, const char *arg, char *err, siz
 {
 	const struct wl_option *o = &p->w->options[idx];
 	struct optvals *ov = &p->vals[idx];
+
+	if (o->action && !p->action)
+		p->action = o->action;
 
 	if (ov->ngiven == DRIVER_MAX_VALUES) {
 		snprintf(err, errlen, "--%s: given more than %d times", o->name, DRIVER_MAX_VALUES);
@@ -489,7 +501,7 @@ static int parse_all(struct parsed *p, const struct workload *w, int argc, char 
 	}
 	if (parse_argv(p, argc, argv, err, errlen))
 		return -1;
-	if (p->help)
+	if (p->help || p->action)
 		return 0;
 	p->ncells = 1;
 	for (size_t i = 0; i < p->nopts; i++) {
@@ -526,6 +538,15 @@ static void fill_cell(const struct parsed *p, size_t cell, void *opts)
 
 static void free_parsed(struct parsed *p)
 {
+	for (size_t i = 0; p->vals && i < p->nopts; i++) {
+		struct optvals *ov = &p->vals[i];
+
+		for (size_t k = 0; k < ov->nlists; k++) {
+			for (size_t j = 0; j < ov->list_len[k]; j++)
+				free(ov->lists[k][j]);
+			free(ov->lists[k]);
+		}
+	}
 	free(p->vals);
 }
 
@@ -697,6 +718,8 @@ static int column_width(const struct wl_column *c)
 {
 	int n = (int)strlen(c->name);
 
+	if (c->width)
+		return n > c->width ? n : c->width;
 	if (c->type == WL_COL_TEXT)
 		return n > 16 ? n : 16;
 	return n > 10 ? n : 10;
@@ -930,6 +953,8 @@ static int run_cells(struct wl_ctx *ctx, const struct parsed *p, void *opts)
 	}
 	if (ctx->progress)
 		fputs("\r\033[K", stderr);
+	if (p->w->finish)
+		p->w->finish(ctx, worst);
 	return worst;
 }
 
@@ -948,8 +973,11 @@ int workload_main(const struct workload *w, int argc, char **argv)
 
 	if (parse_all(&p, w, argc, argv, err, sizeof(err)))
 		cli_die("%s", err);
-	if (p.help) {
-		workload_usage(w, stdout);
+	if (p.help || p.action) {
+		if (p.help)
+			workload_usage(w, stdout);
+		else
+			p.action(stdout);
 		free_parsed(&p);
 		return 0;
 	}
