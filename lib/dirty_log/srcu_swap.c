@@ -215,9 +215,8 @@ static void retired_gp_done(struct srcu_head *head)
 static void wait_retired(struct swap_slot *ss)
 {
 	/* the call_srcu mode's grace period: its markers may still write
-	 * the retired bitmap until the callback ran */
-	if (MUTANT(dirty_log_srcu_swap_call_no_wait))
-		return;
+	 * the retired bitmap until the callback ran (and the callback's head
+	 * is queued until then: it cannot be queued again before) */
 	for (unsigned n = 0; !atomic_load_explicit(&ss->gp_done, memory_order_acquire); n++)
 		vm_backoff(n);
 }
