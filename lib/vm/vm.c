@@ -409,6 +409,8 @@ void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
 			v->index, (unsigned long long)gfn);
 		abort();
 	}
+	/* the fault is over; the translation it made is not used yet */
+	vm_test_delay(v->vm->delay.fault_ns);
 	if (MUTANT(vm_fault_outside_guest_mode))
 		vcpu_enter_guest(v);
 	if (v->stall_hist)

@@ -133,9 +133,11 @@ struct vcpu {
  * Test delay hooks: busy waits that hold a thread inside a race window so
  * that a test sees the window every time (the verifier's --fault-delay,
  * --mark-delay, --harvest-delay).  All zero in measurements.
- *   fault_ns    in the write-fault path, between its two steps: after the
+ *   fault_ns    in the write-fault path, between its two steps (after the
  *               mark and before the spte is made writable (locked), after
- *               the compare-and-swap and before the mark (fast);
+ *               the compare-and-swap and before the mark (fast)), and
+ *               again at its end, before the vCPU stores through the
+ *               translation the fault made;
  *   mark_ns     inside a strategy's mark, between its steps (srcu-swap:
  *               after loading the bitmap pointer, in the read section;
  *               dirty-ring: between filling an entry and publishing it);
