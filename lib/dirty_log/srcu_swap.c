@@ -9,7 +9,8 @@
  * Option wait=normal|expedited|call_srcu (default expedited, as KVM):
  *   normal     synchronize_srcu
  *   expedited  synchronize_srcu_expedited
- *   call_srcu  do not wait (seed 000): the old bitmap is handed to
+ *   call_srcu  do not wait (Avi Kivity's suggestion in the February 2012
+ *              "srcu: Implement call_srcu()" thread): the old bitmap is handed to
  *              call_srcu, and the next harvest reports it once its grace
  *              period has passed (waiting for it if it has not); so pages
  *              are reported one harvest late.  A final harvest
