@@ -365,8 +365,8 @@ static inline bool vm_try_make_writable(struct vm *vm, uint64_t gfn)
 }
 
 /* Every page write-protected, or every page writable (logging on and off,
- * KVM_DIRTY_LOG_INITIALLY_SET, a VM without a log); no vCPU in guest mode,
- * mmu_lock held where vCPUs exist. */
+ * KVM_DIRTY_LOG_INITIALLY_SET, a VM without a log); no vCPU in guest mode
+ * (no access may race with these), mmu_lock held where vCPUs exist. */
 void vm_write_protect_all(struct vm *vm);
 void vm_make_all_writable(struct vm *vm);
 
