@@ -12,14 +12,12 @@ struct dlbench_command {
 };
 
 int cmd_srcu(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_memslot(int argc, char **argv);
-int cmd_dirty_log(int argc, char **argv);
 
 /* Whether @name is one of the commands above (not a workload table). */
 int dlbench_is_command(const char *name);

@@ -19,19 +19,19 @@ const struct workload *const workloads[] = {
 	&workload_harvest,
 	&workload_vcpu_array,
 	&workload_rmap,
+	&workload_verify,
+	&workload_dirty_log,
 	NULL,
 };
 
 static const struct dlbench_command commands[] = {
 	{ "srcu", "SRCU read-side cost and grace-period latency, against liburcu", cmd_srcu },
-	{ "verify", "prove no dirty page is lost: every dirty-log strategy, both fault paths", cmd_verify },
 	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
 	{ "merge", "merge the results directories of shards or hosts into one", cmd_merge },
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },
 	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
 	{ "report", "write report.html: metadata, verdicts, ranked tables, plots, failures", cmd_report },
 	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
-	{ "dirty-log", "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, floors", cmd_dirty_log },
 	{ NULL, NULL, NULL },
 };
 

@@ -416,6 +416,7 @@ struct parsed {
 	struct optvals *vals;      /* one per option */
 	const char *out;
 	bool help;
+	void (*action)(FILE *f);   /* an option's action: print, exit 0 */
 	size_t ncells;
 };
 
@@ -458,6 +459,9 @@ static int take_value(struct parsed *p, int idx, const char *arg, char *err, siz
 {
 	const struct wl_option *o = &p->w->options[idx];
 	struct optvals *ov = &p->vals[idx];
+
+	if (o->action && !p->action)
+		p->action = o->action;
 
 	if (ov->ngiven == DRIVER_MAX_VALUES) {
 		snprintf(err, errlen, "--%s: given more than %d times", o->name, DRIVER_MAX_VALUES);
@@ -526,7 +530,7 @@ static int parse_all(struct parsed *p, const struct workload *w, int argc, char 
 	}
 	if (parse_argv(p, argc, argv, err, errlen))
 		return -1;
-	if (p->help)
+	if (p->help || p->action)
 		return 0;
 	p->ncells = 1;
 	for (size_t i = 0; i < p->nopts; i++) {
@@ -743,6 +747,8 @@ static int column_width(const struct wl_column *c)
 {
 	int n = (int)strlen(c->name);
 
+	if (c->width)
+		return n > c->width ? n : c->width;
 	if (c->type == WL_COL_TEXT)
 		return n > 16 ? n : 16;
 	return n > 10 ? n : 10;
@@ -976,6 +982,8 @@ static int run_cells(struct wl_ctx *ctx, const struct parsed *p, void *opts)
 	}
 	if (ctx->progress)
 		fputs("\r\033[K", stderr);
+	if (p->w->finish)
+		p->w->finish(ctx, worst);
 	return worst;
 }
 
@@ -994,8 +1002,11 @@ int workload_main(const struct workload *w, int argc, char **argv)
 
 	if (parse_all(&p, w, argc, argv, err, sizeof(err)))
 		cli_die("%s", err);
-	if (p.help) {
-		workload_usage(w, stdout);
+	if (p.help || p.action) {
+		if (p.help)
+			workload_usage(w, stdout);
+		else
+			p.action(stdout);
 		free_parsed(&p);
 		return 0;
 	}

@@ -16,8 +16,11 @@
 #       The same run and files, without the page counts (for random order,
 #       overlap or partial writes, where a page may fault several times).
 #   check_dirty_log.sh DLBENCH bad-input
-#       Bad options exit with status 2 and one line on stderr naming the
-#       option, before any results directory is created.
+#       Bad options and machine checks of dirty-log, verify and harvest
+#       exit with status 2 and one line on stderr naming the option, before
+#       anything is printed or any results directory is created (dirty-log
+#       -m with no such NUMA node; verify -b beyond MemAvailable once its
+#       destination image is counted; -v out of range).
 set -eu
 bin=$1
 what=$2
@@ -31,35 +34,90 @@ fail() {
 }
 
 if [ "$what" = bad-input ]; then
-	# "OPTIONS|text the error line must contain"
+	# bad CMD "OPTIONS|text the error line must contain": exit status 2,
+	# one line on stderr naming the option, nothing on stdout (every check
+	# runs before anything is printed or created), no results directory.
+	bad() {
+		cmd=$1
+		opts=${2%%|*}
+		want=${2#*|}
+		out=
+		[ "$cmd" = verify ] || out="--out $tmp/out"
+		rc=0
+		# shellcheck disable=SC2086 # word splitting of $opts is intended
+		(cd "$tmp/cwd" && "$bin" $cmd $opts $out) > "$tmp/stdout" 2> "$tmp/stderr" || rc=$?
+		[ "$rc" -eq 2 ] || fail "$cmd $opts: exit status $rc, expected 2"
+		[ "$(wc -l < "$tmp/stderr")" -eq 1 ] || fail "$cmd $opts: stderr is not one line: $(cat "$tmp/stderr")"
+		grep -qF -- "$want" "$tmp/stderr" || fail "$cmd $opts: '$(cat "$tmp/stderr")' does not name $want"
+		[ ! -s "$tmp/stdout" ] || fail "$cmd $opts: printed before failing: $(head -n 3 "$tmp/stdout")"
+		[ ! -e "$tmp/out" ] || fail "$cmd $opts: created its results directory"
+		[ -z "$(ls -A "$tmp/cwd")" ] || fail "$cmd $opts: created $(ls -A "$tmp/cwd")"
+		echo "ok: $cmd $opts -> $(cat "$tmp/stderr")"
+	}
+	mkdir "$tmp/cwd"
+	# bin is used from another directory
+	case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
 	for case in \
-		"-v 1 -b 1M -x 3|-x/--slots" \
-		"-v 1 -b 1M -x 8|-x/--slots" \
-		"-i 1|-i/--iterations" \
-		"-b 10Q|-b/--bytes-per-vcpu" \
-		"-b 5000|-b/--bytes-per-vcpu" \
-		"-w 101|-w/--write-percent" \
+		"-v 1 -b 1M -x 3|--slots" \
+		"-v 1 -b 1M -x 8|--slots" \
+		"-i 1|--iterations" \
+		"-b 10Q|--bytes-per-vcpu" \
+		"-b 5000|--bytes-per-vcpu" \
+		"-w 101|--write-percent" \
 		"--strategy no-such-strategy|--strategy" \
 		"--strategy xchg:bogus=1|--strategy" \
 		"--fault-path sideways|--fault-path" \
 		"--memslot-protect no-such-protection|--memslot-protect" \
-		"-s floppy|-s/--backing" \
-		"-m nowhere|-m/--numa" \
+		"-s floppy|--backing" \
+		"-m nowhere|--numa" \
+		"-m 4095|--numa" \
 		"--mode sometimes|--mode" \
 		"--harvest-interval 500 --duration 0.1|--harvest-interval" \
-		"-c 99999|-c/--cpus" \
-		"--no-such-option|unknown option"
+		"-c 99999|--cpus" \
+		"--harvester-cpu 99999|--harvester-cpu" \
+		"-v 99999999999999999999|out of range" \
+		"--no-such-option|is unknown"
 	do
-		opts=${case%%|*}
-		want=${case#*|}
-		rc=0
-		# shellcheck disable=SC2086 # word splitting of $opts is intended
-		"$bin" dirty-log $opts --out "$tmp/out" > "$tmp/stdout" 2> "$tmp/stderr" || rc=$?
-		[ "$rc" -eq 2 ] || fail "dirty-log $opts: exit status $rc, expected 2"
-		[ "$(wc -l < "$tmp/stderr")" -eq 1 ] || fail "dirty-log $opts: stderr is not one line: $(cat "$tmp/stderr")"
-		grep -qF -- "$want" "$tmp/stderr" || fail "dirty-log $opts: '$(cat "$tmp/stderr")' does not name $want"
-		[ ! -e "$tmp/out" ] || fail "dirty-log $opts: created its results directory"
-		echo "ok: dirty-log $opts -> $(cat "$tmp/stderr")"
+		bad dirty-log "$case"
+	done
+	avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+	# the guest alone fits in MemAvailable, with its destination image it
+	# does not (a multiple of 256K)
+	size=$((avail_kb * 3 / 4 / 256 * 256))K
+	for case in \
+		"--bogus|is unknown" \
+		"-s xchg --bogus|is unknown" \
+		"-s xchg -v 99999999999999999999|out of range" \
+		"-s xchg -v 0|out of range" \
+		"-s xchg -r 0|--rounds" \
+		"-v 1|--strategy" \
+		"-s none|--strategy" \
+		"-s no-such-strategy|--strategy" \
+		"-s xchg -p sideways|--fault-path" \
+		"-s xchg -b 1M -n 3|--slots" \
+		"-s xchg -c 99999|--cpus" \
+		"-s xchg --memslot-protect nope|--memslot-protect" \
+		"-s xchg -m floppy|--backing" \
+		"-s xchg --out x|is unknown"
+	do
+		bad verify "$case"
+	done
+	# A verifier that started anyway would grow until killed: bound it
+	# with ulimit -v, where the binary can run under it (a sanitizer build
+	# reserves more address space than that: skip the case there).
+	limit=$((avail_kb * 7 / 8))
+	if sh -c 'ulimit -v "$1" && "$2" --version' sh "$limit" "$bin" > /dev/null 2>&1; then
+		(ulimit -v "$limit" && bad verify "-s xchg -b $size|MemAvailable")
+	else
+		echo "skipped: verify -b $size (this binary does not run under ulimit -v)"
+	fi
+	for case in \
+		"--bogus|is unknown" \
+		"-d 101|--dirty" \
+		"-b 100K|--bytes" \
+		"-s xchg:bogus=1|--strategy"
+	do
+		bad harvest "$case"
 	done
 	exit 0
 fi

@@ -9,17 +9,25 @@
  * wait between translation and store (--store-delay) to widen that window.
  * The control run is shorter: it only has to show the same setup passes.
  * The broken strategy gets up to ten runs to show a loss.
+ *
+ * Both run through the verify workload's own table (`dlbench verify`), so
+ * the exit status is the verdict the command gives: 0 none lost, 1 lost.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/driver.h"
 #include "lib/dirty_log/dirty_log.h"
 #include "lib/vm/vm.h"
-#include "workloads/verify.h"
+
+extern const struct workload workload_verify;
+
+/* The driver's list of workloads: this binary has one. */
+const struct workload *const workloads[] = { &workload_verify, NULL };
 
 /* xchg's get_log, minus the flush. */
-static void broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+static int broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct vm *vm = log->vm;
 	struct memslot_table *t = vm->memslots;
@@ -31,13 +39,15 @@ static void broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned
 
 		spinlock_lock(&vm->mmu_lock);
 		for (size_t i = 0; i < bitmap_words(s->npages); i++) {
-			unsigned long w = __atomic_exchange_n(&s->dirty_bitmap[i], 0, __ATOMIC_ACQUIRE);
+			unsigned long w = atomic_exchange_explicit(&s->dirty_bitmap[i], 0,
+								   memory_order_acquire);
 
 			vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
 			out[i] = w;
 		}
 		spinlock_unlock(&vm->mmu_lock);
 	}
+	return 0;
 }
 
 static const struct dirty_log_ops broken_ops = {
@@ -49,39 +59,25 @@ static const struct dirty_log_ops broken_ops = {
 	.get_log = broken_get_log,
 };
 
-static int run(const char *strategy, enum fault_path path, uint64_t rounds, uint64_t seed,
-	       struct verify_result *res)
+/* dlbench verify -s STRATEGY -p PATH -v 2 -b 1M ...; its exit status. */
+static int verify(const char *strategy, const char *path, unsigned rounds, unsigned seed)
 {
-	struct verify_config c = {
-		.strategy = strategy,
-		.fault_path = path,
-		.nvcpus = 2,
-		.nslots = 1,
-		.rounds = rounds,
-		.store_delay_ns = 2000,
-		.round_interval_ns = 20000,
-		.min_writes_per_round = 64,
-		.seed = seed,
-		.mem = { .bytes = 1 << 20, .backing = GUEST_BACKING_ANONYMOUS, .numa = GUEST_NUMA_LOCAL },
-		.placement = PLACEMENT_COMPACT,
-	};
-	char err[512];
+	char r[16], s[16], spec[64], p[16];
+	char *argv[] = { "verify", "-s", spec, "-p", p, "-v", "2", "-b", "1M", "-r", r,
+			 "--store-delay", "2000", "--interval", "20000", "--round-writes", "64",
+			 "--seed", s, NULL };
 
-	if (verify_run(&c, res, err, sizeof(err))) {
-		fprintf(stderr, "test_dirty_log_broken: %s\n", err);
-		exit(2);
-	}
-	printf("%-14s %-6s rounds %llu, pages verified %llu, pages lost %llu (late %llu, final %llu), %.2f s\n",
-	       strategy, fault_path_names[path], (unsigned long long)res->rounds,
-	       (unsigned long long)res->pages_verified, (unsigned long long)res->pages_lost,
-	       (unsigned long long)res->late_pages, (unsigned long long)res->final_mismatches,
-	       res->seconds);
-	return 0;
+	snprintf(spec, sizeof(spec), "%s", strategy);
+	snprintf(p, sizeof(p), "%s", path);
+	snprintf(r, sizeof(r), "%u", rounds);
+	snprintf(s, sizeof(s), "%u", seed);
+	fflush(stdout);
+	return workload_main(&workload_verify, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
 }
 
 int main(void)
 {
-	struct verify_result res;
+	static const char *const paths[] = { "locked", "fast" };
 	int failures = 0;
 
 	if (dirty_log_register(&broken_ops)) {
@@ -89,8 +85,9 @@ int main(void)
 		return 2;
 	}
 	for (int p = 0; p < 2; p++) {
-		run("xchg", (enum fault_path)p, 50, 7, &res);
-		if (res.pages_lost) {
+		int rc = 0;
+
+		if (verify("xchg", paths[p], 50, 7)) {
 			printf("FAIL: the correct xchg lost pages in the control run\n");
 			failures++;
 		}
@@ -98,10 +95,9 @@ int main(void)
 		 * the wrong moment: likely in one run, not certain (under TSan
 		 * or a loaded machine the timing shifts), so give the broken
 		 * strategy several runs with other seeds to show a loss. */
-		res.pages_lost = 0;
-		for (uint64_t attempt = 0; attempt < 10 && !res.pages_lost; attempt++)
-			run("xchg-no-kick", (enum fault_path)p, 400, 7 + attempt, &res);
-		if (!res.pages_lost) {
+		for (unsigned attempt = 0; attempt < 10 && rc != 1; attempt++)
+			rc = verify("xchg-no-kick", paths[p], 400, 7 + attempt);
+		if (rc != 1) {
 			printf("FAIL: the verifier did not catch xchg without the vCPU kick\n");
 			failures++;
 		}

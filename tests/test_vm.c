@@ -23,28 +23,30 @@
  *     until a harvest frees the ring.
  * Every check counts a failure; the exit status is the verdict.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
-#include "lib/vm/guest_memory.h"
 #include "lib/util/timing.h"
+#include "lib/vm/guest_memory.h"
 #include "lib/vm/vm.h"
+#include "tests/check.h"
 
-static int failures;
+/* vcpu_thread_begin, or the test ends here. */
+static void begin_or_die(struct vcpu *v)
+{
+	char err[256];
 
-#define CHECK(cond, ...)                                              \
-	do {                                                          \
-		if (!(cond)) {                                        \
-			failures++;                                   \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-			printf(__VA_ARGS__);                          \
-			printf("\n");                                 \
-		}                                                     \
-	} while (0)
+	if (vcpu_thread_begin(v, err, sizeof(err))) {
+		printf("FAIL: vcpu_thread_begin: %s\n", err);
+		exit(1);
+	}
+}
 
 static void test_backings(void)
 {
@@ -59,18 +61,18 @@ static void test_backings(void)
 			char want[64];
 
 			/* only hugetlb may fail here, and then with the line */
-			CHECK(b == GUEST_BACKING_ANONYMOUS_HUGETLB, "%s failed: %s",
+			CHECKF(b == GUEST_BACKING_ANONYMOUS_HUGETLB, "%s failed: %s",
 			      guest_backing_names[b], err);
 			snprintf(want, sizeof(want), "need %llu huge pages", (unsigned long long)needed);
-			CHECK(strstr(err, "/proc/sys/vm/nr_hugepages") && strstr(err, want),
+			CHECKF(strstr(err, "/proc/sys/vm/nr_hugepages") && strstr(err, want),
 			      "hugetlb error does not name the sysctl and '%s': %s", want, err);
-			CHECK(!strchr(err, '\n'), "hugetlb error is not one line");
+			CHECKF(!strchr(err, '\n'), "hugetlb error is not one line");
 			printf("%-18s unavailable: %s\n", guest_backing_names[b], err);
 			continue;
 		}
 		gm.base[0] = 0x5a;
 		gm.base[gm.bytes - 1] = 0xa5;
-		CHECK(gm.base[0] == 0x5a && gm.base[gm.bytes - 1] == 0xa5, "%s does not hold data",
+		CHECKF(gm.base[0] == 0x5a && gm.base[gm.bytes - 1] == 0xa5, "%s does not hold data",
 		      guest_backing_names[b]);
 		printf("%-18s ok, page size %zu\n", guest_backing_names[b], gm.page_size);
 		guest_memory_destroy(&gm);
@@ -126,9 +128,9 @@ static void test_harvest_protected(const char *spec, enum fault_path path, const
 
 	machine_up_protected(&m, spec, path, 1, 2, protect);
 	npages = m.vm->npages;
-	dirty = calloc(bitmap_words(npages), sizeof(*dirty));
+	dirty = bitmap_alloc_plain(npages);
 	v = &m.vm->vcpus[0];
-	vcpu_thread_begin(v);
+	begin_or_die(v);
 	vcpu_exit_guest(v);           /* this thread harvests too */
 	lag = dirty_log_report_lag(m.log);
 
@@ -146,24 +148,24 @@ static void test_harvest_protected(const char *spec, enum fault_path path, const
 			vcpu_write_page(v, pages[i], (uint64_t)round + 1);
 			vcpu_write_page(v, pages[i], (uint64_t)round + 2);   /* writable now */
 		}
-		CHECK(v->stats.faults - faults == n, "%s/%s round %d: %llu faults for %zu pages",
+		CHECKF(v->stats.faults - faults == n, "%s/%s round %d: %llu faults for %zu pages",
 		      spec, fault_path_names[path], round,
 		      (unsigned long long)(v->stats.faults - faults), n);
 		for (uint64_t k = 0; k <= lag; k++) {
 			dirty_log_get(m.log, dirty, 0);
 			dirty_log_clear(m.log, dirty);
 			if (k < lag)
-				CHECK(bitmap_weight(dirty, npages) == 0,
+				CHECKF(bitmap_weight(dirty, npages) == 0,
 				      "%s: reported pages before its lag", spec);
 		}
-		CHECK(bitmap_weight(dirty, npages) == n, "%s/%s round %d: %llu pages reported, %zu written",
+		CHECKF(bitmap_weight(dirty, npages) == n, "%s/%s round %d: %llu pages reported, %zu written",
 		      spec, fault_path_names[path], round,
 		      (unsigned long long)bitmap_weight(dirty, npages), n);
 		for (size_t i = 0; i < n; i++)
-			CHECK(bitmap_test(dirty, pages[i]), "%s/%s: page %llu not reported", spec,
+			CHECKF(bitmap_test(dirty, pages[i]), "%s/%s: page %llu not reported", spec,
 			      fault_path_names[path], (unsigned long long)pages[i]);
 		for (size_t i = 0; i < n; i++)
-			CHECK(!(m.vm->spte[pages[i]] & SPTE_WRITABLE), "%s/%s: page %llu still writable",
+			CHECKF(!vm_spte_writable(m.vm, pages[i]), "%s/%s: page %llu still writable",
 			      spec, fault_path_names[path], (unsigned long long)pages[i]);
 	}
 	dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
@@ -185,26 +187,26 @@ static void test_ring_soft_full(void)
 	unsigned long *dirty;
 
 	machine_up(&m, "dirty-ring:ring=16", FAULT_PATH_FAST, 1, 1);
-	dirty = calloc(bitmap_words(m.vm->npages), sizeof(*dirty));
+	dirty = bitmap_alloc_plain(m.vm->npages);
 	v = &m.vm->vcpus[0];
-	vcpu_thread_begin(v);
+	begin_or_die(v);
 	vcpu_exit_guest(v);
 	for (uint64_t gfn = 0; gfn < 7; gfn++)
 		(void)vcpu_translate_write(v, gfn);
-	CHECK(!m.log->ops->vcpu_blocked(m.log, v), "ring of 16 blocked after 7 pushes");
-	CHECK(!(__atomic_load_n(&v->requests, __ATOMIC_RELAXED) & VCPU_REQ_DIRTY_RING_FULL),
+	CHECKF(!dirty_log_vcpu_blocked(m.log, v), "ring of 16 blocked after 7 pushes");
+	CHECKF(!(atomic_load_explicit(&v->requests, memory_order_relaxed) & VCPU_REQ_DIRTY_RING_FULL),
 	      "soft-full request after 7 pushes");
 	(void)vcpu_translate_write(v, 7);
-	CHECK(m.log->ops->vcpu_blocked(m.log, v), "ring of 16 not blocked after 8 pushes");
-	CHECK(__atomic_load_n(&v->requests, __ATOMIC_RELAXED) & VCPU_REQ_DIRTY_RING_FULL,
+	CHECKF(dirty_log_vcpu_blocked(m.log, v), "ring of 16 not blocked after 8 pushes");
+	CHECKF(atomic_load_explicit(&v->requests, memory_order_relaxed) & VCPU_REQ_DIRTY_RING_FULL,
 	      "no soft-full request after 8 pushes");
 	dirty_log_get(m.log, dirty, 0);
-	CHECK(m.log->ops->vcpu_blocked(m.log, v), "collect alone freed ring space");
+	CHECKF(dirty_log_vcpu_blocked(m.log, v), "collect alone freed ring space");
 	dirty_log_clear(m.log, dirty);
-	CHECK(!m.log->ops->vcpu_blocked(m.log, v), "reset did not free ring space");
-	CHECK(bitmap_weight(dirty, m.vm->npages) == 8, "ring reported %llu pages, 8 pushed",
+	CHECKF(!dirty_log_vcpu_blocked(m.log, v), "reset did not free ring space");
+	CHECKF(bitmap_weight(dirty, m.vm->npages) == 8, "ring reported %llu pages, 8 pushed",
 	      (unsigned long long)bitmap_weight(dirty, m.vm->npages));
-	__atomic_store_n(&v->requests, 0, __ATOMIC_RELAXED);
+	atomic_store_explicit(&v->requests, 0, memory_order_relaxed);
 	vcpu_thread_end(v);
 	free(dirty);
 	machine_down(&m);
@@ -213,9 +215,9 @@ static void test_ring_soft_full(void)
 /* Flush protocol: a vCPU thread in guest mode, held before its exit point. */
 struct flush_test {
 	struct vm *vm;
-	int release_vcpu;    /* the vCPU may pass its exit point */
-	int flush_done;
-	int vcpu_ready;
+	atomic_int release_vcpu;    /* the vCPU may pass its exit point */
+	atomic_int flush_done;
+	atomic_int vcpu_ready;
 };
 
 static void *flush_vcpu(void *p)
@@ -223,12 +225,12 @@ static void *flush_vcpu(void *p)
 	struct flush_test *t = p;
 	struct vcpu *v = &t->vm->vcpus[0];
 
-	vcpu_thread_begin(v);       /* in guest mode */
-	__atomic_store_n(&t->vcpu_ready, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&t->release_vcpu, __ATOMIC_ACQUIRE))
+	begin_or_die(v);       /* in guest mode */
+	atomic_store_explicit(&t->vcpu_ready, 1, memory_order_release);
+	while (!atomic_load_explicit(&t->release_vcpu, memory_order_acquire))
 		sleep_ns(1000);
 	vcpu_exit_point(v);
-	while (!__atomic_load_n(&t->flush_done, __ATOMIC_ACQUIRE))
+	while (!atomic_load_explicit(&t->flush_done, memory_order_acquire))
 		sleep_ns(1000);
 	vcpu_thread_end(v);
 	return NULL;
@@ -239,7 +241,7 @@ static void *flusher(void *p)
 	struct flush_test *t = p;
 
 	vm_flush_remote_tlbs(t->vm);
-	__atomic_store_n(&t->flush_done, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&t->flush_done, 1, memory_order_release);
 	return NULL;
 }
 
@@ -252,19 +254,19 @@ static void test_flush_waits(void)
 	machine_up(&m, "xchg", FAULT_PATH_LOCKED, 1, 1);
 	t.vm = m.vm;
 	pthread_create(&tv, NULL, flush_vcpu, &t);
-	while (!__atomic_load_n(&t.vcpu_ready, __ATOMIC_ACQUIRE))
+	while (!atomic_load_explicit(&t.vcpu_ready, memory_order_acquire))
 		sleep_ns(1000);
 	pthread_create(&tf, NULL, flusher, &t);
 	/* the request is raised, the vCPU has not passed an exit point */
-	while (!(__atomic_load_n(&m.vm->vcpus[0].requests, __ATOMIC_ACQUIRE) & VCPU_REQ_TLB_FLUSH))
+	while (!(atomic_load_explicit(&m.vm->vcpus[0].requests, memory_order_acquire) & VCPU_REQ_TLB_FLUSH))
 		sleep_ns(1000);
 	sleep_ns(20 * 1000 * 1000);
-	CHECK(!__atomic_load_n(&t.flush_done, __ATOMIC_ACQUIRE),
+	CHECKF(!atomic_load_explicit(&t.flush_done, memory_order_acquire),
 	      "flush returned before the vCPU in guest mode passed an exit point");
-	__atomic_store_n(&t.release_vcpu, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&t.release_vcpu, 1, memory_order_release);
 	pthread_join(tf, NULL);
 	pthread_join(tv, NULL);
-	CHECK(m.vm->vcpus[0].stats.flush_acks == 1, "%llu flush acknowledgements, expected 1",
+	CHECKF(m.vm->vcpus[0].stats.flush_acks == 1, "%llu flush acknowledgements, expected 1",
 	      (unsigned long long)m.vm->vcpus[0].stats.flush_acks);
 	/* a vCPU outside guest mode is not waited for */
 	vm_flush_remote_tlbs(m.vm);
@@ -275,11 +277,11 @@ static void test_flush_waits(void)
  * check: a protocol that never completes fails instead of hanging. */
 #define WATCHDOG_NS (60ull * 1000 * 1000 * 1000)
 
-static bool wait_flag(const int *flag)
+static bool wait_flag(atomic_int *flag)
 {
 	uint64_t t0 = now_ns();
 
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+	while (!atomic_load_explicit(flag, memory_order_acquire))
 		if (now_ns() - t0 > WATCHDOG_NS)
 			return false;
 		else
@@ -290,11 +292,11 @@ static bool wait_flag(const int *flag)
 /* Memslot updates with a vCPU running: see the top. */
 struct update_test {
 	struct vm *vm;
-	int faulted;         /* the vCPU faulted once, in guest mode */
-	int go_offline;      /* leave guest mode and idle */
-	int offline;
-	int finish;
-	int update_done;
+	atomic_int faulted;         /* the vCPU faulted once, in guest mode */
+	atomic_int go_offline;      /* leave guest mode and idle */
+	atomic_int offline;
+	atomic_int finish;
+	atomic_int update_done;
 	int update_rc;
 };
 
@@ -303,16 +305,16 @@ static void *update_vcpu(void *p)
 	struct update_test *t = p;
 	struct vcpu *v = &t->vm->vcpus[0];
 
-	vcpu_thread_begin(v);                  /* in guest mode */
+	begin_or_die(v);                  /* in guest mode */
 	vcpu_write_page(v, 0, 1);              /* faults: a read section */
-	__atomic_store_n(&t->faulted, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&t->go_offline, __ATOMIC_ACQUIRE)) {
+	atomic_store_explicit(&t->faulted, 1, memory_order_release);
+	while (!atomic_load_explicit(&t->go_offline, memory_order_acquire)) {
 		vcpu_exit_point(v);
 		sleep_ns(1000);
 	}
 	vcpu_exit_guest(v);                    /* idles without exit points */
-	__atomic_store_n(&t->offline, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&t->finish, __ATOMIC_ACQUIRE))
+	atomic_store_explicit(&t->offline, 1, memory_order_release);
+	while (!atomic_load_explicit(&t->finish, memory_order_acquire))
 		sleep_ns(1000);
 	vcpu_enter_guest(v);
 	vcpu_write_page(v, 64, 2);             /* faults through the newest table */
@@ -331,7 +333,7 @@ static void *updater(void *p)
 	struct update_test *t = p;
 
 	t->update_rc = vm_update_memslots(t->vm, same_slots, NULL);
-	__atomic_store_n(&t->update_done, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&t->update_done, 1, memory_order_release);
 	return NULL;
 }
 
@@ -341,7 +343,7 @@ static void update_once(struct update_test *t, const char *protect, const char *
 	pthread_t tu;
 	uint64_t gen = t->vm->memslots->generation;
 
-	t->update_done = 0;
+	atomic_store_explicit(&t->update_done, 0, memory_order_relaxed);
 	pthread_create(&tu, NULL, updater, t);
 	if (!wait_flag(&t->update_done)) {
 		printf("FAIL: %s: a memslot update did not complete while the vCPU %s\n", protect,
@@ -349,10 +351,10 @@ static void update_once(struct update_test *t, const char *protect, const char *
 		exit(1);
 	}
 	pthread_join(tu, NULL);
-	CHECK(t->update_rc == 0, "%s: memslot update failed (%d) while the vCPU %s", protect,
+	CHECKF(t->update_rc == 0, "%s: memslot update failed (%d) while the vCPU %s", protect,
 	      t->update_rc, while_what);
 	/* the copy the update published, as vm->memslots */
-	CHECK(t->vm->memslots->generation > gen, "%s: vm->memslots still generation %llu after an update",
+	CHECKF(t->vm->memslots->generation > gen, "%s: vm->memslots still generation %llu after an update",
 	      protect, (unsigned long long)gen);
 }
 
@@ -370,17 +372,17 @@ static void test_memslot_update(const char *protect)
 		exit(1);
 	}
 	update_once(&t, protect, "ran exit points in guest mode");
-	__atomic_store_n(&t.go_offline, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&t.go_offline, 1, memory_order_release);
 	if (!wait_flag(&t.offline)) {
 		printf("FAIL: %s: the vCPU did not leave guest mode\n", protect);
 		exit(1);
 	}
 	update_once(&t, protect, "idled outside guest mode");
-	__atomic_store_n(&t.finish, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&t.finish, 1, memory_order_release);
 	pthread_join(tv, NULL);
-	CHECK(m.vm->memslots == m.vm->memslots_protect->ops->current(m.vm->memslots_protect),
+	CHECKF(m.vm->memslots == m.vm->memslots_protect->ops->current(m.vm->memslots_protect),
 	      "%s: vm->memslots is not the protection's current table", protect);
-	CHECK(m.vm->vcpus[0].stats.faults == 2, "%s: %llu faults, expected 2", protect,
+	CHECKF(m.vm->vcpus[0].stats.faults == 2, "%s: %llu faults, expected 2", protect,
 	      (unsigned long long)m.vm->vcpus[0].stats.faults);
 	printf("memslot update under %-12s ok\n", protect);
 	machine_down(&m);
@@ -397,9 +399,9 @@ static void test_logging_on_off(const char *spec)
 
 	machine_up(&m, spec, FAULT_PATH_LOCKED, 1, 2);
 	npages = m.vm->npages;
-	dirty = calloc(bitmap_words(npages), sizeof(*dirty));
+	dirty = bitmap_alloc_plain(npages);
 	v = &m.vm->vcpus[0];
-	vcpu_thread_begin(v);
+	begin_or_die(v);
 	vcpu_exit_guest(v);
 	if (spec) {
 		/* what the strategy starts with */
@@ -407,29 +409,29 @@ static void test_logging_on_off(const char *spec)
 		dirty_log_clear(m.log, dirty);
 		vm_disable_dirty_logging(m.vm);
 	} else {
-		CHECK(vm_enable_dirty_logging(m.vm) != 0, "logging enabled on a VM without a log");
+		CHECKF(vm_enable_dirty_logging(m.vm) != 0, "logging enabled on a VM without a log");
 	}
 	faults = v->stats.faults;
 	for (uint64_t gfn = 0; gfn < npages; gfn++)
 		vcpu_write_page(v, gfn, gfn);
-	CHECK(v->stats.faults == faults, "%s: %llu faults with logging off",
+	CHECKF(v->stats.faults == faults, "%s: %llu faults with logging off",
 	      spec ? spec : "no log", (unsigned long long)(v->stats.faults - faults));
 	if (spec) {
 		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 		dirty_log_clear(m.log, dirty);
-		CHECK(bitmap_weight(dirty, npages) == 0, "%s: %llu pages reported with logging off",
+		CHECKF(bitmap_weight(dirty, npages) == 0, "%s: %llu pages reported with logging off",
 		      spec, (unsigned long long)bitmap_weight(dirty, npages));
-		CHECK(vm_enable_dirty_logging(m.vm) == 0, "%s: cannot enable logging", spec);
+		CHECKF(vm_enable_dirty_logging(m.vm) == 0, "%s: cannot enable logging", spec);
 		faults = v->stats.faults;
 		for (uint64_t gfn = 0; gfn < npages; gfn++)
 			vcpu_write_page(v, gfn, gfn + 1);
-		CHECK(v->stats.faults - faults == (initially_set ? 0 : npages),
+		CHECKF(v->stats.faults - faults == (initially_set ? 0 : npages),
 		      "%s: %llu faults after enabling, expected %llu", spec,
 		      (unsigned long long)(v->stats.faults - faults),
 		      (unsigned long long)(initially_set ? 0 : npages));
 		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 		dirty_log_clear(m.log, dirty);
-		CHECK(bitmap_weight(dirty, npages) == npages, "%s: %llu pages reported after enabling, %llu written",
+		CHECKF(bitmap_weight(dirty, npages) == npages, "%s: %llu pages reported after enabling, %llu written",
 		      spec, (unsigned long long)bitmap_weight(dirty, npages), (unsigned long long)npages);
 	}
 	vcpu_thread_end(v);
@@ -440,7 +442,7 @@ static void test_logging_on_off(const char *spec)
 /* A vCPU blocked on a full ring shows in vm_log_space_wanted. */
 struct space_test {
 	struct vm *vm;
-	int done;
+	atomic_int done;
 };
 
 static void *space_vcpu(void *p)
@@ -448,11 +450,11 @@ static void *space_vcpu(void *p)
 	struct space_test *t = p;
 	struct vcpu *v = &t->vm->vcpus[0];
 
-	vcpu_thread_begin(v);
+	begin_or_die(v);
 	for (uint64_t gfn = 0; gfn < 8; gfn++)   /* ring of 16: soft-full after 8 */
 		vcpu_write_page(v, gfn, 1);      /* the 8th exit point waits */
 	vcpu_thread_end(v);
-	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&t->done, 1, memory_order_release);
 	return NULL;
 }
 
@@ -465,9 +467,9 @@ static void test_log_space_wanted(void)
 	uint64_t t0 = now_ns();
 
 	machine_up(&m, "dirty-ring:ring=16", FAULT_PATH_FAST, 1, 1);
-	dirty = calloc(bitmap_words(m.vm->npages), sizeof(*dirty));
+	dirty = bitmap_alloc_plain(m.vm->npages);
 	t.vm = m.vm;
-	CHECK(!vm_log_space_wanted(m.vm), "log space wanted before any vCPU ran");
+	CHECKF(!vm_log_space_wanted(m.vm), "log space wanted before any vCPU ran");
 	pthread_create(&tv, NULL, space_vcpu, &t);
 	while (!vm_log_space_wanted(m.vm)) {
 		if (now_ns() - t0 > WATCHDOG_NS) {
@@ -476,7 +478,7 @@ static void test_log_space_wanted(void)
 		}
 		sleep_ns(100 * 1000);
 	}
-	CHECK(!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE), "the vCPU finished with a full ring");
+	CHECKF(!atomic_load_explicit(&t.done, memory_order_acquire), "the vCPU finished with a full ring");
 	dirty_log_get(m.log, dirty, 0);
 	dirty_log_clear(m.log, dirty);
 	if (!wait_flag(&t.done)) {
@@ -484,10 +486,10 @@ static void test_log_space_wanted(void)
 		exit(1);
 	}
 	pthread_join(tv, NULL);
-	CHECK(!vm_log_space_wanted(m.vm), "log space still wanted after the vCPU went on");
-	CHECK(m.vm->vcpus[0].stats.ring_full_exits == 1, "%llu ring-full exits, expected 1",
+	CHECKF(!vm_log_space_wanted(m.vm), "log space still wanted after the vCPU went on");
+	CHECKF(m.vm->vcpus[0].stats.ring_full_exits == 1, "%llu ring-full exits, expected 1",
 	      (unsigned long long)m.vm->vcpus[0].stats.ring_full_exits);
-	CHECK(bitmap_weight(dirty, m.vm->npages) == 8, "ring reported %llu pages, 8 pushed",
+	CHECKF(bitmap_weight(dirty, m.vm->npages) == 8, "ring reported %llu pages, 8 pushed",
 	      (unsigned long long)bitmap_weight(dirty, m.vm->npages));
 	dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 	dirty_log_clear(m.log, dirty);
@@ -495,12 +497,53 @@ static void test_log_space_wanted(void)
 	machine_down(&m);
 }
 
+/* The registry: built-ins in order, find, foreach, register, specs (a
+ * strategy added to DIRTY_LOG_STRATEGIES passes it unchanged). */
+static void test_registry(void)
+{
+	static const char *const names[] = { "srcu-swap", "xchg", "lock-copy-clear",
+					     "atomic-and", "clear-log", "dirty-ring" };
+	static const struct dirty_log_ops dup = { .name = "xchg" };
+	const struct dirty_log_ops *o;
+	struct dirty_log *log;
+	char err[256];
+	int i;
+
+	/* the first built-ins, in their order; more may follow */
+	dirty_log_foreach(o, i)
+		CHECKF(i >= 6 || !strcmp(o->name, names[i]), "built-in %d is %s, not %s", i,
+		       o->name, names[i]);
+	CHECKF(i >= 6, "%d strategies", i);
+	CHECKF(dirty_log_nth(-1) == NULL && dirty_log_nth(i) == NULL, "nth past the end");
+	for (int k = 0; k < i; k++)
+		CHECKF(dirty_log_find(dirty_log_nth(k)->name) == dirty_log_nth(k), "find %s",
+		       dirty_log_nth(k)->name);
+	CHECKF(dirty_log_find("xchg") == &dirty_log_xchg_ops, "find xchg");
+	CHECKF(dirty_log_find("xchg:x=1") == NULL, "find takes a name, not a spec");
+	CHECKF(dirty_log_register(&dup) == -EEXIST, "a taken name registered");
+	log = dirty_log_create("clear-log:initially-set=1,chunk=128", NULL, err, sizeof(err));
+	CHECKF(log && !strcmp(dirty_log_name(log), "clear-log") &&
+	       !strcmp(dirty_log_spec(log), "clear-log:initially-set=1,chunk=128"),
+	       "spec with options: %s", log ? dirty_log_spec(log) : err);
+	dirty_log_free(log);
+	CHECKF(!dirty_log_create("nope", NULL, err, sizeof(err)) && strstr(err, "unknown strategy") &&
+	       strstr(err, "dirty-ring"), "unknown name: %s", err);
+	CHECKF(!dirty_log_create("xchg:x=1", NULL, err, sizeof(err)) &&
+	       strstr(err, "takes no options"), "an option to xchg: %s", err);
+	CHECKF(!dirty_log_create("clear-log:chunk=100", NULL, err, sizeof(err)) &&
+	       strstr(err, "multiple of 64"), "a bad chunk: %s", err);
+	CHECKF(!dirty_log_create("srcu-swap:wait", NULL, err, sizeof(err)) &&
+	       strstr(err, "bad option"), "an option without a value: %s", err);
+}
+
 int main(void)
 {
 	const struct dirty_log_ops *o;
+	int i;
 
-	test_backings();
-	for (int i = 0; (o = dirty_log_nth(i)); i++)
+	RUN(test_registry);
+	RUN(test_backings);
+	dirty_log_foreach(o, i)
 		for (int p = 0; p < 2; p++)
 			test_harvest(o->name, (enum fault_path)p);
 	for (int p = 0; p < 2; p++) {
@@ -508,15 +551,15 @@ int main(void)
 		test_harvest("srcu-swap:wait=call_srcu", (enum fault_path)p);
 		test_harvest("clear-log:initially-set=1,chunk=64", (enum fault_path)p);
 	}
-	test_ring_soft_full();
-	test_flush_waits();
-	test_log_space_wanted();
-	test_logging_on_off(NULL);
-	test_logging_on_off("xchg");
-	test_logging_on_off("dirty-ring");
-	test_logging_on_off("clear-log:initially-set=1");
-	for (int i = 0; memslot_protect_names[i]; i++) {
-		const char *name = memslot_protect_names[i];
+	RUN(test_ring_soft_full);
+	RUN(test_flush_waits);
+	RUN(test_log_space_wanted);
+	RUN(test_logging_on_off, NULL);
+	RUN(test_logging_on_off, "xchg");
+	RUN(test_logging_on_off, "dirty-ring");
+	RUN(test_logging_on_off, "clear-log:initially-set=1");
+	for (int k = 0; memslot_protect_names[k]; k++) {
+		const char *name = memslot_protect_names[k];
 
 #ifdef __SANITIZE_THREAD__
 		/* liburcu is not instrumented: TSan cannot see its ordering */
@@ -527,6 +570,5 @@ int main(void)
 			test_harvest_protected("xchg", (enum fault_path)p, name);
 		test_memslot_update(name);
 	}
-	printf("%s: %d failure(s)\n", failures ? "FAILED" : "ok", failures);
-	return failures ? 1 : 0;
+	return check_exit();
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
+#include "lib/util/rng.h"
 #include "lib/util/stats.h"
 #include "lib/util/timing.h"
 #include "lib/vm/guest_memory.h"
@@ -67,12 +68,7 @@ static const struct wl_column harvest_columns[] = {
  * strategy and the floor see the same pages. */
 static bool page_selected(uint64_t gfn, uint64_t percent)
 {
-	uint64_t h = (gfn + 1) * 0x9e3779b97f4a7c15ull;
-
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 32;
-	return h % 10000 < percent * 100;
+	return rng_hash(gfn) % 10000 < percent * 100;
 }
 
 /* The floor: read the bitmap, clear the writable bit of each dirty page. */
@@ -82,13 +78,14 @@ static void floor_pass(struct vm *vm, const unsigned long *bm, size_t words)
 		vm_write_protect_mask(vm, i * 64, bm[i]);
 }
 
-/* One timed harvest of the pages selected at @percent. */
-static void harvest_once(struct vm *vm, struct dirty_log *log, unsigned long *dirty,
-			 uint64_t percent, struct harvest_sample *s)
+/* One timed harvest of the pages selected at @percent; 0 or -errno. */
+static int harvest_once(struct vm *vm, struct dirty_log *log, unsigned long *dirty,
+			uint64_t percent, struct harvest_sample *s)
 {
 	struct vcpu *v = &vm->vcpus[0];
 	size_t words = bitmap_words(vm->npages);
 	uint64_t t0, t1, t2;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
 	for (uint64_t gfn = 0; gfn < vm->npages; gfn++)
@@ -97,10 +94,13 @@ static void harvest_once(struct vm *vm, struct dirty_log *log, unsigned long *di
 			s->dirty_pages++;
 		}
 	t0 = now_ns();
-	dirty_log_get(log, dirty, 0);
+	rc = dirty_log_get(log, dirty, 0);
 	t1 = now_ns();
-	dirty_log_clear(log, dirty);
+	if (!rc)
+		rc = dirty_log_clear(log, dirty);
 	t2 = now_ns();
+	if (rc)
+		return rc;
 	s->get_log_ns = t1 - t0;
 	s->clear_log_ns = t2 - t1;
 	s->reported_pages = bitmap_weight(dirty, vm->npages);
@@ -109,10 +109,31 @@ static void harvest_once(struct vm *vm, struct dirty_log *log, unsigned long *di
 	 * then the bare loop. */
 	for (size_t i = 0; i < words; i++)
 		for (unsigned long w = dirty[i]; w; w &= w - 1)
-			vm->spte[i * 64 + (unsigned)__builtin_ctzl(w)] = SPTE_WRITABLE;
+			vm_make_writable(vm, i * 64 + (unsigned)__builtin_ctzl(w));
 	t0 = now_ns();
 	floor_pass(vm, dirty, words);
 	s->floor_ns = now_ns() - t0;
+	return 0;
+}
+
+/* The harvests of one cell: what the strategy starts with, a warm-up,
+ * @reps timed ones, and a final one so that teardown is clean. */
+static int harvest_series(const struct harvest_opts *o, struct vm *vm, struct dirty_log *log,
+			  unsigned long *dirty, struct harvest_sample *out)
+{
+	struct harvest_sample warm;
+	int rc;
+
+	/* Harvest whatever the strategy starts with (e.g. initially-set). */
+	rc = dirty_log_get(log, dirty, 0);
+	rc = rc ? rc : dirty_log_clear(log, dirty);
+	rc = rc ? rc : harvest_once(vm, log, dirty, o->dirty_percent, &warm);
+	for (uint64_t r = 0; r < o->reps && !rc; r++)
+		rc = harvest_once(vm, log, dirty, o->dirty_percent, &out[r]);
+	/* Report what a lagging strategy still holds, so teardown is clean. */
+	if (!rc)
+		rc = dirty_log_get(log, dirty, DIRTY_LOG_FINAL);
+	return rc ? rc : dirty_log_clear(log, dirty);
 }
 
 /* Runs 1 warm-up + @reps harvests of @o's cell into @out. */
@@ -123,16 +144,16 @@ static int harvest_measure(const struct harvest_opts *o, struct guest_memory *me
 	struct dirty_log_hints hints = { .max_dirty_per_vcpu = npages };
 	struct vm_options vo = { .nslots = 1, .nvcpus = 1,
 				 .fault_path = (enum fault_path)o->fault_path };
-	struct harvest_sample warm;
 	struct dirty_log *log;
 	unsigned long *dirty;
 	struct vm *vm;
+	int rc;
 
 	log = dirty_log_create(o->strategy, &hints, err, errlen);
 	if (!log)
 		return WL_BAD_INPUT;
 	vm = vm_create(&vo, mem, log, err, errlen);
-	dirty = calloc(bitmap_words(npages), sizeof(*dirty));
+	dirty = bitmap_alloc_plain(npages);
 	if (!vm || !dirty) {
 		if (vm && !dirty)
 			snprintf(err, errlen, "out of memory");
@@ -141,23 +162,20 @@ static int harvest_measure(const struct harvest_opts *o, struct guest_memory *me
 		dirty_log_free(log);
 		return WL_BAD_INPUT;
 	}
-	vcpu_thread_begin(&vm->vcpus[0]);
-	/* This thread is also the harvester: a flush must not wait for it. */
-	vcpu_exit_guest(&vm->vcpus[0]);
-	/* Harvest whatever the strategy starts with (e.g. initially-set). */
-	dirty_log_get(log, dirty, 0);
-	dirty_log_clear(log, dirty);
-	harvest_once(vm, log, dirty, o->dirty_percent, &warm);
-	for (uint64_t r = 0; r < o->reps; r++)
-		harvest_once(vm, log, dirty, o->dirty_percent, &out[r]);
-	/* Report what a lagging strategy still holds, so teardown is clean. */
-	dirty_log_get(log, dirty, DIRTY_LOG_FINAL);
-	dirty_log_clear(log, dirty);
-	vcpu_thread_end(&vm->vcpus[0]);
+	rc = vcpu_thread_begin(&vm->vcpus[0], err, errlen) ? WL_ERROR : 0;
+	if (!rc) {
+		/* This thread is also the harvester: a flush must not wait for it. */
+		vcpu_exit_guest(&vm->vcpus[0]);
+		if (harvest_series(o, vm, log, dirty, out)) {
+			snprintf(err, errlen, "%s: a harvest failed", o->strategy);
+			rc = WL_ERROR;
+		}
+		vcpu_thread_end(&vm->vcpus[0]);
+	}
 	free(dirty);
 	vm_destroy(vm);
 	dirty_log_free(log);
-	return 0;
+	return rc;
 }
 
 static int memory_options(const struct harvest_opts *o, struct guest_memory_options *mo,

@@ -69,6 +69,10 @@ struct wl_option {
 	 * every strategy's name).  Returns the number written to @out (at
 	 * most @max), 0 to keep the value as it is, -1 on error. */
 	int (*expand)(const char *value, const char **out, int max);
+	/* Optional, WL_FLAG: an option that prints something (a list of
+	 * strategies) on @f and ends the command with status 0, as --help
+	 * does, before any check runs. */
+	void (*action)(FILE *f);
 };
 
 enum wl_col_type {
@@ -87,6 +91,7 @@ struct wl_column {
 	const char *unit;          /* "ns", "bytes", "1/s", "" ... (documentation) */
 	unsigned flags;
 	const char *format;        /* WL_COL_REAL: printf format (default "%.3f") */
+	int width;                 /* WL_SHOW: field width on stdout (0: the default) */
 };
 
 struct wl_ctx;
@@ -118,6 +123,10 @@ struct workload {
 	/* Runs one cell: 0, WL_FAILED, or WL_ERROR / WL_BAD_INPUT with one
 	 * line in @err. */
 	int (*run)(const void *opts, struct wl_ctx *ctx, char *err, size_t errlen);
+	/* Optional: after the last cell ran (@status: the worst of the cells,
+	 * 0 or WL_FAILED), before the results are closed: closing tables and
+	 * totals on stdout.  Not called when a cell could not run. */
+	void (*finish)(struct wl_ctx *ctx, int status);
 };
 
 /* ---- What run may call (implemented by the driver) ---- */

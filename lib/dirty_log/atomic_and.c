@@ -1,16 +1,18 @@
 /*
- * atomic-and: the 2012 proposal beside xchg (seed 000): read each word,
- * then atomic_and(word, ~seen), under mmu_lock, and write-protect the
- * pages seen.  A bit set between the read and the and survives to the next
+ * atomic-and: the 2012 proposal beside xchg (the "srcu-less dirty logging"
+ * thread, where "atomic_and was really slow"): read each word, then
+ * atomic_and(word, ~seen), under mmu_lock, and write-protect the pages
+ * seen.  A bit set between the read and the and survives to the next
  * harvest.  Marks are atomic set_bits and may run without mmu_lock.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
+#include "lib/util/mutant.h"
 #include "lib/vm/vm.h"
 
-static void atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+static int atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct vm *vm = log->vm;
 	struct memslot_table *t = vm->memslots;
@@ -19,17 +21,22 @@ static void atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsi
 	(void)flags;
 	for (uint32_t k = 0; k < t->nslots; k++) {
 		struct memslot *s = &t->slots[k];
-		unsigned long *bm = s->dirty_bitmap;
+		atomic_ulong *bm = s->dirty_bitmap;
 		unsigned long *out = dirty + s->base_gfn / 64;
 		size_t n = bitmap_words(s->npages);
 
 		spinlock_lock(&vm->mmu_lock);
 		for (size_t i = 0; i < n; i++) {
 			/* acquire: pairs with the release of bitmap_set_atomic */
-			unsigned long w = __atomic_load_n(&bm[i], __ATOMIC_ACQUIRE);
+			unsigned long w = atomic_load_explicit(&bm[i], memory_order_acquire);
 
 			if (w) {
-				__atomic_fetch_and(&bm[i], ~w, __ATOMIC_RELAXED);
+				vm_test_delay(vm->delay.harvest_ns);   /* marks may land */
+				/* clears only what was seen: a later mark stays */
+				if (MUTANT(dirty_log_atomic_and_plain_clear))
+					atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
+				else
+					atomic_fetch_and_explicit(&bm[i], ~w, memory_order_relaxed);
 				vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
 				any = true;
 			}
@@ -39,6 +46,7 @@ static void atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsi
 	}
 	if (any)
 		vm_flush_remote_tlbs(vm);
+	return 0;
 }
 
 const struct dirty_log_ops dirty_log_atomic_and_ops = {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
+#include "lib/util/mutant.h"
 #include "lib/vm/vm.h"
 
 struct clear_log {
@@ -56,8 +57,8 @@ static int clear_log_set_option(struct dirty_log *log, const char *key, const ch
 	return -1;
 }
 
-/* The state logging starts in: every bit clear and every page read-only,
- * or (initially-set) every bit set and every page writable.  No vCPU runs. */
+/* The state logging starts in: every bit clear, or (initially-set) every
+ * bit set; the VM sets the sptes to match (initially_dirty).  No vCPU runs. */
 static void clear_log_enable(struct dirty_log *log)
 {
 	struct clear_log *c = log->priv;
@@ -66,18 +67,27 @@ static void clear_log_enable(struct dirty_log *log)
 	for (uint32_t k = 0; k < t->nslots; k++) {
 		struct memslot *s = &t->slots[k];
 
-		memset(s->dirty_bitmap, c->initially_set ? 0xff : 0,
-		       bitmap_words(s->npages) * sizeof(unsigned long));
-		memset(log->vm->spte + s->base_gfn, c->initially_set ? SPTE_WRITABLE : 0, s->npages);
+		for (size_t i = 0; i < bitmap_words(s->npages); i++)
+			/* relaxed: the start of the vCPUs orders it */
+			atomic_store_explicit(&s->dirty_bitmap[i], c->initially_set ? ~0ul : 0,
+					      memory_order_relaxed);
 	}
+}
+
+static bool clear_log_initially_dirty(const struct dirty_log *log)
+{
+	const struct clear_log *c = log->priv;
+
+	return c->initially_set;
 }
 
 static int clear_log_init(struct dirty_log *log, char *err, size_t errlen)
 {
-	if (dirty_log_alloc_slot_bitmaps(log, err, errlen))
-		return -1;
-	clear_log_enable(log);
-	return 0;
+	int rc = dirty_log_alloc_slot_bitmaps(log, err, errlen);
+
+	if (!rc)
+		clear_log_enable(log);
+	return rc;
 }
 
 static void clear_log_destroy(struct dirty_log *log)
@@ -85,15 +95,7 @@ static void clear_log_destroy(struct dirty_log *log)
 	dirty_log_free_slot_bitmaps(log);
 }
 
-static void clear_log_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
-			   uint64_t rel)
-{
-	(void)log;
-	(void)v;
-	bitmap_set_atomic(slot->dirty_bitmap, rel);
-}
-
-static void clear_log_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+static int clear_log_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct memslot_table *t = log->vm->memslots;
 
@@ -105,14 +107,34 @@ static void clear_log_get_log(struct dirty_log *log, unsigned long *dirty, unsig
 
 		for (size_t i = 0; i < n; i++)
 			/* acquire: pairs with the release of bitmap_set_atomic */
-			out[i] = __atomic_load_n(&s->dirty_bitmap[i], __ATOMIC_ACQUIRE);
+			out[i] = atomic_load_explicit(&s->dirty_bitmap[i], memory_order_acquire);
 	}
+	return 0;
+}
+
+/* Clears the bits of @mask in @word; returns those that were still set. */
+static unsigned long clear_word(struct vm *vm, atomic_ulong *word, unsigned long mask)
+{
+	unsigned long old;
+
+	if (MUTANT(dirty_log_clear_log_plain_clear)) {
+		/* a load and a store: a mark in between is cleared unseen */
+		old = atomic_load_explicit(word, memory_order_acquire);
+		vm_test_delay(vm->delay.harvest_ns);
+		atomic_store_explicit(word, old & ~mask, memory_order_relaxed);
+		return mask & old;
+	}
+	vm_test_delay(vm->delay.harvest_ns);   /* marks may land in the word */
+	/* acquire: pairs with the release of bitmap_set_atomic */
+	old = atomic_fetch_and_explicit(word, ~mask, memory_order_acquire);
+	return mask & old;
 }
 
 /*
  * KVM_CLEAR_DIRTY_LOG of pages [first, first + npages) of @s, @bits being
- * the caller's bitmap of the slot (bit 0 = page 0).  Returns -EINVAL for a
- * misaligned range, else 0.
+ * the caller's bitmap of the slot (bit 0 = page 0): clears the bits the
+ * caller saw and write-protects their pages, then flushes.  -EINVAL for a
+ * misaligned range (kvm_clear_dirty_log_protect's check), else 0.
  */
 static int clear_log_range(struct vm *vm, struct memslot *s, uint64_t first, uint64_t npages,
 			   const unsigned long *bits)
@@ -128,9 +150,8 @@ static int clear_log_range(struct vm *vm, struct memslot *s, uint64_t first, uin
 
 		if (!mask)
 			continue;
-		/* acquire: pairs with the release of bitmap_set_atomic */
-		mask &= __atomic_fetch_and(&s->dirty_bitmap[i], ~mask, __ATOMIC_ACQUIRE);
-		if (mask) {
+		mask = clear_word(vm, &s->dirty_bitmap[i], mask);
+		if (mask && !MUTANT(dirty_log_clear_log_no_write_protect)) {
 			vm_write_protect_mask(vm, s->base_gfn + i * 64, mask);
 			any = true;
 		}
@@ -141,7 +162,7 @@ static int clear_log_range(struct vm *vm, struct memslot *s, uint64_t first, uin
 	return 0;
 }
 
-static void clear_log_clear_log(struct dirty_log *log, const unsigned long *dirty)
+static int clear_log_clear_log(struct dirty_log *log, const unsigned long *dirty)
 {
 	struct clear_log *c = log->priv;
 	struct memslot_table *t = log->vm->memslots;
@@ -152,14 +173,13 @@ static void clear_log_clear_log(struct dirty_log *log, const unsigned long *dirt
 
 		for (uint64_t first = 0; first < s->npages; first += chunk) {
 			uint64_t n = s->npages - first < chunk ? s->npages - first : chunk;
+			int rc = clear_log_range(log->vm, s, first, n, dirty + s->base_gfn / 64);
 
-			if (clear_log_range(log->vm, s, first, n, dirty + s->base_gfn / 64)) {
-				fprintf(stderr, "clear-log: misaligned clear of pages %llu+%llu of slot %u\n",
-					(unsigned long long)first, (unsigned long long)n, s->id);
-				abort();
-			}
+			if (rc)
+				return rc;
 		}
 	}
+	return 0;
 }
 
 const struct dirty_log_ops dirty_log_clear_log_ops = {
@@ -170,8 +190,9 @@ const struct dirty_log_ops dirty_log_clear_log_ops = {
 	.set_option = clear_log_set_option,
 	.init = clear_log_init,
 	.enable = clear_log_enable,
+	.initially_dirty = clear_log_initially_dirty,
 	.destroy = clear_log_destroy,
-	.mark_dirty = clear_log_mark,
+	.mark_dirty = dirty_log_mark_slot_bitmap,
 	.get_log = clear_log_get_log,
 	.clear_log = clear_log_clear_log,
 };

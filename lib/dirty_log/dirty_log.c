@@ -1,44 +1,44 @@
-/* Dirty-log strategy registry and harvest entry points: see dirty_log.h. */
+/* Dirty-log strategy registry, spec parsing and the wrappers of every op:
+ * see dirty_log.h. */
 #include "lib/dirty_log/dirty_log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util/compiler.h"
+#include "lib/util/spec.h"
 #include "lib/vm/vm.h"
 
-#define DIRTY_LOG_MAX_STRATEGIES 32
+#define DIRTY_LOG_MAX_REGISTERED 32
 
-static const struct dirty_log_ops *builtin[] = {
-	&dirty_log_srcu_swap_ops,
-	&dirty_log_xchg_ops,
-	&dirty_log_lock_copy_clear_ops,
-	&dirty_log_atomic_and_ops,
-	&dirty_log_clear_log_ops,
-	&dirty_log_dirty_ring_ops,
+static const struct dirty_log_ops *const builtin[] = {
+#define DIRTY_LOG_BUILTIN(n) &dirty_log_##n##_ops,
+	DIRTY_LOG_STRATEGIES(DIRTY_LOG_BUILTIN)
+#undef DIRTY_LOG_BUILTIN
 };
 
-#define NBUILTIN ((int)(sizeof(builtin) / sizeof(builtin[0])))
-
 /* Registered at start-up by tests, before any thread runs. */
-static const struct dirty_log_ops *registered[DIRTY_LOG_MAX_STRATEGIES];
+static const struct dirty_log_ops *registered[DIRTY_LOG_MAX_REGISTERED];
 static int nregistered;
 
 const struct dirty_log_ops *dirty_log_nth(int i)
 {
 	if (i < 0)
 		return NULL;
-	if (i < NBUILTIN)
+	if ((size_t)i < ARRAY_SIZE(builtin))
 		return builtin[i];
-	i -= NBUILTIN;
+	i -= (int)ARRAY_SIZE(builtin);
 	return i < nregistered ? registered[i] : NULL;
 }
 
 const struct dirty_log_ops *dirty_log_find(const char *name)
 {
 	const struct dirty_log_ops *o;
+	int i;
 
-	for (int i = 0; (o = dirty_log_nth(i)); i++)
+	dirty_log_foreach(o, i)
 		if (!strcmp(o->name, name))
 			return o;
 	return NULL;
@@ -46,8 +46,10 @@ const struct dirty_log_ops *dirty_log_find(const char *name)
 
 int dirty_log_register(const struct dirty_log_ops *ops)
 {
-	if (dirty_log_find(ops->name) || nregistered == DIRTY_LOG_MAX_STRATEGIES)
-		return -1;
+	if (dirty_log_find(ops->name))
+		return -EEXIST;
+	if (nregistered == DIRTY_LOG_MAX_REGISTERED)
+		return -ENOSPC;
 	registered[nregistered++] = ops;
 	return 0;
 }
@@ -55,39 +57,54 @@ int dirty_log_register(const struct dirty_log_ops *ops)
 void dirty_log_list(FILE *f)
 {
 	const struct dirty_log_ops *o;
+	int i;
 
-	for (int i = 0; (o = dirty_log_nth(i)); i++) {
+	dirty_log_foreach(o, i) {
 		fprintf(f, "  %-16s %s\n", o->name, o->summary);
 		if (o->options_help)
 			fprintf(f, "  %-16s   options: %s\n", "", o->options_help);
 	}
 }
 
+static void unknown_strategy(const char *name, char *err, size_t errlen)
+{
+	const struct dirty_log_ops *o;
+	int used = snprintf(err, errlen, "unknown strategy '%s' (choose from", name), i;
+
+	dirty_log_foreach(o, i) {
+		if (used < 0 || (size_t)used >= errlen)
+			return;
+		used += snprintf(err + used, errlen - (size_t)used, " %s", o->name);
+	}
+	if (used > 0 && (size_t)used < errlen)
+		snprintf(err + used, errlen - (size_t)used, ")");
+}
+
+/* spec_parse's callback: one KEY=VALUE for the log's strategy. */
+static int set_option(void *arg, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct dirty_log *log = arg;
+
+	return log->ops->set_option(log, key, value, err, errlen);
+}
+
 struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hints *hints,
 				   char *err, size_t errlen)
 {
-	char buf[sizeof(((struct dirty_log *)0)->spec)];
-	char *opts, *save = NULL;
+	char name[SPEC_MAX];
+	size_t n = strcspn(spec, ":");
 	const struct dirty_log_ops *ops;
 	struct dirty_log *log;
 
-	if (strlen(spec) >= sizeof(buf)) {
+	if (n >= sizeof(name) || strlen(spec) >= sizeof(log->spec)) {
 		snprintf(err, errlen, "strategy '%.40s...' is too long", spec);
 		return NULL;
 	}
-	strcpy(buf, spec);
-	opts = strchr(buf, ':');
-	if (opts)
-		*opts++ = 0;
-	ops = dirty_log_find(buf);
+	memcpy(name, spec, n);
+	name[n] = 0;
+	ops = dirty_log_find(name);
 	if (!ops) {
-		const struct dirty_log_ops *o;
-		int used = snprintf(err, errlen, "unknown strategy '%s' (choose from", buf);
-
-		for (int i = 0; (o = dirty_log_nth(i)) && used > 0 && (size_t)used < errlen; i++)
-			used += snprintf(err + used, errlen - (size_t)used, " %s", o->name);
-		if (used > 0 && (size_t)used < errlen)
-			snprintf(err + used, errlen - (size_t)used, ")");
+		unknown_strategy(name, err, errlen);
 		return NULL;
 	}
 	log = calloc(1, sizeof(*log));
@@ -100,21 +117,10 @@ struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hint
 	if (hints)
 		log->hints = *hints;
 	strcpy(log->spec, spec);
-	for (char *kv = opts ? strtok_r(opts, ",", &save) : NULL; kv;
-	     kv = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(kv, '=');
-
-		if (!val || !ops->set_option) {
-			snprintf(err, errlen, "strategy %s: bad option '%s' (%s)", ops->name, kv,
-				 ops->options_help ? ops->options_help : "it takes no options");
-			dirty_log_free(log);
-			return NULL;
-		}
-		*val++ = 0;
-		if (ops->set_option(log, kv, val, err, errlen)) {
-			dirty_log_free(log);
-			return NULL;
-		}
+	if (spec_parse(spec, name, sizeof(name), ops->set_option ? set_option : NULL, log, err,
+		       errlen)) {
+		dirty_log_free(log);
+		return NULL;
 	}
 	return log;
 }
@@ -127,21 +133,96 @@ void dirty_log_free(struct dirty_log *log)
 	free(log);
 }
 
-void dirty_log_get(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+const char *dirty_log_spec(const struct dirty_log *log)
 {
-	log->ops->get_log(log, dirty, flags);
+	return log->spec;
 }
 
-void dirty_log_clear(struct dirty_log *log, const unsigned long *dirty)
+const char *dirty_log_name(const struct dirty_log *log)
 {
-	if (log->ops->clear_log)
-		log->ops->clear_log(log, dirty);
+	return log->ops->name;
+}
+
+/* ---- the VM's side ---- */
+
+int dirty_log_attach(struct dirty_log *log, struct vm *vm, char *err, size_t errlen)
+{
+	int rc;
+
+	log->vm = vm;
+	rc = log->ops->init(log, err, errlen);
+	if (rc)
+		log->vm = NULL;
+	return rc;
+}
+
+void dirty_log_detach(struct dirty_log *log)
+{
+	log->ops->destroy(log);
+	log->vm = NULL;
+}
+
+void dirty_log_enable(struct dirty_log *log)
+{
+	if (log->ops->enable)
+		log->ops->enable(log);
+}
+
+bool dirty_log_initially_dirty(const struct dirty_log *log)
+{
+	return log->ops->initially_dirty && log->ops->initially_dirty(log);
+}
+
+bool dirty_log_marks_need_mmu_lock(const struct dirty_log *log)
+{
+	return log->ops->marks_need_mmu_lock;
+}
+
+int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err,
+				size_t errlen)
+{
+	return log->ops->vcpu_thread_begin ? log->ops->vcpu_thread_begin(log, v, err, errlen) : 0;
+}
+
+void dirty_log_vcpu_thread_end(struct dirty_log *log, struct vcpu *v)
+{
+	if (log->ops->vcpu_thread_end)
+		log->ops->vcpu_thread_end(log, v);
+}
+
+bool dirty_log_can_block(const struct dirty_log *log)
+{
+	return log->ops->vcpu_blocked != NULL;
+}
+
+bool dirty_log_vcpu_blocked(struct dirty_log *log, struct vcpu *v)
+{
+	return log->ops->vcpu_blocked && log->ops->vcpu_blocked(log, v);
+}
+
+/* ---- the harvester's side ---- */
+
+int dirty_log_get(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+{
+	return log->ops->get_log(log, dirty, flags);
+}
+
+int dirty_log_clear(struct dirty_log *log, const unsigned long *dirty)
+{
+	return log->ops->clear_log ? log->ops->clear_log(log, dirty) : 0;
+}
+
+bool dirty_log_has_clear(const struct dirty_log *log)
+{
+	return log->ops->clear_log != NULL;
 }
 
 unsigned dirty_log_report_lag(const struct dirty_log *log)
 {
 	return log->ops->report_lag ? log->ops->report_lag(log) : 0;
 }
+
+/* ---- bitmaps ---- */
 
 uint64_t bitmap_weight(const unsigned long *b, uint64_t nbits)
 {
@@ -155,14 +236,21 @@ uint64_t bitmap_weight(const unsigned long *b, uint64_t nbits)
 	return n;
 }
 
-unsigned long *bitmap_alloc(uint64_t nbits)
+atomic_ulong *bitmap_alloc(uint64_t nbits)
 {
-	size_t bytes = (bitmap_words(nbits) * sizeof(unsigned long) + 63) & ~(size_t)63;
-	unsigned long *b = aligned_alloc(64, bytes ? bytes : 64);
+	size_t words = bitmap_words(nbits);
+	size_t bytes = (words * sizeof(atomic_ulong) + CACHELINE - 1) & ~(size_t)(CACHELINE - 1);
+	atomic_ulong *b = aligned_alloc(CACHELINE, bytes ? bytes : CACHELINE);
 
 	if (b)
-		memset(b, 0, bytes);
+		for (size_t i = 0; i < words; i++)
+			atomic_init(&b[i], 0);
 	return b;
+}
+
+unsigned long *bitmap_alloc_plain(uint64_t nbits)
+{
+	return calloc(bitmap_words(nbits) ? bitmap_words(nbits) : 1, sizeof(unsigned long));
 }
 
 int dirty_log_alloc_slot_bitmaps(struct dirty_log *log, char *err, size_t errlen)
@@ -175,7 +263,7 @@ int dirty_log_alloc_slot_bitmaps(struct dirty_log *log, char *err, size_t errlen
 			snprintf(err, errlen, "%s: out of memory for the dirty bitmap of slot %u",
 				 log->ops->name, t->slots[i].id);
 			dirty_log_free_slot_bitmaps(log);
-			return -1;
+			return -ENOMEM;
 		}
 	}
 	return 0;

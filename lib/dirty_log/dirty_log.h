@@ -3,8 +3,9 @@
  * by name at run time.  The marker side runs in a vCPU's write-fault path;
  * the harvester side is KVM_GET_DIRTY_LOG (get_log) and, where the
  * strategy separates it, KVM_CLEAR_DIRTY_LOG / KVM_RESET_DIRTY_RINGS
- * (clear_log).  A workload sees only dirty_log_get / dirty_log_clear and
- * never knows which strategy runs.
+ * (clear_log).  A workload sees only the dirty_log_* functions below and
+ * never knows which strategy runs; nothing outside lib/dirty_log/ reaches
+ * into a log's ops table.
  *
  * Harvest contract: after dirty_log_get then dirty_log_clear return, every
  * page reported dirty has been write-protected and flushed, so a copy of
@@ -13,17 +14,33 @@
  * before the harvest is reported by it, or by one of the next
  * 1 + dirty_log_report_lag() harvests.
  *
- * A strategy is named with options: "NAME[:KEY=VALUE[,KEY=VALUE...]]".
+ * A strategy is named with options: "NAME[:KEY=VALUE[,KEY=VALUE...]]"
+ * (lib/util/spec.h).
+ *
+ * Adding a strategy: one file lib/dirty_log/<name>.c defining
+ * `const struct dirty_log_ops dirty_log_<name>_ops`, one X(<name>) in
+ * DIRTY_LOG_STRATEGIES below, its cc line and archive entry in
+ * targets.ninja, and its verify line in tests/list.
  */
 #ifndef DLBENCH_DIRTY_LOG_H
 #define DLBENCH_DIRTY_LOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "lib/vm/memslots.h"
+
+/* The built-in strategies, in the order they are listed and run. */
+#define DIRTY_LOG_STRATEGIES(X) \
+	X(srcu_swap)            \
+	X(xchg)                 \
+	X(lock_copy_clear)      \
+	X(atomic_and)           \
+	X(clear_log)            \
+	X(dirty_ring)
 
 struct vm;
 struct vcpu;
@@ -46,21 +63,26 @@ struct dirty_log_ops {
 	bool marks_need_mmu_lock;
 	size_t priv_size;                /* zeroed dirty_log.priv of this size */
 
-	/* Parses one option into priv; returns -1 with a line in @err. */
+	/* Parses one option into priv; -1 with a line in @err.  NULL: the
+	 * strategy takes no options. */
 	int (*set_option)(struct dirty_log *log, const char *key, const char *value,
 			  char *err, size_t errlen);
 	/* log->vm is set, slots and vCPUs exist: allocate per-slot and
-	 * per-vCPU state, set the initial spte state (all read-only unless
-	 * the strategy starts with every page dirty). */
+	 * per-vCPU state.  0, or -errno with a line in @err.  The VM sets the
+	 * initial spte state afterwards (see initially_dirty). */
 	int (*init)(struct dirty_log *log, char *err, size_t errlen);
 	void (*destroy)(struct dirty_log *log);
 	/* Optional: logging is turned on again (vm_enable_dirty_logging,
-	 * under mmu_lock, no vCPU in guest mode): reset the log's state and
-	 * set the initial spte state, as init left them.  NULL: every spte
-	 * read-only, the log's state as it is. */
+	 * under mmu_lock, no vCPU in guest mode): reset the log's state as
+	 * init left it.  NULL: the state stays as it is. */
 	void (*enable)(struct dirty_log *log);
-	/* Optional, on the vCPU's own thread. */
-	void (*vcpu_thread_begin)(struct dirty_log *log, struct vcpu *v);
+	/* Optional: logging starts with every page dirty and writable
+	 * (KVM_DIRTY_LOG_INITIALLY_SET): the first harvest reports every page
+	 * and no page faults before it.  NULL: every page starts clean and
+	 * write-protected. */
+	bool (*initially_dirty)(const struct dirty_log *log);
+	/* Optional, on the vCPU's own thread; 0 or -errno with a line. */
+	int (*vcpu_thread_begin)(struct dirty_log *log, struct vcpu *v, char *err, size_t errlen);
 	void (*vcpu_thread_end)(struct dirty_log *log, struct vcpu *v);
 
 	/* Marker: page @rel of @slot was dirtied by @v (write-fault path). */
@@ -70,38 +92,45 @@ struct dirty_log_ops {
 	bool (*vcpu_blocked)(struct dirty_log *log, struct vcpu *v);
 
 	/* Harvester: overwrites @dirty (one bit per gfn of the VM) with the
-	 * pages harvested. */
-	void (*get_log)(struct dirty_log *log, unsigned long *dirty, unsigned flags);
-	/* Optional: re-protects the pages of @dirty (from get_log). */
-	void (*clear_log)(struct dirty_log *log, const unsigned long *dirty);
+	 * pages harvested.  0 or -errno. */
+	int (*get_log)(struct dirty_log *log, unsigned long *dirty, unsigned flags);
+	/* Optional: re-protects the pages of @dirty (from get_log).  0 or
+	 * -errno. */
+	int (*clear_log)(struct dirty_log *log, const unsigned long *dirty);
 	/* Optional: extra harvests a page may wait before it is reported. */
 	unsigned (*report_lag)(const struct dirty_log *log);
 };
 
 struct dirty_log {
 	const struct dirty_log_ops *ops;
-	struct vm *vm;                   /* set by vm_create */
+	struct vm *vm;                   /* set by dirty_log_attach */
 	void *priv;
 	struct dirty_log_hints hints;
 	char spec[160];                  /* as given, for output */
 };
 
-/* The built-in strategies (one file each: dirty_log_<name>.c). */
-extern const struct dirty_log_ops dirty_log_srcu_swap_ops;
-extern const struct dirty_log_ops dirty_log_xchg_ops;
-extern const struct dirty_log_ops dirty_log_lock_copy_clear_ops;
-extern const struct dirty_log_ops dirty_log_atomic_and_ops;
-extern const struct dirty_log_ops dirty_log_clear_log_ops;
-extern const struct dirty_log_ops dirty_log_dirty_ring_ops;
+/* The built-in strategies' tables (one file each: lib/dirty_log/<name>.c). */
+#define DIRTY_LOG_DECLARE(n) extern const struct dirty_log_ops dirty_log_##n##_ops;
+DIRTY_LOG_STRATEGIES(DIRTY_LOG_DECLARE)
+#undef DIRTY_LOG_DECLARE
 
-/* Adds a strategy (tests register deliberately broken ones); -1 if the
- * name is taken or the table is full. */
+/* ---- the registry ---- */
+
+/* Adds a strategy after the built-ins (tests register deliberately broken
+ * ones, before any thread runs); -EEXIST if the name is taken, -ENOSPC if
+ * the table is full. */
 int dirty_log_register(const struct dirty_log_ops *ops);
+/* The strategy named @name (no options), or NULL. */
 const struct dirty_log_ops *dirty_log_find(const char *name);
-/* The i-th registered strategy, NULL past the end. */
+/* The i-th strategy (built-ins first, then registered ones), NULL past
+ * the end. */
 const struct dirty_log_ops *dirty_log_nth(int i);
+/* for each strategy: dirty_log_foreach(ops, i) { ... ops->name ... } */
+#define dirty_log_foreach(ops, i) for ((i) = 0; ((ops) = dirty_log_nth(i)) != NULL; (i)++)
 /* Prints "  name  summary  [options]" lines. */
 void dirty_log_list(FILE *f);
+
+/* ---- one log ---- */
 
 /* Parses @spec and its options; NULL with one line in @err on error. */
 struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hints *hints,
@@ -109,35 +138,74 @@ struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hint
 /* Frees a log that is not attached to a VM (vm_destroy detaches). */
 void dirty_log_free(struct dirty_log *log);
 
+/* The spec it was created from, and its strategy's name. */
+const char *dirty_log_spec(const struct dirty_log *log);
+const char *dirty_log_name(const struct dirty_log *log);
+
+/* ---- the VM's side (lib/vm/vm.c calls these) ---- */
+
+/* init with log->vm = @vm; 0 or -errno with a line in @err (detached). */
+int dirty_log_attach(struct dirty_log *log, struct vm *vm, char *err, size_t errlen);
+/* destroy; the log may be freed or attached again afterwards. */
+void dirty_log_detach(struct dirty_log *log);
+/* The enable op, if any (mmu_lock held, no vCPU in guest mode). */
+void dirty_log_enable(struct dirty_log *log);
+/* Whether logging starts with every page dirty and writable. */
+bool dirty_log_initially_dirty(const struct dirty_log *log);
+/* Whether marks must be made under mmu_lock (see vm.h's fast path). */
+bool dirty_log_marks_need_mmu_lock(const struct dirty_log *log);
+int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err,
+				size_t errlen);
+void dirty_log_vcpu_thread_end(struct dirty_log *log, struct vcpu *v);
+/* Whether the strategy can make a vCPU wait for log space at all. */
+bool dirty_log_can_block(const struct dirty_log *log);
+/* Whether @v must stay out of guest mode now (its ring is full). */
+bool dirty_log_vcpu_blocked(struct dirty_log *log, struct vcpu *v);
+
 static inline void dirty_log_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
 				  uint64_t rel)
 {
 	log->ops->mark_dirty(log, v, slot, rel);
 }
 
-/* Harvest: see the contract at the top. */
-void dirty_log_get(struct dirty_log *log, unsigned long *dirty, unsigned flags);
-void dirty_log_clear(struct dirty_log *log, const unsigned long *dirty);
+/* ---- the harvester's side: see the contract at the top ---- */
+
+/* 0 or -errno (the log is then in an unknown state). */
+int dirty_log_get(struct dirty_log *log, unsigned long *dirty, unsigned flags);
+int dirty_log_clear(struct dirty_log *log, const unsigned long *dirty);
+/* Whether the strategy has a clear step of its own (clear-log, dirty-ring). */
+bool dirty_log_has_clear(const struct dirty_log *log);
 unsigned dirty_log_report_lag(const struct dirty_log *log);
 
+/* ---- bitmaps ---- */
+
+/*
+ * Two kinds: the shared bitmaps that markers set while a harvester takes
+ * them (atomic_ulong words: the slots' dirty_bitmap, srcu-swap's pair),
+ * and the harvest's result that one thread owns (plain unsigned long).
+ */
+
+/* A zeroed, cache-line aligned shared bitmap of @nbits bits, or NULL. */
+atomic_ulong *bitmap_alloc(uint64_t nbits);
+/* A zeroed plain bitmap of @nbits bits (calloc), or NULL. */
+unsigned long *bitmap_alloc_plain(uint64_t nbits);
+
 /* For bitmap strategies: a zeroed dirty_bitmap for every slot of log->vm
- * (-1 with a line in @err), and its release. */
+ * (-ENOMEM with a line in @err), and its release. */
 int dirty_log_alloc_slot_bitmaps(struct dirty_log *log, char *err, size_t errlen);
 void dirty_log_free_slot_bitmaps(struct dirty_log *log);
 /* The mark of the one-bitmap strategies: bitmap_set_atomic on the slot's
  * dirty_bitmap (usable as an ops table's mark_dirty as it is). */
 void dirty_log_mark_slot_bitmap(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
 				uint64_t rel);
-/* A zeroed, cache-line aligned bitmap of @nbits bits, or NULL. */
-unsigned long *bitmap_alloc(uint64_t nbits);
 
 /* Sets bit @i atomically (set_bit).  release: pairs with the harvester's
  * acquire take of the word, so whatever the marker did before (the spte
  * compare-and-swap of the fast path) happens before the write-protection
  * that follows the take. */
-static inline void bitmap_set_atomic(unsigned long *b, uint64_t i)
+static inline void bitmap_set_atomic(atomic_ulong *b, uint64_t i)
 {
-	__atomic_fetch_or(&b[i / 64], 1ul << (i % 64), __ATOMIC_RELEASE);
+	atomic_fetch_or_explicit(&b[i / 64], 1ul << (i % 64), memory_order_release);
 }
 
 /* Words of a bitmap of @nbits bits. */

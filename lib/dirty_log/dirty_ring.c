@@ -17,11 +17,14 @@
  * workload's hint of pages dirtied per vCPU between harvests plus the
  * reserve).  Soft-full leaves min(64, ENTRIES/2) entries in reserve.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
+#include "lib/util/compiler.h"
+#include "lib/util/mutant.h"
 #include "lib/vm/vm.h"
 
 #define RING_DIRTY 1u
@@ -30,7 +33,7 @@
 #define RING_MAX_RESERVE 64u
 
 struct ring_entry {
-	uint32_t flags;
+	_Atomic uint32_t flags;    /* 0, RING_DIRTY or RING_RESET: who owns the rest */
 	uint32_t slot;
 	uint64_t offset;
 };
@@ -39,12 +42,12 @@ struct dirty_ring {
 	struct ring_entry *entries;
 	uint32_t size, mask, soft_limit;
 	/* the vCPU's */
-	_Alignas(64) uint32_t dirty_index;   /* next entry to push */
+	_Alignas(CACHELINE) uint32_t dirty_index;   /* next entry to push */
 	/* the harvester's */
-	_Alignas(64) uint32_t fetch_index;   /* next entry to collect */
-	struct memslot *last_slot;           /* lookup cache */
+	_Alignas(CACHELINE) uint32_t fetch_index;   /* next entry to collect */
+	struct memslot *last_slot;                  /* lookup cache */
 	/* written by the reset, read by the vCPU on every push */
-	_Alignas(64) uint32_t reset_index;   /* first entry not yet reset */
+	_Alignas(CACHELINE) _Atomic uint32_t reset_index;   /* first entry not yet reset */
 };
 
 struct dirty_ring_log {
@@ -92,7 +95,7 @@ static int ring_init(struct dirty_log *log, char *err, size_t errlen)
 		while (size < log->hints.max_dirty_per_vcpu + RING_MAX_RESERVE && size < (1ull << 30))
 			size <<= 1;
 	}
-	p->rings = aligned_alloc(64, sizeof(*p->rings) * (size_t)vm->nvcpus);
+	p->rings = aligned_alloc(CACHELINE, sizeof(*p->rings) * (size_t)vm->nvcpus);
 	if (!p->rings)
 		goto oom;
 	memset(p->rings, 0, sizeof(*p->rings) * (size_t)vm->nvcpus);
@@ -103,9 +106,12 @@ static int ring_init(struct dirty_log *log, char *err, size_t errlen)
 		r->size = (uint32_t)size;
 		r->mask = (uint32_t)size - 1;
 		r->soft_limit = (uint32_t)size - reserve;
+		atomic_init(&r->reset_index, 0);
 		r->entries = calloc(size, sizeof(*r->entries));
 		if (!r->entries)
 			goto oom;
+		for (uint64_t e = 0; e < size; e++)
+			atomic_init(&r->entries[e].flags, 0);
 		vm->vcpus[i].log_vcpu = r;
 	}
 	return 0;
@@ -113,14 +119,14 @@ oom:
 	snprintf(err, errlen, "dirty-ring: out of memory for %d rings of %llu entries",
 		 vm->nvcpus, (unsigned long long)size);
 	ring_destroy(log);
-	return -1;
+	return -ENOMEM;
 }
 
 static uint32_t ring_used(struct dirty_ring *r)
 {
 	/* acquire: pairs with the reset's release of reset_index; the reset's
 	 * last reads of the freed entries happen before we refill them */
-	return r->dirty_index - __atomic_load_n(&r->reset_index, __ATOMIC_ACQUIRE);
+	return r->dirty_index - atomic_load_explicit(&r->reset_index, memory_order_acquire);
 }
 
 static void ring_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
@@ -129,19 +135,29 @@ static void ring_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slo
 	uint32_t used = ring_used(r);
 	struct ring_entry *e;
 
-	(void)log;
 	if (used >= r->size) {
 		/* The soft limit keeps a reserve and the vCPU exits at its next
-		 * exit point, so this is a bug, not a workload condition. */
-		fprintf(stderr, "dirty-ring: vCPU %d pushed into a full ring of %u entries\n",
+		 * exit point: a programming error (a caller that skips exit
+		 * points), not input; see vm.h. */
+		fprintf(stderr, "dlbench: BUG: dirty-ring: vCPU %d pushed into a full ring of %u entries\n",
 			v->index, r->size);
 		abort();
 	}
 	e = &r->entries[r->dirty_index & r->mask];
-	e->slot = slot->id;
-	e->offset = rel;
-	/* release: pairs with the collector's acquire of the flags */
-	__atomic_store_n(&e->flags, RING_DIRTY, __ATOMIC_RELEASE);
+	if (MUTANT(dirty_log_dirty_ring_publish_before_fill)) {
+		/* the collector may take the entry before its contents */
+		atomic_store_explicit(&e->flags, RING_DIRTY, memory_order_release);
+		vm_test_delay(log->vm->delay.mark_ns);
+		e->slot = slot->id;
+		e->offset = rel;
+	} else {
+		e->slot = slot->id;
+		e->offset = rel;
+		vm_test_delay(log->vm->delay.mark_ns);
+		/* release: pairs with the collector's acquire of the flags;
+		 * the entry's contents are handed over with it */
+		atomic_store_explicit(&e->flags, RING_DIRTY, memory_order_release);
+	}
 	r->dirty_index++;
 	if (used + 1 >= r->soft_limit)
 		vcpu_make_request_self(v, VCPU_REQ_DIRTY_RING_FULL);
@@ -165,67 +181,110 @@ static struct memslot *entry_slot(struct vm *vm, struct dirty_ring *r, uint32_t 
 	return r->last_slot;
 }
 
-static void ring_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+/* Collects the entries of @r that its vCPU published (get_log, one ring):
+ * each gets RING_RESET and its page a bit in @dirty. */
+static void ring_collect(struct vm *vm, struct dirty_ring *r, unsigned long *dirty)
+{
+	r->last_slot = NULL;
+	for (;;) {
+		struct ring_entry *e = &r->entries[r->fetch_index & r->mask];
+		uint32_t id;
+		uint64_t gfn, offset;
+
+		if (MUTANT(dirty_log_dirty_ring_collect_before_flag)) {
+			/* the contents read before the flag that hands them over */
+			id = e->slot;
+			offset = e->offset;
+			vm_test_delay(vm->delay.harvest_ns);
+			if (atomic_load_explicit(&e->flags, memory_order_acquire) != RING_DIRTY)
+				break;
+		} else {
+			/* acquire: pairs with the vCPU's release of DIRTY */
+			if (atomic_load_explicit(&e->flags, memory_order_acquire) != RING_DIRTY)
+				break;
+			vm_test_delay(vm->delay.harvest_ns);
+			id = e->slot;
+			offset = e->offset;
+		}
+		gfn = entry_slot(vm, r, id)->base_gfn + offset;
+		dirty[gfn / 64] |= 1ul << (gfn % 64);
+		/* release: pairs with the reset's acquire */
+		atomic_store_explicit(&e->flags, RING_RESET, memory_order_release);
+		r->fetch_index++;
+	}
+}
+
+static int ring_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct dirty_ring_log *p = log->priv;
 	struct vm *vm = log->vm;
 
 	(void)flags;
 	memset(dirty, 0, bitmap_words(vm->npages) * sizeof(*dirty));
-	for (int i = 0; i < vm->nvcpus; i++) {
-		struct dirty_ring *r = &p->rings[i];
-
-		r->last_slot = NULL;
-		for (;;) {
-			struct ring_entry *e = &r->entries[r->fetch_index & r->mask];
-			struct memslot *s;
-			uint64_t gfn;
-
-			/* acquire: pairs with the vCPU's release of DIRTY */
-			if (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) != RING_DIRTY)
-				break;
-			s = entry_slot(vm, r, e->slot);
-			gfn = s->base_gfn + e->offset;
-			dirty[gfn / 64] |= 1ul << (gfn % 64);
-			/* release: pairs with the reset's acquire */
-			__atomic_store_n(&e->flags, RING_RESET, __ATOMIC_RELEASE);
-			r->fetch_index++;
-		}
-	}
+	for (int i = 0; i < vm->nvcpus; i++)
+		ring_collect(vm, &p->rings[i], dirty);
+	return 0;
 }
 
-static void ring_reset(struct dirty_log *log, const unsigned long *dirty)
+/* Re-protects the collected entries of @r from @ri on (mmu_lock held) and
+ * clears their flags; returns the first entry it did not reset. */
+static uint32_t ring_protect(struct vm *vm, struct dirty_ring *r, uint32_t ri)
+{
+	for (; ri != r->fetch_index; ri++) {
+		struct ring_entry *e = &r->entries[ri & r->mask];
+
+		/* acquire: pairs with the harvester's release of RING_RESET
+		 * when it collected the entry, so slot and offset are its */
+		if (atomic_load_explicit(&e->flags, memory_order_acquire) != RING_RESET)
+			break;
+		vm_write_protect_page(vm, entry_slot(vm, r, e->slot)->base_gfn + e->offset);
+		/* relaxed: the release of reset_index hands the entry back */
+		atomic_store_explicit(&e->flags, 0, memory_order_relaxed);
+	}
+	return ri;
+}
+
+/* KVM_RESET_DIRTY_RINGS for one ring: re-protect, then free the entries
+ * (kvm_dirty_ring_reset).  Returns whether it re-protected any page. */
+static bool ring_reset_one(struct vm *vm, struct dirty_ring *r)
+{
+	/* relaxed: only the harvester writes reset_index */
+	uint32_t ri = atomic_load_explicit(&r->reset_index, memory_order_relaxed), end;
+
+	r->last_slot = NULL;
+	if (ri == r->fetch_index)
+		return false;
+	if (MUTANT(dirty_log_dirty_ring_free_before_protect)) {
+		/* the vCPU may refill the entries before they are read */
+		atomic_store_explicit(&r->reset_index, r->fetch_index, memory_order_release);
+		vm_test_delay(vm->delay.harvest_ns);
+		spinlock_lock(&vm->mmu_lock);
+		(void)ring_protect(vm, r, ri);
+		spinlock_unlock(&vm->mmu_lock);
+		return true;
+	}
+	spinlock_lock(&vm->mmu_lock);
+	end = ring_protect(vm, r, ri);
+	spinlock_unlock(&vm->mmu_lock);
+	vm_test_delay(vm->delay.harvest_ns);
+	/* release: pairs with ring_used's acquire in the vCPU; our reads of
+	 * the freed entries happen before it refills them */
+	atomic_store_explicit(&r->reset_index, end, memory_order_release);
+	return true;
+}
+
+static int ring_reset(struct dirty_log *log, const unsigned long *dirty)
 {
 	struct dirty_ring_log *p = log->priv;
 	struct vm *vm = log->vm;
 	bool any = false;
 
 	(void)dirty;
-	for (int i = 0; i < vm->nvcpus; i++) {
-		struct dirty_ring *r = &p->rings[i];
-		uint32_t ri = __atomic_load_n(&r->reset_index, __ATOMIC_RELAXED);
-
-		r->last_slot = NULL;
-		if (ri == r->fetch_index)
-			continue;
-		spinlock_lock(&vm->mmu_lock);
-		for (; ri != r->fetch_index; ri++) {
-			struct ring_entry *e = &r->entries[ri & r->mask];
-
-			/* acquire: pairs with the harvester's release of RING_RESET
-			 * when it collected the entry, so slot and offset are its */
-			if (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) != RING_RESET)
-				break;
-			vm_write_protect_page(vm, entry_slot(vm, r, e->slot)->base_gfn + e->offset);
-			__atomic_store_n(&e->flags, 0, __ATOMIC_RELAXED);
-			any = true;
-		}
-		spinlock_unlock(&vm->mmu_lock);
-		/* release: pairs with ring_used's acquire in the vCPU */
-		__atomic_store_n(&r->reset_index, ri, __ATOMIC_RELEASE);
-	}
+	for (int i = 0; i < vm->nvcpus; i++)
+		any |= ring_reset_one(vm, &p->rings[i]);
 	if (any)
 		vm_flush_remote_tlbs(vm);
+	return 0;
 }
 
 const struct dirty_log_ops dirty_log_dirty_ring_ops = {

@@ -9,7 +9,8 @@
  * Option wait=normal|expedited|call_srcu (default expedited, as KVM):
  *   normal     synchronize_srcu
  *   expedited  synchronize_srcu_expedited
- *   call_srcu  do not wait (seed 000): the old bitmap is handed to
+ *   call_srcu  do not wait (Avi Kivity's suggestion in the February 2012
+ *              "srcu: Implement call_srcu()" thread): the old bitmap is handed to
  *              call_srcu, and the next harvest reports it once its grace
  *              period has passed (waiting for it if it has not); so pages
  *              are reported one harvest late.  A final harvest
@@ -20,12 +21,15 @@
  * path) before its marker's read section ended, so the write-protection
  * cannot be overtaken by that marker's spte update.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
 #include "lib/srcu/srcu.h"
+#include "lib/util/compiler.h"
+#include "lib/util/mutant.h"
 #include "lib/vm/vm.h"
 
 enum srcu_swap_wait {
@@ -37,12 +41,12 @@ enum srcu_swap_wait {
 static const char *const wait_names[] = { "expedited", "normal", "call_srcu", NULL };
 
 struct swap_slot {
-	unsigned long *active;     /* published to markers; an atomic pointer */
-	unsigned long *spare;      /* zeroed, the harvester's */
+	_Atomic(atomic_ulong *) active;  /* published to markers */
+	atomic_ulong *spare;       /* zeroed, the harvester's */
 	/* call_srcu: swapped out, reported once gp_done */
-	unsigned long *retired;
+	atomic_ulong *retired;
 	struct srcu_head head;
-	int gp_done;
+	atomic_int gp_done;
 };
 
 struct srcu_swap {
@@ -79,7 +83,7 @@ static void srcu_swap_destroy(struct dirty_log *log)
 	}
 	if (p->slots)
 		for (uint32_t k = 0; k < t->nslots; k++) {
-			free(p->slots[k].active);
+			free(atomic_load_explicit(&p->slots[k].active, memory_order_relaxed));
 			free(p->slots[k].spare);
 			free(p->slots[k].retired);
 			t->slots[k].log_private = NULL;
@@ -98,7 +102,7 @@ static int srcu_swap_init(struct dirty_log *log, char *err, size_t errlen)
 	so.name = "dirty-bitmaps";
 	if (srcu_init(&p->srcu, &so)) {
 		snprintf(err, errlen, "srcu-swap: cannot initialise its SRCU domain");
-		return -1;
+		return -ENOMEM;
 	}
 	p->srcu_ready = true;
 	p->slots = calloc(t->nslots, sizeof(*p->slots));
@@ -106,10 +110,12 @@ static int srcu_swap_init(struct dirty_log *log, char *err, size_t errlen)
 		goto oom;
 	for (uint32_t k = 0; k < t->nslots; k++) {
 		struct swap_slot *ss = &p->slots[k];
+		atomic_ulong *active = bitmap_alloc(t->slots[k].npages);
 
-		ss->active = bitmap_alloc(t->slots[k].npages);
+		atomic_init(&ss->active, active);
+		atomic_init(&ss->gp_done, 0);
 		ss->spare = bitmap_alloc(t->slots[k].npages);
-		if (!ss->active || !ss->spare)
+		if (!active || !ss->spare)
 			goto oom;
 		t->slots[k].log_private = ss;
 	}
@@ -117,10 +123,10 @@ static int srcu_swap_init(struct dirty_log *log, char *err, size_t errlen)
 oom:
 	snprintf(err, errlen, "srcu-swap: out of memory for the dirty bitmaps");
 	srcu_swap_destroy(log);
-	return -1;
+	return -ENOMEM;
 }
 
-static void srcu_swap_vcpu_begin(struct dirty_log *log, struct vcpu *v)
+static int srcu_swap_vcpu_begin(struct dirty_log *log, struct vcpu *v, char *err, size_t errlen)
 {
 	struct srcu_swap *p = log->priv;
 	char name[32];
@@ -128,9 +134,10 @@ static void srcu_swap_vcpu_begin(struct dirty_log *log, struct vcpu *v)
 	snprintf(name, sizeof(name), "vcpu%d", v->index);
 	v->log_vcpu = srcu_register_reader(&p->srcu, name);
 	if (!v->log_vcpu) {
-		fprintf(stderr, "srcu-swap: vCPU %d cannot register as a reader\n", v->index);
-		abort();
+		snprintf(err, errlen, "srcu-swap: vCPU %d cannot register as a reader", v->index);
+		return -ENOMEM;
 	}
+	return 0;
 }
 
 static void srcu_swap_vcpu_end(struct dirty_log *log, struct vcpu *v)
@@ -145,22 +152,23 @@ static void srcu_swap_mark(struct dirty_log *log, struct vcpu *v, struct memslot
 {
 	struct swap_slot *ss = slot->log_private;
 	struct srcu_reader *r = v->log_vcpu;
-
-	(void)log;
 	int idx = srcu_read_lock(r);
 	/* acquire: rcu_dereference, pairs with the release that publishes a
 	 * fresh bitmap (its zeroes happen before our bit) */
-	unsigned long *bm = __atomic_load_n(&ss->active, __ATOMIC_ACQUIRE);
+	atomic_ulong *bm = atomic_load_explicit(&ss->active, memory_order_acquire);
 
+	/* the window a harvest without a grace period would race with: the
+	 * old bitmap loaded, its bit not yet set */
+	vm_test_delay(log->vm->delay.mark_ns);
 	/* relaxed: the unlock's release and the grace period order this bit
 	 * before the harvester's reads of the old bitmap */
-	__atomic_fetch_or(&bm[rel / 64], 1ul << (rel % 64), __ATOMIC_RELAXED);
+	atomic_fetch_or_explicit(&bm[rel / 64], 1ul << (rel % 64), memory_order_relaxed);
 	srcu_read_unlock(r, idx);
 }
 
 /* Under mmu_lock: report the set pages of @bm (owned: its grace period has
  * passed) into @out, write-protect them, zero @bm.  Returns true if any. */
-static bool report_owned(struct vm *vm, struct memslot *s, unsigned long *bm,
+static bool report_owned(struct vm *vm, struct memslot *s, atomic_ulong *bm,
 			 unsigned long *out)
 {
 	size_t n = bitmap_words(s->npages);
@@ -168,11 +176,13 @@ static bool report_owned(struct vm *vm, struct memslot *s, unsigned long *bm,
 
 	spinlock_lock(&vm->mmu_lock);
 	for (size_t i = 0; i < n; i++) {
-		unsigned long w = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
+		/* relaxed: the grace period ordered every marker's bit before
+		 * us (see srcu_swap_mark) */
+		unsigned long w = atomic_load_explicit(&bm[i], memory_order_relaxed);
 
 		if (w) {
 			vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
-			__atomic_store_n(&bm[i], 0, __ATOMIC_RELAXED);
+			atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
 			out[i] |= w;
 			any = true;
 		}
@@ -182,33 +192,88 @@ static bool report_owned(struct vm *vm, struct memslot *s, unsigned long *bm,
 }
 
 /* Publishes the spare bitmap; returns the one it replaced. */
-static unsigned long *swap_in_spare(struct swap_slot *ss)
+static atomic_ulong *swap_in_spare(struct swap_slot *ss)
 {
-	unsigned long *old = ss->active;
+	/* relaxed: only the harvester writes the pointer */
+	atomic_ulong *old = atomic_load_explicit(&ss->active, memory_order_relaxed);
 
 	/* release: rcu_assign_pointer, pairs with the marker's acquire */
-	__atomic_store_n(&ss->active, ss->spare, __ATOMIC_RELEASE);
+	atomic_store_explicit(&ss->active, ss->spare, memory_order_release);
 	ss->spare = NULL;
 	return old;
 }
 
 static void retired_gp_done(struct srcu_head *head)
 {
-	struct swap_slot *ss = (struct swap_slot *)((char *)head - offsetof(struct swap_slot, head));
+	struct swap_slot *ss = container_of(head, struct swap_slot, head);
 
 	/* release: pairs with the harvester's acquire in wait_retired; the
 	 * grace period (and every mark into the retired bitmap) happens
 	 * before it sees gp_done */
-	__atomic_store_n(&ss->gp_done, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&ss->gp_done, 1, memory_order_release);
 }
 
 static void wait_retired(struct swap_slot *ss)
 {
-	for (unsigned n = 0; !__atomic_load_n(&ss->gp_done, __ATOMIC_ACQUIRE); n++)
+	/* the call_srcu mode's grace period: its markers may still write
+	 * the retired bitmap until the callback ran (and the callback's head
+	 * is queued until then: it cannot be queued again before) */
+	for (unsigned n = 0; !atomic_load_explicit(&ss->gp_done, memory_order_acquire); n++)
 		vm_backoff(n);
 }
 
-static void srcu_swap_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
+/* Swaps @ss's bitmaps and waits until no marker can still write the old
+ * one, which it returns (the harvester's from then on). */
+static atomic_ulong *swap_and_wait(struct srcu_swap *p, struct swap_slot *ss,
+				   const struct vm *vm)
+{
+	atomic_ulong *old;
+
+	/* Publish, then wait: a marker that loaded the old pointer is inside
+	 * a read section the grace period waits for, and a marker that
+	 * starts after it loads the new one.  Waiting first, then
+	 * publishing, leaves markers of the old bitmap after the wait. */
+	if (MUTANT(dirty_log_srcu_swap_publish_after_grace_period))
+		old = atomic_load_explicit(&ss->active, memory_order_relaxed);
+	else
+		old = swap_in_spare(ss);
+	vm_test_delay(vm->delay.harvest_ns);
+	if (!MUTANT(dirty_log_srcu_swap_no_grace_period)) {
+		if (p->wait == SWAP_WAIT_NORMAL)
+			synchronize_srcu(&p->srcu);
+		else
+			synchronize_srcu_expedited(&p->srcu);
+	}
+	if (MUTANT(dirty_log_srcu_swap_publish_after_grace_period))
+		(void)swap_in_spare(ss);
+	return old;
+}
+
+/* call_srcu mode, one slot: reports the bitmap retired at the previous
+ * harvest (once its grace period has passed), then retires the current
+ * one with call_srcu.  Returns whether it reported any page. */
+static bool srcu_swap_call_slot(struct srcu_swap *p, struct vm *vm, struct memslot *s,
+				unsigned long *out, unsigned flags)
+{
+	struct swap_slot *ss = s->log_private;
+	bool any = false;
+
+	if (ss->retired) {
+		wait_retired(ss);
+		any = report_owned(vm, s, ss->retired, out);
+		ss->spare = ss->retired;
+		ss->retired = NULL;
+	}
+	if (flags & DIRTY_LOG_FINAL)
+		return any;   /* the caller reports the current bitmap too */
+	ss->retired = swap_in_spare(ss);
+	/* relaxed: the callback is queued below, after this store */
+	atomic_store_explicit(&ss->gp_done, 0, memory_order_relaxed);
+	call_srcu(&p->srcu, &ss->head, retired_gp_done);
+	return any;
+}
+
+static int srcu_swap_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct srcu_swap *p = log->priv;
 	struct vm *vm = log->vm;
@@ -220,33 +285,21 @@ static void srcu_swap_get_log(struct dirty_log *log, unsigned long *dirty, unsig
 		struct memslot *s = &t->slots[k];
 		struct swap_slot *ss = s->log_private;
 		unsigned long *out = dirty + s->base_gfn / 64;
-		unsigned long *old;
+		atomic_ulong *old;
 
 		if (p->wait == SWAP_WAIT_CALL_SRCU) {
-			if (ss->retired) {
-				wait_retired(ss);
-				any |= report_owned(vm, s, ss->retired, out);
-				ss->spare = ss->retired;
-				ss->retired = NULL;
-			}
-			if (!(flags & DIRTY_LOG_FINAL)) {
-				ss->retired = swap_in_spare(ss);
-				__atomic_store_n(&ss->gp_done, 0, __ATOMIC_RELAXED);
-				call_srcu(&p->srcu, &ss->head, retired_gp_done);
+			any |= srcu_swap_call_slot(p, vm, s, out, flags);
+			if (!(flags & DIRTY_LOG_FINAL))
 				continue;
-			}
 			/* final: the current bitmap too, synchronously */
 		}
-		old = swap_in_spare(ss);
-		if (p->wait == SWAP_WAIT_NORMAL)
-			synchronize_srcu(&p->srcu);
-		else
-			synchronize_srcu_expedited(&p->srcu);
+		old = swap_and_wait(p, ss, vm);
 		any |= report_owned(vm, s, old, out);
 		ss->spare = old;
 	}
 	if (any)
 		vm_flush_remote_tlbs(vm);
+	return 0;
 }
 
 static unsigned srcu_swap_report_lag(const struct dirty_log *log)

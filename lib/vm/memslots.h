@@ -8,6 +8,7 @@
 #ifndef DLBENCH_MEMSLOTS_H
 #define DLBENCH_MEMSLOTS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,7 @@ struct memslot {
 	uint64_t base_gfn;
 	uint64_t npages;
 	uint8_t *hva;                  /* host address of base_gfn */
-	unsigned long *dirty_bitmap;   /* owned by the dirty-log strategy */
+	atomic_ulong *dirty_bitmap;    /* owned by the dirty-log strategy */
 	void *log_private;             /* the strategy's per-slot state */
 };
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
-#include "lib/util/timing.h"
+#include "lib/util/mutant.h"
 
 const char *const fault_path_names[] = { "locked", "fast", NULL };
 
@@ -40,7 +40,114 @@ static void vm_kick_memslot_readers(void *arg)
 	/* seq_cst RMW: releases the protection's request stores made before
 	 * the kick to the vCPU's acquire exchange of its requests */
 	for (int i = 0; i < vm->nvcpus; i++)
-		__atomic_fetch_or(&vm->vcpus[i].requests, VCPU_REQ_MEMSLOT_QUIESCENT, __ATOMIC_SEQ_CST);
+		atomic_fetch_or_explicit(&vm->vcpus[i].requests, VCPU_REQ_MEMSLOT_QUIESCENT,
+					 memory_order_seq_cst);
+}
+
+/* ---- sptes ---- */
+
+/*
+ * Every spte at once, while no vCPU is in guest mode (the callers'
+ * precondition: no access can race with it, and the handshake that starts
+ * the vCPUs again orders it before their accesses).  So this is a bulk
+ * atomic_init of the array, done with memset as the plain-byte array was
+ * before: an element-wise loop of atomic stores is about ten times slower
+ * (not vectorised) and would change what enable_log_ns measures.
+ */
+_Static_assert(sizeof(_Atomic uint8_t) == 1, "an spte is one byte");
+
+static void vm_set_all_sptes(struct vm *vm, uint8_t value)
+{
+	memset((void *)vm->spte, value, (size_t)vm->npages);
+}
+
+void vm_write_protect_all(struct vm *vm)
+{
+	vm_set_all_sptes(vm, 0);
+}
+
+void vm_make_all_writable(struct vm *vm)
+{
+	vm_set_all_sptes(vm, SPTE_WRITABLE);
+}
+
+/* The spte state logging starts in (the strategy says which). */
+static void vm_logging_initial_state(struct vm *vm)
+{
+	if (dirty_log_initially_dirty(vm->log))
+		vm_make_all_writable(vm);
+	else
+		vm_write_protect_all(vm);
+}
+
+/* ---- creation ---- */
+
+static int vm_check_layout(const struct vm_options *o, const struct guest_memory *mem,
+			   const char *protect, char *err, size_t errlen)
+{
+	uint64_t npages = mem->bytes >> PAGE_SHIFT, per_slot;
+
+	if (!memslot_protect_find(protect)) {
+		snprintf(err, errlen, "vm: unknown memslot protection '%s'", protect);
+		return -EINVAL;
+	}
+	if (o->nslots == 0 || o->nvcpus <= 0) {
+		snprintf(err, errlen, "vm: need at least one memslot and one vCPU");
+		return -EINVAL;
+	}
+	per_slot = npages / o->nslots;
+	if (per_slot * o->nslots != npages || per_slot == 0 || per_slot % 64) {
+		snprintf(err, errlen,
+			 "vm: %llu bytes do not split into %u memslots of a multiple of 64 pages (256 KiB) each",
+			 (unsigned long long)mem->bytes, o->nslots);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Equal slots over the whole guest memory. */
+static void vm_init_slots(struct vm *vm, uint32_t nslots)
+{
+	uint64_t per_slot = vm->npages / nslots;
+
+	for (uint32_t i = 0; i < nslots; i++) {
+		struct memslot *s = &vm->memslots->slots[i];
+
+		s->id = i;
+		s->flags = MEMSLOT_LOG_DIRTY_PAGES;
+		s->base_gfn = (uint64_t)i * per_slot;
+		s->npages = per_slot;
+		s->hva = vm->guest_base + (s->base_gfn << PAGE_SHIFT);
+	}
+	memslot_table_sort(vm->memslots);
+}
+
+static void vm_init_vcpus(struct vm *vm)
+{
+	memset(vm->vcpus, 0, sizeof(struct vcpu) * (size_t)vm->nvcpus);
+	for (int i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		atomic_init(&v->requests, 0);
+		atomic_init(&v->mode, VCPU_OUTSIDE_GUEST);
+		atomic_init(&v->flush_ack, 0);
+		v->vm = vm;
+		v->index = i;
+		v->spte = vm->spte;
+		v->guest_base = vm->guest_base;
+	}
+}
+
+/* Frees what vm_create allocated, on its error paths and in vm_destroy. */
+static void vm_free(struct vm *vm)
+{
+	if (vm->memslots_protect)
+		memslot_protect_destroy(vm->memslots_protect);
+	else
+		free(vm->memslots);
+	free(vm->spte);
+	free(vm->vcpus);
+	free(vm);
 }
 
 struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
@@ -49,24 +156,9 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	const char *protect = o->memslot_protect ? o->memslot_protect : VM_MEMSLOT_PROTECT_DEFAULT;
 	struct memslot_protect_options po;
 	struct vm *vm;
-	uint64_t npages = mem->bytes >> PAGE_SHIFT;
-	uint64_t per_slot;
 
-	if (!memslot_protect_find(protect)) {
-		snprintf(err, errlen, "vm: unknown memslot protection '%s'", protect);
+	if (vm_check_layout(o, mem, protect, err, errlen))
 		return NULL;
-	}
-	if (o->nslots == 0 || o->nvcpus <= 0) {
-		snprintf(err, errlen, "vm: need at least one memslot and one vCPU");
-		return NULL;
-	}
-	per_slot = npages / o->nslots;
-	if (per_slot * o->nslots != npages || per_slot == 0 || per_slot % 64) {
-		snprintf(err, errlen,
-			 "vm: %llu bytes do not split into %u memslots of a multiple of 64 pages (256 KiB) each",
-			 (unsigned long long)mem->bytes, o->nslots);
-		return NULL;
-	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		snprintf(err, errlen, "vm: out of memory");
@@ -74,38 +166,25 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	}
 	vm->mem = mem;
 	vm->guest_base = mem->base;
-	vm->npages = npages;
+	vm->npages = mem->bytes >> PAGE_SHIFT;
 	vm->fault_path = o->fault_path;
 	vm->nvcpus = o->nvcpus;
+	vm->delay = o->delays;
 	spinlock_init(&vm->mmu_lock);
-	vm->spte = calloc((size_t)npages, 1);
-	vm->vcpus = aligned_alloc(64, sizeof(struct vcpu) * (size_t)o->nvcpus);
+	atomic_init(&vm->flush_seq, 0);
+	atomic_init(&vm->stop, 0);
+	atomic_init(&vm->log_space_waiters, 0);
+	vm->spte = calloc((size_t)vm->npages, sizeof(*vm->spte));
+	vm->vcpus = aligned_alloc(CACHELINE, sizeof(struct vcpu) * (size_t)o->nvcpus);
 	vm->memslots = memslot_table_alloc(o->nslots);
 	if (!vm->spte || !vm->vcpus || !vm->memslots) {
 		snprintf(err, errlen, "vm: out of memory for %llu pages and %d vCPUs",
-			 (unsigned long long)npages, o->nvcpus);
-		goto fail;
+			 (unsigned long long)vm->npages, o->nvcpus);
+		vm_free(vm);
+		return NULL;
 	}
-	for (uint32_t i = 0; i < o->nslots; i++) {
-		struct memslot *s = &vm->memslots->slots[i];
-
-		s->id = i;
-		s->flags = MEMSLOT_LOG_DIRTY_PAGES;
-		s->base_gfn = (uint64_t)i * per_slot;
-		s->npages = per_slot;
-		s->hva = mem->base + (s->base_gfn << PAGE_SHIFT);
-	}
-	memslot_table_sort(vm->memslots);
-	memset(vm->vcpus, 0, sizeof(struct vcpu) * (size_t)o->nvcpus);
-	for (int i = 0; i < o->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		v->vm = vm;
-		v->index = i;
-		v->spte = vm->spte;
-		v->guest_base = vm->guest_base;
-		v->mode = VCPU_OUTSIDE_GUEST;
-	}
+	vm_init_slots(vm, o->nslots);
+	vm_init_vcpus(vm);
 	memslot_protect_options_default(&po);
 	po.expedited = o->memslot_expedited;
 	/* owns the table from here on, also on failure */
@@ -113,47 +192,33 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	if (!vm->memslots_protect) {
 		vm->memslots = NULL;
 		snprintf(err, errlen, "vm: cannot create memslot protection %s", protect);
-		goto fail;
+		vm_free(vm);
+		return NULL;
 	}
 	memslot_protect_set_kick(vm->memslots_protect, vm_kick_memslot_readers, vm);
 	if (!log) {
 		/* no dirty logging: no spte is ever write-protected */
-		memset(vm->spte, SPTE_WRITABLE, (size_t)npages);
+		vm_make_all_writable(vm);
 		return vm;
 	}
-	vm->log = log;
-	log->vm = vm;
-	if (log->ops->init(log, err, errlen)) {
-		log->vm = NULL;
-		vm->log = NULL;
-		goto fail;
+	if (dirty_log_attach(log, vm, err, errlen)) {
+		vm_free(vm);
+		return NULL;
 	}
+	vm->log = log;
+	vm_logging_initial_state(vm);
 	return vm;
-fail:
-	if (vm->memslots_protect)
-		memslot_protect_destroy(vm->memslots_protect);
-	else
-		free(vm->memslots);
-	free(vm->spte);
-	free(vm->vcpus);
-	free(vm);
-	return NULL;
 }
 
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
-	if (vm->log) {
-		vm->log->ops->destroy(vm->log);
-		vm->log->vm = NULL;
-	}
+	if (vm->log)
+		dirty_log_detach(vm->log);
 	/* frees the current table; -EBUSY (with a message) only if a vCPU
 	 * thread did not call vcpu_thread_end, which leaks it */
-	memslot_protect_destroy(vm->memslots_protect);
-	free(vm->spte);
-	free(vm->vcpus);
-	free(vm);
+	vm_free(vm);
 }
 
 struct memslot *vm_slot_by_id(struct vm *vm, uint32_t id)
@@ -181,11 +246,8 @@ int vm_enable_dirty_logging(struct vm *vm)
 	if (!vm->log)
 		return -EINVAL;
 	spinlock_lock(&vm->mmu_lock);
-	/* Plain bytes: no vCPU is in guest mode (see vm.h). */
-	if (vm->log->ops->enable)
-		vm->log->ops->enable(vm->log);
-	else
-		memset(vm->spte, 0, (size_t)vm->npages);
+	dirty_log_enable(vm->log);
+	vm_logging_initial_state(vm);
 	spinlock_unlock(&vm->mmu_lock);
 	vm_flush_remote_tlbs(vm);
 	return 0;
@@ -194,10 +256,12 @@ int vm_enable_dirty_logging(struct vm *vm)
 void vm_disable_dirty_logging(struct vm *vm)
 {
 	spinlock_lock(&vm->mmu_lock);
-	/* Plain bytes, as above; making sptes writable needs no flush. */
-	memset(vm->spte, SPTE_WRITABLE, (size_t)vm->npages);
+	/* making sptes writable needs no flush */
+	vm_make_all_writable(vm);
 	spinlock_unlock(&vm->mmu_lock);
 }
+
+/* ---- guest mode ---- */
 
 /* Enter guest mode, then look at requests raised while we were outside. */
 void vcpu_enter_guest(struct vcpu *v)
@@ -205,92 +269,120 @@ void vcpu_enter_guest(struct vcpu *v)
 	/*
 	 * seq_cst store then seq_cst load: pairs with the harvester's seq_cst
 	 * fetch_or of requests then seq_cst load of mode in
-	 * vm_flush_remote_tlbs.  Either the harvester sees us in guest mode
-	 * and waits for our acknowledgement, or we see its request here (and
-	 * through it, with acquire, its write-protections) before our next
-	 * access.
+	 * vm_flush_remote_tlbs (kvm_vcpu_kick against vcpu_enter_guest's
+	 * smp_store_mb of vcpu->mode).  Either the harvester sees us in guest
+	 * mode and waits for our acknowledgement, or we see its request here
+	 * (and through it, with acquire, its write-protections) before our
+	 * next access.  In this emulation a vCPU holds no translation across
+	 * an exit (every access walks the sptes again), so a vCPU that missed
+	 * the request here would still see the write-protections; the order
+	 * is kept as KVM has it, for a vCPU that caches translations.
 	 */
-	__atomic_store_n(&v->mode, VCPU_IN_GUEST, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&v->requests, __ATOMIC_SEQ_CST))
+	atomic_store_explicit(&v->mode, VCPU_IN_GUEST, memory_order_seq_cst);
+	if (atomic_load_explicit(&v->requests, memory_order_seq_cst))
 		vcpu_handle_requests(v);
 }
 
 void vcpu_exit_guest(struct vcpu *v)
 {
-	/* release: a harvester that reads OUTSIDE (acquire) and skips us sees
-	 * every store we made before */
-	__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_SEQ_CST);
+	/* seq_cst (a release is what matters): a harvester that reads
+	 * OUTSIDE and skips us sees every store we made before */
+	atomic_store_explicit(&v->mode, VCPU_OUTSIDE_GUEST, memory_order_seq_cst);
 	/* outside guest mode no exit point runs: keep nothing an updater
 	 * would wait for (rwlock-cond's read side) */
 	memslot_reader_offline(v->memslot_reader);
 }
 
-void vcpu_thread_begin(struct vcpu *v)
+int vcpu_thread_begin(struct vcpu *v, char *err, size_t errlen)
 {
 	char name[32];
+	int rc;
 
 	snprintf(name, sizeof(name), "vcpu%d", v->index);
 	v->memslot_reader = memslot_reader_register(v->vm->memslots_protect, name);
 	if (!v->memslot_reader) {
-		fprintf(stderr, "dlbench: vCPU %d cannot register as a memslot reader\n", v->index);
-		abort();
+		snprintf(err, errlen, "vCPU %d cannot register as a memslot reader", v->index);
+		return -ENOMEM;
 	}
-	if (v->vm->log && v->vm->log->ops->vcpu_thread_begin)
-		v->vm->log->ops->vcpu_thread_begin(v->vm->log, v);
+	if (v->vm->log && (rc = dirty_log_vcpu_thread_begin(v->vm->log, v, err, errlen))) {
+		memslot_reader_unregister(v->memslot_reader);
+		v->memslot_reader = NULL;
+		return rc;
+	}
 	vcpu_enter_guest(v);
+	return 0;
 }
 
 void vcpu_thread_end(struct vcpu *v)
 {
 	vcpu_exit_guest(v);
-	if (v->vm->log && v->vm->log->ops->vcpu_thread_end)
-		v->vm->log->ops->vcpu_thread_end(v->vm->log, v);
+	if (v->vm->log)
+		dirty_log_vcpu_thread_end(v->vm->log, v);
 	memslot_reader_unregister(v->memslot_reader);
 	v->memslot_reader = NULL;
 }
 
-/* The write fault once the slot is known: mark dirty, make writable. */
-static void vcpu_fault_in_slot(struct vcpu *v, struct memslot *slot, uint64_t gfn)
+/* ---- the write fault ---- */
+
+/* The locked path: check, mark, make writable, all under mmu_lock. */
+static void vcpu_fault_locked(struct vcpu *v, struct memslot *slot, uint64_t gfn)
 {
 	struct vm *vm = v->vm;
-	struct dirty_log *log = vm->log;
-	uint8_t *spte = &vm->spte[gfn];
-	uint64_t rel = gfn - slot->base_gfn;
 
-	if (!log) {
-		/* no dirty log: nothing write-protects, nothing to mark */
-		__atomic_store_n(spte, SPTE_WRITABLE, __ATOMIC_RELAXED);
-		return;
-	}
-	if (vm->fault_path == FAULT_PATH_LOCKED) {
+	/* mmu_lock makes the three steps one against every harvester, which
+	 * takes marks and write-protects under the same lock: without it, a
+	 * harvest between our mark and our make-writable takes the mark and
+	 * write-protects, then we make the page writable with no mark */
+	if (!MUTANT(vm_fault_locked_no_mmu_lock))
 		spinlock_lock(&vm->mmu_lock);
-		if (!(__atomic_load_n(spte, __ATOMIC_RELAXED) & SPTE_WRITABLE)) {
-			/* mark before writable: the harvester, under the same
-			 * lock, never sees a writable spte without its mark */
-			dirty_log_mark(log, v, slot, rel);
-			__atomic_store_n(spte, SPTE_WRITABLE, __ATOMIC_RELAXED);
-		}
+	if (!vm_spte_writable(vm, gfn)) {
+		/* mark before writable, as set_spte: under the lock the order
+		 * is invisible to a harvester (it takes the mark and
+		 * write-protects under the same lock) */
+		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
+		vm_test_delay(vm->delay.fault_ns);
+		vm_make_writable(vm, gfn);
+	}
+	if (!MUTANT(vm_fault_locked_no_mmu_lock))
 		spinlock_unlock(&vm->mmu_lock);
+}
+
+static void vcpu_fault_mark(struct vcpu *v, struct memslot *slot, uint64_t gfn)
+{
+	struct vm *vm = v->vm;
+
+	if (dirty_log_marks_need_mmu_lock(vm->log)) {
+		spinlock_lock(&vm->mmu_lock);
+		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
+		spinlock_unlock(&vm->mmu_lock);
+	} else {
+		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
+	}
+}
+
+/*
+ * The fast path: only the vCPU whose compare-and-swap makes the spte
+ * writable marks the page, after the swap.  A harvest that runs between
+ * the swap and the mark finds no mark and leaves the page writable; the
+ * mark then reports it at the next harvest.  Marking first would let a
+ * harvest between the mark and the swap take the mark and write-protect,
+ * and the swap would then make the page writable with no mark.
+ */
+static void vcpu_fault_fast(struct vcpu *v, struct memslot *slot, uint64_t gfn)
+{
+	struct vm *vm = v->vm;
+
+	if (MUTANT(vm_fault_fast_mark_before_swap)) {
+		if (!vm_spte_writable(vm, gfn)) {
+			vcpu_fault_mark(v, slot, gfn);
+			vm_test_delay(vm->delay.fault_ns);
+			(void)vm_try_make_writable(vm, gfn);
+		}
 		return;
 	}
-
-	uint8_t expected = 0;
-
-	/*
-	 * KVM's fast page fault: only the vCPU whose compare-and-swap makes
-	 * the spte writable marks the page, after the swap.  A harvester that
-	 * takes the mark (acquire, pairing with the strategy's release mark)
-	 * write-protects after this swap in the spte's modification order.
-	 */
-	if (__atomic_compare_exchange_n(spte, &expected, SPTE_WRITABLE, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-		if (log->ops->marks_need_mmu_lock) {
-			spinlock_lock(&vm->mmu_lock);
-			dirty_log_mark(log, v, slot, rel);
-			spinlock_unlock(&vm->mmu_lock);
-		} else {
-			dirty_log_mark(log, v, slot, rel);
-		}
+	if (vm_try_make_writable(vm, gfn)) {
+		vm_test_delay(vm->delay.fault_ns);
+		vcpu_fault_mark(v, slot, gfn);
 	}
 }
 
@@ -304,8 +396,12 @@ static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn)
 	const struct memslot_table *t = memslot_read_begin(v->memslot_reader);
 	struct memslot *slot = memslot_lookup(t, gfn);
 
-	if (slot)
-		vcpu_fault_in_slot(v, slot, gfn);
+	if (slot && !v->vm->log)
+		vm_make_writable(v->vm, gfn);   /* nothing write-protects, nothing to mark */
+	else if (slot && v->vm->fault_path == FAULT_PATH_LOCKED)
+		vcpu_fault_locked(v, slot, gfn);
+	else if (slot)
+		vcpu_fault_fast(v, slot, gfn);
 	memslot_read_end(v->memslot_reader);
 	return slot != NULL;
 }
@@ -315,30 +411,42 @@ void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
 	uint64_t t0 = v->stall_hist ? now_ns() : 0;
 
 	v->stats.faults++;
+	/* The vCPU stays in guest mode (see vm.h): a mutant that leaves it
+	 * for the fault, as a real exit would, lets a flush skip the vCPU
+	 * while it still holds the translation the fault hands back. */
+	if (MUTANT(vm_fault_outside_guest_mode))
+		atomic_store_explicit(&v->mode, VCPU_OUTSIDE_GUEST, memory_order_seq_cst);
 	if (!vcpu_fault_with_slot(v, gfn)) {
-		fprintf(stderr, "dlbench: vCPU %d wrote gfn 0x%llx outside every memslot\n",
+		/* a programming error, not input: see vm.h */
+		fprintf(stderr, "dlbench: BUG: vCPU %d wrote gfn 0x%llx outside every memslot\n",
 			v->index, (unsigned long long)gfn);
 		abort();
 	}
+	/* the fault is over; the translation it made is not used yet */
+	vm_test_delay(v->vm->delay.fault_ns);
+	if (MUTANT(vm_fault_outside_guest_mode))
+		vcpu_enter_guest(v);
 	if (v->stall_hist)
 		histogram_record(v->stall_hist, now_ns() - t0);
 }
+
+/* ---- requests ---- */
 
 static void vcpu_wait_ring_space(struct vcpu *v)
 {
 	struct dirty_log *log = v->vm->log;
 	uint64_t t0 = v->stall_hist ? now_ns() : 0;
 
-	if (!log || !log->ops->vcpu_blocked || !log->ops->vcpu_blocked(log, v))
+	if (!log || !dirty_log_vcpu_blocked(log, v))
 		return;
 	v->stats.ring_full_exits++;
 	/* Outside guest mode the harvester's flushes do not wait for us. */
 	vcpu_exit_guest(v);
 	/* relaxed: a hint for vm_log_space_wanted, see there */
-	__atomic_fetch_add(&v->vm->log_space_waiters, 1, __ATOMIC_RELAXED);
-	for (unsigned n = 0; log->ops->vcpu_blocked(log, v) && !vm_stopping(v->vm); n++)
+	atomic_fetch_add_explicit(&v->vm->log_space_waiters, 1, memory_order_relaxed);
+	for (unsigned n = 0; dirty_log_vcpu_blocked(log, v) && !vm_stopping(v->vm); n++)
 		vm_backoff(n);
-	__atomic_fetch_sub(&v->vm->log_space_waiters, 1, __ATOMIC_RELAXED);
+	atomic_fetch_sub_explicit(&v->vm->log_space_waiters, 1, memory_order_relaxed);
 	vcpu_enter_guest(v);
 	if (v->stall_hist)
 		histogram_record(v->stall_hist, now_ns() - t0);
@@ -348,17 +456,17 @@ void vcpu_handle_requests(struct vcpu *v)
 {
 	/* acquire: pairs with the harvester's fetch_or (seq_cst) of the
 	 * request, so its write-protections happen before our next access */
-	unsigned long req = __atomic_exchange_n(&v->requests, 0, __ATOMIC_ACQUIRE);
+	unsigned long req = atomic_exchange_explicit(&v->requests, 0, memory_order_acquire);
 
 	if (req & VCPU_REQ_TLB_FLUSH) {
 		/* The harvester bumped flush_seq before raising the request we
 		 * just consumed, so this reads at least its sequence. */
-		uint64_t seq = __atomic_load_n(&v->vm->flush_seq, __ATOMIC_ACQUIRE);
+		uint64_t seq = atomic_load_explicit(&v->vm->flush_seq, memory_order_acquire);
 
 		/* release: pairs with the acquire load in vm_flush_remote_tlbs;
 		 * our stores before this exit point are visible to the harvester
 		 * once it sees the acknowledgement */
-		__atomic_store_n(&v->flush_ack, seq, __ATOMIC_RELEASE);
+		atomic_store_explicit(&v->flush_ack, seq, memory_order_release);
 		v->stats.flush_acks++;
 	}
 	if (req & VCPU_REQ_MEMSLOT_QUIESCENT)
@@ -367,35 +475,44 @@ void vcpu_handle_requests(struct vcpu *v)
 		vcpu_wait_ring_space(v);
 }
 
+/* Waits until @v has acknowledged flush @seq or is outside guest mode. */
+static void vm_flush_wait_vcpu(struct vcpu *v, uint64_t seq)
+{
+	for (unsigned n = 0;; n++) {
+		/* acquire: pairs with the vCPU's release of flush_ack */
+		if (atomic_load_explicit(&v->flush_ack, memory_order_acquire) >= seq)
+			return;
+		/* seq_cst: pairs with the mode stores of enter/exit */
+		if (atomic_load_explicit(&v->mode, memory_order_seq_cst) != VCPU_IN_GUEST)
+			return;
+		vm_backoff(n);
+	}
+}
+
 void vm_flush_remote_tlbs(struct vm *vm)
 {
 	/* seq_cst: the new sequence is ordered before the requests below, so
 	 * a vCPU that consumes a request reads at least this sequence (see
 	 * vcpu_handle_requests) */
-	uint64_t seq = __atomic_add_fetch(&vm->flush_seq, 1, __ATOMIC_SEQ_CST);
+	uint64_t seq = atomic_fetch_add_explicit(&vm->flush_seq, 1, memory_order_seq_cst) + 1;
 
 	vm->flushes++;
 	/* seq_cst: pairs with vcpu_enter_guest (see there); the RMW also
 	 * releases our write-protections to the vCPU that consumes it */
 	for (int i = 0; i < vm->nvcpus; i++)
-		__atomic_fetch_or(&vm->vcpus[i].requests, VCPU_REQ_TLB_FLUSH, __ATOMIC_SEQ_CST);
-	for (int i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		for (unsigned n = 0;; n++) {
-			/* acquire: pairs with the vCPU's release of flush_ack */
-			if (__atomic_load_n(&v->flush_ack, __ATOMIC_ACQUIRE) >= seq)
-				break;
-			/* seq_cst: pairs with the mode stores of enter/exit */
-			if (__atomic_load_n(&v->mode, __ATOMIC_SEQ_CST) != VCPU_IN_GUEST)
-				break;
-			vm_backoff(n);
-		}
-	}
+		atomic_fetch_or_explicit(&vm->vcpus[i].requests, VCPU_REQ_TLB_FLUSH,
+					 memory_order_seq_cst);
+	/* the wait is the flush: a vCPU in guest mode may hold a translation
+	 * taken before the write-protections, and stores through it until
+	 * its next exit point */
+	if (MUTANT(vm_flush_no_wait))
+		return;
+	for (int i = 0; i < vm->nvcpus; i++)
+		vm_flush_wait_vcpu(&vm->vcpus[i], seq);
 }
 
 void vm_request_stop(struct vm *vm)
 {
 	/* release: pairs with the acquire in vm_stopping */
-	__atomic_store_n(&vm->stop, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&vm->stop, 1, memory_order_release);
 }
