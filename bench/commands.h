@@ -18,7 +18,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_vcpu_array(int argc, char **argv);
 int cmd_rmap(int argc, char **argv);
-int cmd_memslot(int argc, char **argv);
 int cmd_dirty_log(int argc, char **argv);
 
 #endif

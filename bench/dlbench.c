@@ -17,6 +17,7 @@ extern const struct workload workload_srcu, workload_verify, workload_harvest,
 
 const struct workload *const workloads[] = {
 	&workload_harvest,
+	&workload_memslot,
 	NULL,
 };
 
@@ -28,7 +29,6 @@ static const struct dlbench_command commands[] = {
 	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
 	{ "vcpu-array", "dynamic vCPU array strategies: kick-all passes, lookups, creation", cmd_vcpu_array },
 	{ "rmap", "rmap write-protect walks, locked vs lockless (nulls), under spte churn", cmd_rmap },
-	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
 	{ "dirty-log", "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, floors", cmd_dirty_log },
 	{ NULL, NULL, NULL },
 };

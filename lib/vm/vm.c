@@ -52,10 +52,8 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	uint64_t npages = mem->bytes >> PAGE_SHIFT;
 	uint64_t per_slot;
 
-	if (!memslot_protect_find(protect)) {
-		snprintf(err, errlen, "vm: unknown memslot protection '%s'", protect);
+	if (memslot_protect_spec_check(protect, err, errlen))
 		return NULL;
-	}
 	if (o->nslots == 0 || o->nvcpus <= 0) {
 		snprintf(err, errlen, "vm: need at least one memslot and one vCPU");
 		return NULL;
@@ -109,10 +107,9 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	memslot_protect_options_default(&po);
 	po.expedited = o->memslot_expedited;
 	/* owns the table from here on, also on failure */
-	vm->memslots_protect = memslot_protect_create(protect, &po, vm->memslots);
+	vm->memslots_protect = memslot_protect_create(protect, &po, vm->memslots, err, errlen);
 	if (!vm->memslots_protect) {
 		vm->memslots = NULL;
-		snprintf(err, errlen, "vm: cannot create memslot protection %s", protect);
 		goto fail;
 	}
 	memslot_protect_set_kick(vm->memslots_protect, vm_kick_memslot_readers, vm);
@@ -172,7 +169,7 @@ int vm_update_memslots(struct vm *vm, memslot_change_fn change, void *arg)
 
 	/* updaters are serialized by the caller: no update_lock needed to
 	 * read the protection's current table */
-	vm->memslots = vm->memslots_protect->ops->current(vm->memslots_protect);
+	vm->memslots = memslot_protect_current(vm->memslots_protect);
 	return rc;
 }
 
