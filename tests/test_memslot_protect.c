@@ -809,11 +809,14 @@ static unsigned self_check(void)
 		for (n = 0; memslot_protect_names[n]; n++)
 			EXPECT(memslot_protect_nth(n) && !strcmp(memslot_protect_nth(n)->name,
 								  memslot_protect_names[n]));
-		EXPECT(n == 7 && !strcmp(memslot_protect_names[3], "rwlock-cond"));
+		EXPECT(n >= 7 && !strcmp(memslot_protect_names[3], "rwlock-cond"));
 		EXPECT(memslot_protect_register(&memslot_protect_mutex_ops) == -EEXIST);
 		EXPECT(memslot_protect_spec_check("srcu-mb", err, sizeof(err)) == 0);
 		EXPECT(memslot_protect_spec_check("srcu-fast:gp=expedited", err, sizeof(err)) == 0);
 		EXPECT(memslot_protect_spec_check("floor:retain=1M", err, sizeof(err)) == 0);
+		EXPECT(memslot_protect_spec_check("srcu-mb:gp=expedited,idle=off", err,
+						  sizeof(err)) == 0);
+		EXPECT(memslot_protect_spec_check("srcu-mb:idle=maybe", err, sizeof(err)) == -EINVAL);
 		EXPECT(memslot_protect_spec_check("nope", err, sizeof(err)) == -EINVAL &&
 		       strstr(err, "nope"));
 		EXPECT(memslot_protect_spec_check("mutex:gp=normal", err, sizeof(err)) == -EINVAL);
@@ -826,6 +829,9 @@ static unsigned self_check(void)
 						   16) == 3 &&
 		       !strcmp(out[0], "floor:retain=1M") &&
 		       !strcmp(out[1], "srcu-mb:gp=expedited") && !strcmp(out[2], "mutex"));
+		EXPECT(memslot_protect_spec_expand("srcu-fast:gp=expedited,idle=off,floor", out, 16) ==
+			       2 &&
+		       !strcmp(out[0], "srcu-fast:gp=expedited,idle=off") && !strcmp(out[1], "floor"));
 		EXPECT(memslot_protect_spec_expand("all", out, 2) == -1);
 	}
 #undef EXPECT

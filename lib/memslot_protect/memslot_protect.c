@@ -197,6 +197,7 @@ void memslot_protect_options_default(struct memslot_protect_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->expedited = false;
+	o->srcu_idle_fast_path = true;
 	o->floor_retain_bytes = 256ull << 20;
 }
 

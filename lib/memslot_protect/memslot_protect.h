@@ -95,6 +95,12 @@ struct memslot_protect_options {
 	 * (spec option gp=normal|expedited).  liburcu's memb flavour has one
 	 * grace-period primitive; the locks have none: they ignore it. */
 	bool expedited;
+	/* srcu-*: the SRCU domain's idle fast path (srcu_options.idle_fast_path:
+	 * a grace period with no reader inside returns without flipping;
+	 * spec option idle=on|off, default on).  With readers always busy
+	 * it never succeeds and costs two updater fences (membarriers in the
+	 * fast flavour) per grace period. */
+	bool srcu_idle_fast_path;
 	/* floor only: the most bytes of replaced tables it keeps (it never
 	 * frees a table while readers run); an update beyond it fails with
 	 * -ENOSPC (spec option retain=BYTES). */

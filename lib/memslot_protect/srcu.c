@@ -44,15 +44,19 @@ struct srcu_protect_reader {
 static int srcu_protect_set_option(struct memslot_protect_options *o, const char *key,
 				   const char *value, char *err, size_t errlen)
 {
-	if (strcmp(key, "gp")) {
-		snprintf(err, errlen, "unknown option '%s' (gp=normal|expedited)", key);
-		return -EINVAL;
-	}
-	if (!strcmp(value, "normal") || !strcmp(value, "expedited")) {
+	if (!strcmp(key, "gp") && (!strcmp(value, "normal") || !strcmp(value, "expedited"))) {
 		o->expedited = value[0] == 'e';
 		return 0;
 	}
-	snprintf(err, errlen, "gp=%s: not normal or expedited", value);
+	if (!strcmp(key, "idle") && (!strcmp(value, "on") || !strcmp(value, "off"))) {
+		o->srcu_idle_fast_path = value[1] == 'n';
+		return 0;
+	}
+	if (!strcmp(key, "gp") || !strcmp(key, "idle"))
+		snprintf(err, errlen, "%s=%s: not %s", key, value,
+			 key[0] == 'g' ? "normal or expedited" : "on or off");
+	else
+		snprintf(err, errlen, "unknown option '%s' (gp=normal|expedited, idle=on|off)", key);
 	return -EINVAL;
 }
 
@@ -71,6 +75,7 @@ static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *in
 	memset(st, 0, sizeof(*st));
 	srcu_options_default(&o);
 	o.flavour = (enum srcu_flavour)p->ops->variant;
+	o.idle_fast_path = p->opt.srcu_idle_fast_path;
 	o.name = p->ops->name;
 	rc = srcu_init(&st->srcu, &o);
 	if (rc) {
@@ -190,7 +195,7 @@ static int srcu_protect_replace(struct memslot_protect *p, struct memslot_table 
 	const struct memslot_protect_ops memslot_protect_##ident##_ops = {                  \
 		.name = str,                                                                \
 		.summary = sum,                                                             \
-		.options_help = "gp=normal|expedited",                                     \
+		.options_help = "gp=normal|expedited idle=on|off",                         \
 		.variant = flavour,                                                         \
 		.set_option = srcu_protect_set_option,                                      \
 		.init = srcu_protect_init,                                                  \
