@@ -36,6 +36,8 @@ struct optvals {
 	size_t ngiven;
 	const char *v[DRIVER_MAX_VALUES];       /* expanded */
 	size_t n;
+	char **owned;              /* strings of list expansions, freed last */
+	size_t nowned;
 };
 
 struct wl_ctx {
@@ -321,8 +323,8 @@ static int expand_one(const struct wl_option *o, struct optvals *ov, const char 
 	return 0;
 }
 
-/* A list value: matrix_expand's lists and ranges (strings kept for the
- * life of the process: the options structure points into them). */
+/* A list value: matrix_expand's lists and ranges (strings kept in
+ * ov->owned until free_parsed: the options structure points into them). */
 static int expand_list(const struct wl_option *o, struct optvals *ov, const char *text,
 		       char *err, size_t errlen)
 {
@@ -334,13 +336,24 @@ static int expand_list(const struct wl_option *o, struct optvals *ov, const char
 		return -1;
 	}
 	if (!nv) {
+		free(vals);
 		snprintf(err, errlen, "--%s: empty list", o->name);
 		return -1;
 	}
+	/* the strings stay until free_parsed: ov->v points at them */
+	char **owned = realloc(ov->owned, (ov->nowned + nv) * sizeof(*owned));
+
+	if (!owned) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(owned + ov->nowned, vals, nv * sizeof(*vals));
+	ov->owned = owned;
+	ov->nowned += nv;
+	free(vals);
 	for (size_t i = 0; i < nv; i++)
-		if (expand_one(o, ov, vals[i], err, errlen))
+		if (expand_one(o, ov, ov->owned[ov->nowned - nv + i], err, errlen))
 			return -1;
-	free(vals);   /* the strings stay: ov->v points at them */
 	return 0;
 }
 
@@ -526,6 +539,11 @@ static void fill_cell(const struct parsed *p, size_t cell, void *opts)
 
 static void free_parsed(struct parsed *p)
 {
+	for (size_t i = 0; p->vals && i < p->nopts; i++) {
+		for (size_t k = 0; k < p->vals[i].nowned; k++)
+			free(p->vals[i].owned[k]);
+		free(p->vals[i].owned);
+	}
 	free(p->vals);
 }
 

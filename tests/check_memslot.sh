@@ -11,8 +11,9 @@ d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$exe" memslot -p all -v 2 -u 1000 -d 0.05 -o "$d/a" > "$d/a.out" 2> "$d/a.err" ||
-	{ cat "$d/a.err"; fail "memslot -p all exited $?"; }
+"$exe" memslot -p all -v 2 -u 1000 -d 0.05 -o "$d/a" > "$d/a.out" 2> "$d/a.err"
+rc=$?
+[ "$rc" -eq 0 ] || { cat "$d/a.err"; fail "memslot -p all exited $rc"; }
 head -1 "$d/a/summary.csv" | grep -q '^protection,readers,update_rate,mode,gp,repetition,duration_s,critical_ns,slots,slot_pages,test_slots,stall_batch,seed,placement,cpus,overcommit,elapsed_s,lookups_per_s,lookups_per_s_min,lookups_per_s_max,lookups_total,hit_ratio,updates,updates_per_s,update_errors,update_p50_ns,update_p99_ns,update_max_ns,stall_p50_ns,stall_p99_ns,stall_max_ns,read_failures,lookups_per_s_cpu,reader_cpu_share,updater_cpu_share$' ||
 	fail "summary.csv header: $(head -1 "$d/a/summary.csv")"
 [ "$(tail -n +2 "$d/a/summary.csv" | wc -l)" -eq 7 ] || fail "expected 7 rows"
@@ -27,7 +28,9 @@ test -s "$d/a/meta.json" || fail "meta.json"
 
 # a comma list of specs with options, repetitions, every mode
 "$exe" memslot -p floor:retain=64M,srcu-mb:gp=expedited -m all -v 1 -u 0 -d 0.02 -r 2 \
-	-o "$d/b" > /dev/null 2> "$d/b.err" || { cat "$d/b.err"; fail "spec list exited $?"; }
+	-o "$d/b" > /dev/null 2> "$d/b.err"
+rc=$?
+[ "$rc" -eq 0 ] || { cat "$d/b.err"; fail "spec list exited $rc"; }
 [ "$(tail -n +2 "$d/b/summary.csv" | wc -l)" -eq 24 ] || fail "expected 2 x 6 x 2 rows"
 grep -q '^srcu-mb:gp=expedited,1,0,rw,normal,1,' "$d/b/summary.csv" || fail "spec row"
 
