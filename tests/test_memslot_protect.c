@@ -467,7 +467,8 @@ static void *updater_main(void *p)
 		rc = memslot_protect_update(prot, random_change, &c);
 		if (rc) {
 			fprintf(stderr, "FAIL update %llu: %s\n", (unsigned long long)seq, strerror(-rc));
-			atomic_store(&u->error, 1);
+			/* release: the main thread's acquire sees the message's cause */
+			atomic_store_explicit(&u->error, 1, memory_order_release);
 			break;
 		}
 		/* release: pairs with the readers' acquire before read_begin. */
@@ -512,7 +513,8 @@ static void no_wait_destroy(struct memslot_protect *p)
 {
 	struct no_wait_state *st = p->priv;
 
-	memslot_table_retire(atomic_load(&st->table));
+	/* relaxed: destroy runs with no reader or updater left */
+	memslot_table_retire(atomic_load_explicit(&st->table, memory_order_relaxed));
 	for (int i = 0; i < st->nretired; i++)
 		free(st->retired[i]);
 	free(st);
@@ -663,7 +665,8 @@ static uint64_t watch_updates(struct update_thread *ut, uint64_t bound, const ch
 		int d;
 
 		while ((d = atomic_load_explicit(&ut->done, memory_order_acquire)) == seen) {
-			if (atomic_load(&ut->error))
+			/* acquire: pairs with the updater's release */
+			if (atomic_load_explicit(&ut->error, memory_order_acquire))
 				break;
 			if (now_ns() - since > bound) {
 				fprintf(stderr, "FAIL %s: %s: update %d did not complete within %llu s with %d readers\n",
@@ -720,11 +723,12 @@ static unsigned run_one(const struct memslot_protect_ops *ops, bool expedited, e
 		fprintf(stderr, "FAIL out of memory\n");
 		exit(1);
 	}
-	atomic_store(&started_seq, 1);
-	atomic_store(&completed_seq, 1);
-	atomic_store(&stop, 0);
-	atomic_store(&readers_running, 0);
-	atomic_store(&kick_gen, 0);
+	/* relaxed: no thread of this run exists yet (pthread_create orders) */
+	atomic_store_explicit(&started_seq, 1, memory_order_relaxed);
+	atomic_store_explicit(&completed_seq, 1, memory_order_relaxed);
+	atomic_store_explicit(&stop, 0, memory_order_relaxed);
+	atomic_store_explicit(&readers_running, 0, memory_order_relaxed);
+	atomic_store_explicit(&kick_gen, 0, memory_order_relaxed);
 	create(name, expedited, ph);
 	start_readers(&rd, ph);
 	if (pthread_create(&uth, NULL, updater_main, &ut)) {
@@ -734,7 +738,8 @@ static unsigned run_one(const struct memslot_protect_ops *ops, bool expedited, e
 	worst_wait = watch_updates(&ut, ph == PHASE_TORTURE ? HANG_BOUND_NS : liveness_bound_ns,
 				   name, ph, rd.n);
 	pthread_join(uth, NULL);
-	failures += (unsigned)atomic_load(&ut.error);
+	/* relaxed: after the join */
+	failures += (unsigned)atomic_load_explicit(&ut.error, memory_order_relaxed);
 	failures += join_readers(&rd, ph, name, &lookups);
 	if (memslot_protect_destroy(prot)) {
 		fprintf(stderr, "FAIL %s: destroy refused\n", name);
