@@ -17,7 +17,6 @@ int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
-int cmd_memslot(int argc, char **argv);
 
 /* Whether @name is one of the commands above (not a workload table). */
 int dlbench_is_command(const char *name);

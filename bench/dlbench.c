@@ -21,6 +21,7 @@ const struct workload *const workloads[] = {
 	&workload_rmap,
 	&workload_verify,
 	&workload_dirty_log,
+	&workload_memslot,
 	NULL,
 };
 
@@ -31,7 +32,6 @@ static const struct dlbench_command commands[] = {
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },
 	{ "compare", "ratio of medians B/A with 95% bootstrap intervals", cmd_compare },
 	{ "report", "write report.html: metadata, verdicts, ranked tables, plots, failures", cmd_report },
-	{ "memslot", "memslot read protections (locks, SRCU, liburcu) under lookups and updates", cmd_memslot },
 	{ NULL, NULL, NULL },
 };
 

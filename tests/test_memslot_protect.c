@@ -1,7 +1,9 @@
 /*
- * Correctness of the memslot read protections (lib/memslot_protect*.c).
+ * Correctness of the memslot read protections (lib/memslot_protect/).
  *
- *   test_memslot_protect [PROTECTION...]     (default: every registered one)
+ *   test_memslot_protect [--phase torture|liveness|kicked|all] [--bound-s N]
+ *                        [PROTECTION...]     (default: every registered one)
+ *   test_memslot_protect --broken
  *
  * For each protection, with more reader threads than CPUs:
  *
@@ -20,17 +22,29 @@
  *
  *  2. Liveness.  Readers spin through read sections and quiescent points
  *     without pause; each of a series of updates must complete within a
- *     generous bound (LIVENESS_BOUND_NS, 10 s): `rwlock-cond` must not
+ *     generous bound (--bound-s, default 10 s): `rwlock-cond` must not
  *     starve the updater.  This is a check that the update finishes at
  *     all, not a timing goal.  (The torture's updates get a hang detector
  *     of HANG_BOUND_NS.)
  *
+ *  3. Kicked.  Readers behave as the VM's vCPUs do (lib/vm/vm.c): they
+ *     call memslot_quiescent only when kicked (memslot_protect_set_kick),
+ *     and in between either fault now and then (a read section) or sit in
+ *     "guest mode" without faulting.  The update's before_wait hook holds
+ *     the updater, after its kick and before it waits for readers, until
+ *     every faulting reader has taken the kick and completed a fault after
+ *     it: the window of the 2009 rwlock-cond hang (a vCPU that drops the
+ *     read side at its quiescent point, faults and takes it again before
+ *     the updater's wrlock, and keeps it).  Each update must complete
+ *     within the bound, and the faults' lookups pass the torture's checks.
+ *
  * A self-check first feeds the reader's checks bad inputs (a poisoned
  * table, a table outside the window, a slot the history does not hold) and
- * requires each to be caught.  `test_memslot_protect --broken` runs the
- * torture on a protection that frees tables without waiting and passes
- * only if the torture catches it: the torture cannot pass by checking
- * nothing.
+ * requires each to be caught, and checks the registry and spec parsing.
+ * `test_memslot_protect --broken` runs the torture on a protection that
+ * frees tables without waiting and passes only if the torture catches it:
+ * the torture cannot pass by checking nothing.  tests/mutants.list runs the
+ * phases against each protection's mutants.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -40,21 +54,27 @@
 #include <unistd.h>
 
 #include "lib/memslot_protect/memslot_protect.h"
-#include "lib/vm/memslots.h"
+#include "lib/util/rng.h"
 #include "lib/util/timing.h"
+#include "lib/vm/memslots.h"
 
 #define NIDS 6                     /* slot ids 1..NIDS */
 #define NPOS 12                    /* positions a slot can sit at */
 #define SLOT_PAGES 16
 #define GFN_SPAN ((uint64_t)NPOS * SLOT_PAGES)
-/* Liveness phase: each update must finish within this (a liveness check
- * with a wide margin, not a timing goal).  Torture phase: only a hang
- * detector, wider still, because its readers linger inside their sections
- * and the test machines are shared and overcommitted. */
-#ifndef LIVENESS_BOUND_NS
-#define LIVENESS_BOUND_NS (10ull * 1000000000ull)
-#endif
+/* Liveness and kicked phases: each update must finish within this (a
+ * liveness check with a wide margin, not a timing goal; --bound-s).
+ * Torture phase: only a hang detector, wider still, because its readers
+ * linger inside their sections and the test machines are shared and
+ * overcommitted. */
+static uint64_t liveness_bound_ns = 10ull * 1000000000ull;
 #define HANG_BOUND_NS (60ull * 1000000000ull)
+/* Kicked phase: updates, readers that fault, readers that sit in guest
+ * mode, and how long the hook waits for the faulting readers. */
+#define KICKED_UPDATES 20
+#define KICKED_FAULTERS 2
+#define KICKED_IDLERS 1
+#define KICKED_HOOK_BOUND_NS (1000ull * 1000000ull)
 
 #if defined(DLBENCH_TSAN) || defined(__SANITIZE_ADDRESS__)
 #define TORTURE_UPDATES 150
@@ -79,16 +99,6 @@ static atomic_int readers_running; /* readers past their first lookup */
 
 static struct memslot_protect *prot;
 static bool quiet_checks;          /* the self-check's expected failures */
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 static struct memslot slot_for(uint32_t id, uint32_t pos)
 {
@@ -167,6 +177,49 @@ static unsigned check_lookup(uint32_t poison, uint64_t gen, uint64_t gfn,
 	return why ? fail(who, why) : 0;
 }
 
+/*
+ * One read section with every check: look a random gfn up, touch the
+ * page, sometimes linger and look again, then check the lookup against the
+ * history.  Returns the failures.
+ */
+static unsigned checked_lookup(struct memslot_reader *r, uint64_t *rng, const char *name)
+{
+	/* acquire: pairs with the updater's release store after an update
+	 * returned; that table (or a later one) is current. */
+	uint64_t lo = atomic_load_explicit(&completed_seq, memory_order_acquire);
+	const struct memslot_table *t = memslot_read_begin(r);
+	uint64_t gfn = rng_next(rng) % GFN_SPAN, hi, gen = t->generation;
+	uint32_t poison = t->poison;
+	const struct memslot *s = memslot_lookup(t, gfn);
+	struct memslot seen = { 0 };
+	unsigned failures = 0;
+
+	if (s) {
+		uintptr_t hva, lo_hva = (uintptr_t)backing;
+
+		seen = *s;
+		hva = (uintptr_t)seen.hva + ((gfn - seen.base_gfn) << PAGE_SHIFT);
+		/* Touch the page, as a vCPU would (check_lookup reports an
+		 * address outside guest memory). */
+		if (seen.hva && hva >= lo_hva && hva < lo_hva + (size_t)NIDS * SLOT_PAGES * PAGE_SIZE)
+			/* relaxed: a touch; the backing is never written */
+			(void)atomic_load_explicit((_Atomic uint8_t *)hva, memory_order_relaxed);
+	}
+	if ((rng_next(rng) & 7) == 0) {
+		/* Linger in the section, then look again: a table retired
+		 * meanwhile shows here. */
+		spin_for_ns(rng_next(rng) % 2000);
+		if (t->poison != MEMSLOT_TABLE_LIVE || t->generation != gen ||
+		    (s && !slot_equal(s, &seen)))
+			failures += fail(name, "table or slot changed or poisoned inside the read section");
+	}
+	memslot_read_end(r);
+	/* acquire: pairs with the updater's release store before it
+	 * published; every table this section could see is <= hi. */
+	hi = atomic_load_explicit(&started_seq, memory_order_acquire);
+	return failures + check_lookup(poison, gen, gfn, s ? &seen : NULL, lo, hi, name);
+}
+
 struct reader_arg {
 	int index;
 	int liveness;       /* spin only, no checks */
@@ -179,7 +232,7 @@ static void *reader_main(void *p)
 {
 	struct reader_arg *a = p;
 	char name[32];
-	uint64_t rng = 0x9e3779b97f4a7c15ull * (uint64_t)(a->index + 1);
+	uint64_t rng = rng_seed(1, (uint64_t)a->index);
 	struct memslot_reader *r;
 
 	snprintf(name, sizeof(name), "reader%d", a->index);
@@ -191,55 +244,100 @@ static void *reader_main(void *p)
 	}
 	/* relaxed: a stop flag, nothing is published through it */
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		/* acquire: pairs with the updater's release store after an
-		 * update returned; that table (or a later one) is current. */
-		uint64_t lo = atomic_load_explicit(&completed_seq, memory_order_acquire);
-		const struct memslot_table *t = memslot_read_begin(r);
-		uint64_t gfn = xorshift(&rng) % GFN_SPAN, hi, gen = t->generation;
-		uint32_t poison = t->poison;
-		const struct memslot *s;
-		struct memslot seen = { 0 };
-		int found;
-
 		if (a->liveness) {
+			(void)memslot_read_begin(r);
 			spin_for_ns(100);
 			memslot_read_end(r);
-			memslot_quiescent(r);
-			if (a->lookups++ == 0)
-				atomic_fetch_add_explicit(&readers_running, 1, memory_order_relaxed);
-			continue;
+		} else {
+			a->failures += checked_lookup(r, &rng, name);
 		}
-		s = memslot_lookup(t, gfn);
-		found = s != NULL;
-		if (found) {
-			uintptr_t hva, lo_hva = (uintptr_t)backing;
-
-			seen = *s;
-			hva = (uintptr_t)seen.hva + ((gfn - seen.base_gfn) << PAGE_SHIFT);
-			/* Touch the page, as a vCPU would (check_lookup reports
-			 * an address outside guest memory). */
-			if (seen.hva && hva >= lo_hva &&
-			    hva < lo_hva + (size_t)NIDS * SLOT_PAGES * PAGE_SIZE)
-				(void)*(volatile uint8_t *)hva;
-		}
-		if ((xorshift(&rng) & 7) == 0) {
-			/* Linger in the section, then look again: a table
-			 * retired meanwhile shows here. */
-			spin_for_ns(xorshift(&rng) % 2000);
-			if (t->poison != MEMSLOT_TABLE_LIVE || t->generation != gen ||
-			    (found && !slot_equal(s, &seen))) {
-				a->failures += fail(name, "table or slot changed or poisoned inside the read section");
-			}
-		}
-		memslot_read_end(r);
-		/* acquire: pairs with the updater's release store before it
-		 * published; every table this section could see is <= hi. */
-		hi = atomic_load_explicit(&started_seq, memory_order_acquire);
 		memslot_quiescent(r);
-		a->failures += check_lookup(poison, gen, gfn, found ? &seen : NULL, lo, hi, name);
 		if (a->lookups++ == 0)
 			atomic_fetch_add_explicit(&readers_running, 1, memory_order_relaxed);
 	}
+	memslot_reader_unregister(r);
+	return NULL;
+}
+
+/* ---- kicked readers (phase 3): vCPUs as lib/vm/vm.c runs them */
+
+struct kicked_reader {
+	_Alignas(64) atomic_uint kick;       /* raised by kicked_kick */
+	atomic_ulong faulted_gen;            /* kick generation of its last fault */
+	int index;
+	bool faults;                         /* false: sits in guest mode */
+	uint64_t lookups;
+	unsigned failures;
+	int register_failed;
+};
+
+static struct kicked_reader kicked[KICKED_FAULTERS + KICKED_IDLERS];
+static atomic_ulong kick_gen;                /* kicks so far */
+
+/* memslot_protect_set_kick: as vm_kick_memslot_readers, a request per
+ * reader, taken at its next exit point. */
+static void kicked_kick(void *arg)
+{
+	(void)arg;
+	/* relaxed: published to the readers by the release stores below */
+	atomic_fetch_add_explicit(&kick_gen, 1, memory_order_relaxed);
+	for (size_t i = 0; i < sizeof(kicked) / sizeof(kicked[0]); i++)
+		/* release: the protection's requests (stored before the kick)
+		 * and the generation happen before the reader's acquire
+		 * exchange that takes the kick */
+		atomic_store_explicit(&kicked[i].kick, 1, memory_order_release);
+}
+
+/* before_wait: hold the updater until every faulting reader has taken the
+ * kick and completed a fault after it (bounded: a reader that never takes
+ * the kick is the protection's problem, shown by the update's bound). */
+static void kicked_hold(void *arg)
+{
+	uint64_t gen = atomic_load_explicit(&kick_gen, memory_order_relaxed), t0 = now_ns();
+
+	(void)arg;
+	if (!gen)
+		return;     /* the protection kicks nobody */
+	for (size_t i = 0; i < sizeof(kicked) / sizeof(kicked[0]); i++)
+		/* relaxed: a progress flag, nothing is read through it */
+		while (kicked[i].faults &&
+		       atomic_load_explicit(&kicked[i].faulted_gen, memory_order_relaxed) != gen &&
+		       now_ns() - t0 < KICKED_HOOK_BOUND_NS)
+			sleep_ns(20 * 1000);
+}
+
+static void *kicked_main(void *p)
+{
+	struct kicked_reader *k = p;
+	uint64_t rng = rng_seed(2, (uint64_t)k->index), taken = 0;
+	struct memslot_reader *r;
+	char name[32];
+
+	snprintf(name, sizeof(name), "vcpu%d", k->index);
+	r = memslot_reader_register(prot, name);
+	if (!r) {
+		k->register_failed = 1;
+		atomic_fetch_add_explicit(&readers_running, 1, memory_order_relaxed);
+		return NULL;
+	}
+	/* One fault first: rwlock-cond readers hold the read side from here. */
+	k->failures += checked_lookup(r, &rng, name);
+	atomic_fetch_add_explicit(&readers_running, 1, memory_order_relaxed);
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		/* acquire: pairs with kicked_kick's release store */
+		if (atomic_exchange_explicit(&k->kick, 0, memory_order_acquire)) {
+			taken = atomic_load_explicit(&kick_gen, memory_order_relaxed);
+			memslot_quiescent(r);
+		}
+		spin_for_ns(200);            /* guest work */
+		if (k->faults && (rng_next(&rng) & 3) == 0) {
+			k->failures += checked_lookup(r, &rng, name);
+			k->lookups++;
+			atomic_store_explicit(&k->faulted_gen, taken, memory_order_relaxed);
+		}
+	}
+	/* Leaving guest mode (vcpu_exit_guest), then the thread ends. */
+	memslot_reader_offline(r);
 	memslot_reader_unregister(r);
 	return NULL;
 }
@@ -265,7 +363,7 @@ static int pos_free(const struct memslot_table *t, uint32_t pos)
 static uint32_t pick_free_pos(const struct memslot_table *t, uint64_t *rng)
 {
 	for (;;) {
-		uint32_t pos = (uint32_t)(xorshift(rng) % NPOS);
+		uint32_t pos = (uint32_t)(rng_next(rng) % NPOS);
 
 		if (pos_free(t, pos))
 			return pos;
@@ -277,7 +375,7 @@ static uint32_t pick_free_pos(const struct memslot_table *t, uint64_t *rng)
 static int random_change(struct memslot_table *t, void *p)
 {
 	struct change *c = p;
-	uint64_t op = xorshift(c->rng) % 4;
+	uint64_t op = rng_next(c->rng) % 4;
 	int rc;
 
 	if (t->nslots == 0)
@@ -292,7 +390,7 @@ static int random_change(struct memslot_table *t, void *p)
 		struct memslot s = slot_for(id, pick_free_pos(t, c->rng));
 		rc = memslot_table_create_slot(t, &s);
 	} else {
-		uint32_t id = t->slots[xorshift(c->rng) % t->nslots].id;
+		uint32_t id = t->slots[rng_next(c->rng) % t->nslots].id;
 
 		if (op == 1)
 			rc = memslot_table_delete_slot(t, id);
@@ -369,7 +467,8 @@ static void *updater_main(void *p)
 		rc = memslot_protect_update(prot, random_change, &c);
 		if (rc) {
 			fprintf(stderr, "FAIL update %llu: %s\n", (unsigned long long)seq, strerror(-rc));
-			atomic_store(&u->error, 1);
+			/* release: the main thread's acquire sees the message's cause */
+			atomic_store_explicit(&u->error, 1, memory_order_release);
 			break;
 		}
 		/* release: pairs with the readers' acquire before read_begin. */
@@ -378,7 +477,7 @@ static void *updater_main(void *p)
 		atomic_store_explicit(&u->done, i + 1, memory_order_release);
 		/* A pause of 0-20 us: the updates spread over time, so readers
 		 * meet tables of every age. */
-		spin_for_ns(xorshift(&u->rng) % 20000);
+		spin_for_ns(rng_next(&u->rng) % 20000);
 	}
 	return NULL;
 }
@@ -396,8 +495,11 @@ struct no_wait_state {
 	int nretired;
 };
 
-static int no_wait_init(struct memslot_protect *p, struct memslot_table *initial)
+static int no_wait_init(struct memslot_protect *p, struct memslot_table *initial, char *err,
+			size_t errlen)
 {
+	(void)err;
+	(void)errlen;
 	struct no_wait_state *st = calloc(1, sizeof(*st));
 
 	if (!st)
@@ -411,7 +513,8 @@ static void no_wait_destroy(struct memslot_protect *p)
 {
 	struct no_wait_state *st = p->priv;
 
-	memslot_table_retire(atomic_load(&st->table));
+	/* relaxed: destroy runs with no reader or updater left */
+	memslot_table_retire(atomic_load_explicit(&st->table, memory_order_relaxed));
 	for (int i = 0; i < st->nretired; i++)
 		free(st->retired[i]);
 	free(st);
@@ -471,7 +574,8 @@ static int no_wait_retire(struct memslot_protect *p, struct memslot_table *old)
 }
 
 static const struct memslot_protect_ops no_wait_ops = {
-	.name = "no-wait (broken on purpose)",
+	.name = "no-wait",
+	.summary = "broken on purpose: frees without waiting",
 	.init = no_wait_init,
 	.destroy = no_wait_destroy,
 	.reader_register = no_wait_reader_register,
@@ -484,92 +588,159 @@ static const struct memslot_protect_ops no_wait_ops = {
 	.retire = no_wait_retire,
 };
 
-/* Runs readers and one updater; returns the failures. */
-static unsigned run_one(const struct memslot_protect_ops *ops, bool expedited, int liveness)
-{
-	const char *name = ops->name;
-	struct memslot_protect_options o;
-	int nreaders = reader_count();
-	pthread_t *th = calloc((size_t)nreaders, sizeof(*th));
-	struct reader_arg *ra = calloc((size_t)nreaders, sizeof(*ra));
-	struct update_thread ut = { .nupdates = liveness ? LIVENESS_UPDATES : TORTURE_UPDATES,
-				    .rng = 0x2545f4914f6cdd1dull };
-	pthread_t uth;
-	unsigned failures = 0;
-	uint64_t lookups = 0, worst_wait = 0;
-	struct memslot_table *t;
+enum phase { PHASE_TORTURE, PHASE_LIVENESS, PHASE_KICKED, NPHASES };
 
-	history_len = (uint64_t)ut.nupdates + 2;
-	history = calloc(history_len, sizeof(*history));
-	if (!th || !ra || !history) {
+static const char *const phase_names[] = { "torture", "liveness", "kicked" };
+
+struct readers {
+	int n;
+	pthread_t *th;
+	struct reader_arg *ra;       /* torture, liveness */
+};
+
+static void start_readers(struct readers *rd, enum phase ph)
+{
+	rd->n = ph == PHASE_KICKED ? KICKED_FAULTERS + KICKED_IDLERS : reader_count();
+	rd->th = calloc((size_t)rd->n, sizeof(*rd->th));
+	rd->ra = calloc((size_t)rd->n, sizeof(*rd->ra));
+	if (!rd->th || !rd->ra) {
 		fprintf(stderr, "FAIL out of memory\n");
 		exit(1);
 	}
-	atomic_store(&started_seq, 1);
-	atomic_store(&completed_seq, 1);
-	atomic_store(&stop, 0);
-	atomic_store(&readers_running, 0);
-	t = initial_table();
-	memslot_protect_options_default(&o);
-	o.expedited = expedited;
-	prot = t ? memslot_protect_create_ops(ops, &o, t) : NULL;
-	if (!prot) {
-		fprintf(stderr, "FAIL %s: cannot create the protection\n", name);
-		exit(1);
-	}
-	for (int i = 0; i < nreaders; i++) {
-		ra[i].index = i;
-		ra[i].liveness = liveness;
-		if (pthread_create(&th[i], NULL, reader_main, &ra[i])) {
+	for (int i = 0; i < rd->n; i++) {
+		void *(*fn)(void *) = ph == PHASE_KICKED ? kicked_main : reader_main;
+		void *arg = &rd->ra[i];
+
+		rd->ra[i].index = i;
+		rd->ra[i].liveness = ph == PHASE_LIVENESS;
+		if (ph == PHASE_KICKED) {
+			memset(&kicked[i], 0, sizeof(kicked[i]));
+			kicked[i].index = i;
+			kicked[i].faults = i < KICKED_FAULTERS;
+			arg = &kicked[i];
+		}
+		if (pthread_create(&rd->th[i], NULL, fn, arg)) {
 			fprintf(stderr, "FAIL cannot create reader %d\n", i);
 			exit(1);
 		}
 	}
 	/* Let every reader get going (and rwlock-cond readers take the read
 	 * side) before the first update. */
-	while (atomic_load_explicit(&readers_running, memory_order_relaxed) < nreaders)
+	while (atomic_load_explicit(&readers_running, memory_order_relaxed) < rd->n)
 		sleep_ns(1000 * 1000);
-	if (pthread_create(&uth, NULL, updater_main, &ut)) {
-		fprintf(stderr, "FAIL cannot create the updater\n");
-		exit(1);
-	}
-	/* Bound each update's wait: the liveness check. */
-	const uint64_t bound = liveness ? LIVENESS_BOUND_NS : HANG_BOUND_NS;
+}
 
-	for (int seen = 0; seen < ut.nupdates;) {
+/* Joins the readers; adds their failures and lookups. */
+static unsigned join_readers(struct readers *rd, enum phase ph, const char *name,
+			     uint64_t *lookups)
+{
+	unsigned failures = 0;
+
+	atomic_store_explicit(&stop, 1, memory_order_relaxed);
+	for (int i = 0; i < rd->n; i++) {
+		bool kk = ph == PHASE_KICKED;
+
+		pthread_join(rd->th[i], NULL);
+		failures += kk ? kicked[i].failures : rd->ra[i].failures;
+		*lookups += kk ? kicked[i].lookups : rd->ra[i].lookups;
+		if (kk ? kicked[i].register_failed : rd->ra[i].register_failed) {
+			fprintf(stderr, "FAIL %s: reader %d could not register\n", name, i);
+			failures++;
+		}
+	}
+	free(rd->th);
+	free(rd->ra);
+	return failures;
+}
+
+/* Waits for each update in turn, each within @bound; exits on a hang.
+ * Returns the longest wait. */
+static uint64_t watch_updates(struct update_thread *ut, uint64_t bound, const char *name,
+			      enum phase ph, int nreaders)
+{
+	uint64_t worst = 0;
+
+	for (int seen = 0; seen < ut->nupdates;) {
 		uint64_t since = now_ns();
 		int d;
 
-		while ((d = atomic_load_explicit(&ut.done, memory_order_acquire)) == seen) {
-			if (atomic_load(&ut.error))
+		while ((d = atomic_load_explicit(&ut->done, memory_order_acquire)) == seen) {
+			/* acquire: pairs with the updater's release */
+			if (atomic_load_explicit(&ut->error, memory_order_acquire))
 				break;
 			if (now_ns() - since > bound) {
 				fprintf(stderr, "FAIL %s: %s: update %d did not complete within %llu s with %d readers\n",
-					name, liveness ? "liveness" : "torture", seen + 1,
+					name, phase_names[ph], seen + 1,
 					(unsigned long long)(bound / 1000000000ull), nreaders);
 				fflush(stderr);
 				_exit(1);
 			}
 			sleep_ns(100 * 1000);
 		}
-		if (now_ns() - since > worst_wait)
-			worst_wait = now_ns() - since;
+		if (now_ns() - since > worst)
+			worst = now_ns() - since;
 		if (d == seen)
 			break;        /* the updater failed */
 		seen = d;
 	}
-	pthread_join(uth, NULL);
-	failures += (unsigned)atomic_load(&ut.error);
-	atomic_store_explicit(&stop, 1, memory_order_relaxed);
-	for (int i = 0; i < nreaders; i++) {
-		pthread_join(th[i], NULL);
-		failures += ra[i].failures;
-		lookups += ra[i].lookups;
-		if (ra[i].register_failed) {
-			fprintf(stderr, "FAIL %s: reader %d could not register\n", name, i);
-			failures++;
-		}
+	return worst;
+}
+
+static struct memslot_protect *create(const char *name, bool expedited, enum phase ph)
+{
+	struct memslot_protect_options o;
+	struct memslot_table *t = initial_table();
+	char err[256] = "";
+
+	memslot_protect_options_default(&o);
+	o.expedited = expedited;
+	if (ph == PHASE_KICKED)
+		o.before_wait = kicked_hold;
+	prot = t ? memslot_protect_create(name, &o, t, err, sizeof(err)) : NULL;
+	if (!prot) {
+		fprintf(stderr, "FAIL %s: cannot create the protection: %s\n", name, err);
+		exit(1);
 	}
+	if (ph == PHASE_KICKED)
+		memslot_protect_set_kick(prot, kicked_kick, NULL);
+	return prot;
+}
+
+/* Runs readers and one updater; returns the failures. */
+static unsigned run_one(const struct memslot_protect_ops *ops, bool expedited, enum phase ph)
+{
+	const char *name = ops->name;
+	const int nupdates[] = { TORTURE_UPDATES, LIVENESS_UPDATES, KICKED_UPDATES };
+	struct update_thread ut = { .nupdates = nupdates[ph], .rng = 0x2545f4914f6cdd1dull };
+	struct readers rd;
+	pthread_t uth;
+	unsigned failures = 0;
+	uint64_t lookups = 0, worst_wait;
+
+	history_len = (uint64_t)ut.nupdates + 2;
+	history = calloc(history_len, sizeof(*history));
+	if (!history) {
+		fprintf(stderr, "FAIL out of memory\n");
+		exit(1);
+	}
+	/* relaxed: no thread of this run exists yet (pthread_create orders) */
+	atomic_store_explicit(&started_seq, 1, memory_order_relaxed);
+	atomic_store_explicit(&completed_seq, 1, memory_order_relaxed);
+	atomic_store_explicit(&stop, 0, memory_order_relaxed);
+	atomic_store_explicit(&readers_running, 0, memory_order_relaxed);
+	atomic_store_explicit(&kick_gen, 0, memory_order_relaxed);
+	create(name, expedited, ph);
+	start_readers(&rd, ph);
+	if (pthread_create(&uth, NULL, updater_main, &ut)) {
+		fprintf(stderr, "FAIL cannot create the updater\n");
+		exit(1);
+	}
+	worst_wait = watch_updates(&ut, ph == PHASE_TORTURE ? HANG_BOUND_NS : liveness_bound_ns,
+				   name, ph, rd.n);
+	pthread_join(uth, NULL);
+	/* relaxed: after the join */
+	failures += (unsigned)atomic_load_explicit(&ut.error, memory_order_relaxed);
+	failures += join_readers(&rd, ph, name, &lookups);
 	if (memslot_protect_destroy(prot)) {
 		fprintf(stderr, "FAIL %s: destroy refused\n", name);
 		failures++;
@@ -579,13 +750,11 @@ static unsigned run_one(const struct memslot_protect_ops *ops, bool expedited, i
 		failures++;
 	}
 	printf("%-12s %-10s %-9s readers=%d updates=%d lookups=%llu longest-update-wait=%.1f ms failures=%u\n",
-	       name, liveness ? "liveness" : "torture", expedited ? "expedited" : "normal",
-	       nreaders, ut.nupdates, (unsigned long long)lookups, worst_wait / 1e6, failures);
+	       name, phase_names[ph], expedited ? "expedited" : "normal", rd.n, ut.nupdates,
+	       (unsigned long long)lookups, worst_wait / 1e6, failures);
 	fflush(stdout);
 	free(history);
 	history = NULL;
-	free(th);
-	free(ra);
 	return failures;
 }
 
@@ -632,11 +801,45 @@ static unsigned self_check(void)
 	EXPECT(check_lookup(t->poison, 2, 0, got, 1, 3, "self-check") == 1);
 	EXPECT(check_lookup(t->poison, 2, 5 * SLOT_PAGES, NULL, 1, 3, "self-check") == 1);
 	quiet_checks = false;
-	/* Every listed name is registered under that name. */
-	for (int i = 0; memslot_protect_names[i]; i++)
-		EXPECT(memslot_protect_find(memslot_protect_names[i]) &&
-		       !strcmp(memslot_protect_find(memslot_protect_names[i])->name,
-			       memslot_protect_names[i]));
+	/* The registry: every built-in by name and by index, names from the
+	 * ops tables, specs checked. */
+	{
+		const struct memslot_protect_ops *ops;
+		const char *out[16];
+		char err[256];
+		int i, n;
+
+		memslot_protect_foreach(ops, i)
+			EXPECT(memslot_protect_find(ops->name) == ops);
+		EXPECT(i >= 7 && memslot_protect_nth(i) == NULL && memslot_protect_nth(-1) == NULL);
+		for (n = 0; memslot_protect_names[n]; n++)
+			EXPECT(memslot_protect_nth(n) && !strcmp(memslot_protect_nth(n)->name,
+								  memslot_protect_names[n]));
+		EXPECT(n >= 7 && !strcmp(memslot_protect_names[3], "rwlock-cond"));
+		EXPECT(memslot_protect_register(&memslot_protect_mutex_ops) == -EEXIST);
+		EXPECT(memslot_protect_spec_check("srcu-mb", err, sizeof(err)) == 0);
+		EXPECT(memslot_protect_spec_check("srcu-fast:gp=expedited", err, sizeof(err)) == 0);
+		EXPECT(memslot_protect_spec_check("floor:retain=1M", err, sizeof(err)) == 0);
+		EXPECT(memslot_protect_spec_check("srcu-mb:gp=expedited,idle=off", err,
+						  sizeof(err)) == 0);
+		EXPECT(memslot_protect_spec_check("srcu-mb:idle=maybe", err, sizeof(err)) == -EINVAL);
+		EXPECT(memslot_protect_spec_check("nope", err, sizeof(err)) == -EINVAL &&
+		       strstr(err, "nope"));
+		EXPECT(memslot_protect_spec_check("mutex:gp=normal", err, sizeof(err)) == -EINVAL);
+		EXPECT(memslot_protect_spec_check("srcu-mb:gp=slow", err, sizeof(err)) == -EINVAL);
+		EXPECT(memslot_protect_spec_check("floor:retain=lots", err, sizeof(err)) == -EINVAL);
+		EXPECT(memslot_protect_spec_expand("all", out, 16) == n &&
+		       !strcmp(out[n - 1], "urcu"));
+		EXPECT(memslot_protect_spec_expand("rwlock", out, 16) == 0);
+		EXPECT(memslot_protect_spec_expand("floor:retain=1M,srcu-mb:gp=expedited,mutex", out,
+						   16) == 3 &&
+		       !strcmp(out[0], "floor:retain=1M") &&
+		       !strcmp(out[1], "srcu-mb:gp=expedited") && !strcmp(out[2], "mutex"));
+		EXPECT(memslot_protect_spec_expand("srcu-fast:gp=expedited,idle=off,floor", out, 16) ==
+			       2 &&
+		       !strcmp(out[0], "srcu-fast:gp=expedited,idle=off") && !strcmp(out[1], "floor"));
+		EXPECT(memslot_protect_spec_expand("all", out, 2) == -1);
+	}
 #undef EXPECT
 	free(t);
 	free(history);
@@ -644,14 +847,81 @@ static unsigned self_check(void)
 	return bad;
 }
 
+static void usage(void)
+{
+	fprintf(stderr, "usage: test_memslot_protect [--phase torture|liveness|kicked|all] [--bound-s N] [PROTECTION...]\n"
+			"       test_memslot_protect --broken\n");
+	exit(2);
+}
+
+/* Runs @phases of every protection in @names; returns the failures. */
+static unsigned run_all(const char *const *names, int nnames, unsigned phases)
+{
+	unsigned failures = 0;
+
+	for (int i = 0; i < nnames; i++) {
+		const struct memslot_protect_ops *ops = memslot_protect_find(names[i]);
+
+		if (!ops) {
+			fprintf(stderr, "test_memslot_protect: unknown protection '%s'\n", names[i]);
+			exit(2);
+		}
+		if (phases & (1u << PHASE_TORTURE)) {
+			failures += run_one(ops, false, PHASE_TORTURE);
+			failures += run_one(ops, true, PHASE_TORTURE);
+		}
+		if (phases & (1u << PHASE_LIVENESS))
+			failures += run_one(ops, false, PHASE_LIVENESS);
+		if (phases & (1u << PHASE_KICKED))
+			failures += run_one(ops, false, PHASE_KICKED);
+	}
+	return failures;
+}
+
+/* The negative control: the torture must see the no-wait protection fail;
+ * a few rounds make a miss by bad luck vanishingly unlikely. */
+static int run_broken(unsigned self_failures)
+{
+	unsigned seen = 0;
+
+	if (memslot_protect_register(&no_wait_ops)) {
+		fprintf(stderr, "FAIL cannot register the no-wait protection\n");
+		return 1;
+	}
+	for (int round = 0; round < 5 && !seen; round++)
+		seen = run_one(&no_wait_ops, false, PHASE_TORTURE);
+	printf("%s: the no-wait protection was %s (%u failures)\n",
+	       seen && !self_failures ? "PASS" : "FAIL", seen ? "caught" : "NOT caught", seen);
+	return seen && !self_failures ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned failures;
 	size_t mem = (size_t)NIDS * SLOT_PAGES * PAGE_SIZE;
-	bool broken = argc == 2 && !strcmp(argv[1], "--broken");
-	const char *const *names;
-	int nnames = 0;
+	unsigned failures, phases = (1u << NPHASES) - 1;
+	bool broken = false;
+	int i = 1, rc;
 
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--broken")) {
+			broken = true;
+		} else if (!strcmp(argv[i], "--phase") && i + 1 < argc) {
+			const char *ph = argv[++i];
+
+			phases = 0;
+			for (int k = 0; k < NPHASES; k++)
+				if (!strcmp(ph, phase_names[k]) || !strcmp(ph, "all"))
+					phases |= 1u << k;
+			if (!phases)
+				usage();
+		} else if (!strcmp(argv[i], "--bound-s") && i + 1 < argc) {
+			liveness_bound_ns = strtoull(argv[++i], NULL, 10) * 1000000000ull;
+			if (!liveness_bound_ns)
+				usage();
+		} else {
+			usage();
+		}
+	}
 	backing = aligned_alloc(PAGE_SIZE, mem);
 	if (!backing) {
 		fprintf(stderr, "FAIL out of memory\n");
@@ -661,31 +931,15 @@ int main(int argc, char **argv)
 	failures = self_check();
 	printf("self-check failures=%u\n", failures);
 	if (broken) {
-		/* The torture must see the no-wait protection fail; a few
-		 * rounds make a miss by bad luck vanishingly unlikely. */
-		unsigned seen = 0;
-
-		for (int round = 0; round < 5 && !seen; round++)
-			seen = run_one(&no_wait_ops, false, 0);
+		rc = run_broken(failures);
 		free(backing);
-		printf("%s: the no-wait protection was %s (%u failures)\n",
-		       seen && !failures ? "PASS" : "FAIL", seen ? "caught" : "NOT caught", seen);
-		return seen && !failures ? 0 : 1;
+		return rc;
 	}
-	names = argc > 1 ? (const char *const *)argv + 1 : memslot_protect_names;
-	while (argc > 1 ? nnames < argc - 1 : names[nnames] != NULL)
-		nnames++;
-	for (int i = 0; i < nnames; i++) {
-		const struct memslot_protect_ops *ops = memslot_protect_find(names[i]);
-
-		if (!ops) {
-			fprintf(stderr, "test_memslot_protect: unknown protection '%s'\n", names[i]);
-			return 2;
-		}
-		failures += run_one(ops, false, 0);
-		failures += run_one(ops, true, 0);
-		failures += run_one(ops, false, 1);
-	}
+	if (i < argc)
+		failures += run_all((const char *const *)argv + i, argc - i, phases);
+	else
+		for (int n = 0; memslot_protect_names[n]; n++)
+			failures += run_all((const char *const *)&memslot_protect_names[n], 1, phases);
 	free(backing);
 	printf("%s: failures=%u\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;

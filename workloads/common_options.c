@@ -43,24 +43,14 @@ void dirty_log_help(FILE *f)
 	dirty_log_list(f);
 }
 
-const char *memslot_protect_name(const char *value)
+const char *memslot_protect_alias(const char *value)
 {
 	return strcmp(value, "srcu") ? value : "srcu-mb";
 }
 
 int memslot_protect_check(const char *value, char *err, size_t errlen)
 {
-	size_t used;
-
-	if (memslot_protect_find(memslot_protect_name(value)))
-		return 0;
-	used = (size_t)snprintf(err, errlen, "unknown memslot protection '%s' (one of:", value);
-	for (int i = 0; memslot_protect_names[i] && used < errlen; i++)
-		used += (size_t)snprintf(err + used, errlen - used, "%s %s", i ? "," : "",
-					 memslot_protect_names[i]);
-	if (used < errlen)
-		snprintf(err + used, errlen - used, "; srcu is srcu-mb)");
-	return -1;
+	return memslot_protect_spec_check(memslot_protect_alias(value), err, errlen);
 }
 
 int workload_numa_parse(const char *value, enum guest_numa_policy *p, int *node)

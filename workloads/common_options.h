@@ -24,10 +24,11 @@ int dirty_log_spec_expand(const char *value, const char **out, int max);
 /* help_extra: the list of strategies and their options. */
 void dirty_log_help(FILE *f);
 
-/* wl_option.check_value: a memslot protection's name (`srcu` is srcu-mb). */
+/* wl_option.check_value: a memslot protection's spec NAME[:K=V,...]
+ * (`srcu` is srcu-mb). */
 int memslot_protect_check(const char *value, char *err, size_t errlen);
-/* The protection @value names (the alias resolved), for vm_options. */
-const char *memslot_protect_name(const char *value);
+/* The spec @value names (the alias resolved), for vm_options. */
+const char *memslot_protect_alias(const char *value);
 
 /* wl_option.check_value: local, interleave, bind:N or a node number N. */
 int guest_numa_check(const char *value, char *err, size_t errlen);

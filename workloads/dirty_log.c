@@ -964,7 +964,7 @@ static int dlw_run_vm(struct wl_ctx *ctx, const struct dlw_config *cfg, struct d
 	struct vm_options vo = {
 		.nslots = (uint32_t)cfg->o->slots, .nvcpus = cfg->vcpus,
 		.fault_path = (enum fault_path)cfg->o->fault_path,
-		.memslot_protect = memslot_protect_name(cfg->o->memslot_protect),
+		.memslot_protect = memslot_protect_alias(cfg->o->memslot_protect),
 	};
 	struct dlw_run run = { .cfg = cfg, .cell = cell, .n = cfg->vcpus,
 			       .write_percent = (unsigned)cfg->o->write_percent };
@@ -1184,7 +1184,7 @@ static void emit_params(struct wl_ctx *ctx, const struct dlw_config *cfg,
 
 	wl_put_text(ctx, COL_STRATEGY, o->strategy);
 	wl_put_text(ctx, COL_FAULT_PATH, fault_path_names[o->fault_path]);
-	wl_put_text(ctx, COL_MEMSLOT_PROTECT, memslot_protect_name(o->memslot_protect));
+	wl_put_text(ctx, COL_MEMSLOT_PROTECT, memslot_protect_alias(o->memslot_protect));
 	wl_put_uint(ctx, COL_VCPUS, o->vcpus);
 	wl_put_uint(ctx, COL_BYTES_PER_VCPU, o->bytes_per_vcpu);
 	wl_put_text(ctx, COL_BACKING, guest_backing_names[o->backing]);
@@ -1561,7 +1561,7 @@ static int dlw_first_cell(struct wl_ctx *ctx, const struct dlw_config *cfg, char
 		  o->overlap ? " (overlapping)" : "", (unsigned long long)o->slots,
 		  guest_backing_names[o->backing], (unsigned long long)o->write_percent,
 		  o->random ? "random" : "sequential", fault_path_names[o->fault_path],
-		  memslot_protect_name(o->memslot_protect));
+		  memslot_protect_alias(o->memslot_protect));
 	wl_printf(ctx, "Measurement cost: one histogram sample %.2f ns, one clock read %.2f ns "
 		  "(a timed fault adds 2 clock reads and 1 sample)\n",
 		  inv.hist_sample_ns, inv.clock_read_ns);
@@ -1581,7 +1581,7 @@ static void dlw_meta(struct wl_ctx *ctx, const struct dlw_config *cfg)
 	wl_meta(ctx, "harvest_interval_ns", "%llu", (unsigned long long)cfg->harvest_interval_ns);
 	wl_meta(ctx, "duration_ns", "%llu", (unsigned long long)cfg->duration_ns);
 	wl_meta(ctx, "floor_passes", "%llu", (unsigned long long)o->floor_passes);
-	wl_meta(ctx, "memslot_protect", "\"%s\"", memslot_protect_name(o->memslot_protect));
+	wl_meta(ctx, "memslot_protect", "\"%s\"", memslot_protect_alias(o->memslot_protect));
 	wl_meta(ctx, "hist_sample_ns", "%.2f", inv.hist_sample_ns);
 	wl_meta(ctx, "clock_read_ns", "%.2f", inv.clock_read_ns);
 }

@@ -299,7 +299,7 @@ static int verify_rounds(struct verify_state *st, struct verify_result *res, cha
 
 			if (rc) {
 				snprintf(err, errlen, "memslot update under %s failed: %s",
-					 memslot_protect_name(o->memslot_protect), strerror(-rc));
+					 memslot_protect_alias(o->memslot_protect), strerror(-rc));
 				return -1;
 			}
 		}
@@ -427,7 +427,7 @@ static int verify_cell(const struct verify_opts *o, struct wl_ctx *ctx, const in
 	struct vm_options vo = {
 		.nslots = (uint32_t)o->slots, .nvcpus = (int)o->vcpus,
 		.fault_path = (enum fault_path)o->fault_path,
-		.memslot_protect = memslot_protect_name(o->memslot_protect),
+		.memslot_protect = memslot_protect_alias(o->memslot_protect),
 		.delays = { o->fault_delay_ns, o->mark_delay_ns, o->harvest_delay_ns },
 	};
 	struct guest_memory_options mo;
@@ -505,7 +505,7 @@ static int verify_run(const void *opts, struct wl_ctx *ctx, char *err, size_t er
 
 	if (wl_cell_index(ctx) == 0) {
 		memset(&verify_total, 0, sizeof(verify_total));
-		wl_printf(ctx, "memslot protection: %s%s\n", memslot_protect_name(o->memslot_protect),
+		wl_printf(ctx, "memslot protection: %s%s\n", memslot_protect_alias(o->memslot_protect),
 			  o->memslot_updates ? ", table replaced after every round" : "");
 	}
 	if (workload_pick_cpus((int)o->vcpus, (enum placement)o->placement, o->cpus, cpus, &over,

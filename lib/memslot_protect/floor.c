@@ -5,7 +5,14 @@
  * protection can reach in the same run.  The updater publishes new tables
  * with a release store, but since nothing tells it when readers are done
  * with the old ones it frees none while the protection lives: it keeps them
- * up to opt.floor_retain_bytes, then refuses further updates (-ENOSPC).
+ * up to opt.floor_retain_bytes (option retain=BYTES, K/M/G suffixes), then
+ * refuses further updates (-ENOSPC).
+ *
+ * Mutants: none.  The floor has no synchronization step to remove: its
+ * readers take nothing, and its updater never frees a table readers may
+ * hold.  (Its release publish orders the table's contents for readers, as
+ * every protection's does; the torture's table checks rely on it, but the
+ * floor is the yardstick, not a protection under test.)
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -17,7 +24,7 @@
 
 struct floor_reader {
 	struct memslot_reader base;
-	_Alignas(64) uint64_t sections;   /* owner only: the bare counter */
+	uint64_t sections;                /* owner only: the bare counter */
 };
 
 struct floor_state {
@@ -32,12 +39,40 @@ static uint64_t table_bytes(const struct memslot_table *t)
 	return sizeof(*t) + (uint64_t)t->capacity * sizeof(t->slots[0]);
 }
 
-static int floor_init(struct memslot_protect *p, struct memslot_table *initial)
+static int floor_set_option(struct memslot_protect_options *o, const char *key,
+			    const char *value, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	if (strcmp(key, "retain")) {
+		snprintf(err, errlen, "floor: unknown option '%s' (retain=BYTES)", key);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (end != value && *end && !end[1] && strchr("KMG", *end)) {
+		unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+
+		v = v > UINT64_MAX >> shift ? UINT64_MAX : v << shift;
+		end++;
+	}
+	if (end == value || *end || errno || *value == '-' || v == UINT64_MAX) {
+		snprintf(err, errlen, "floor: retain=%s is not a size in bytes (K/M/G suffixes)",
+			 value);
+		return -EINVAL;
+	}
+	o->floor_retain_bytes = v;
+	return 0;
+}
+
+static int floor_init(struct memslot_protect *p, struct memslot_table *initial, char *err,
+		      size_t errlen)
 {
 	struct floor_state *st = calloc(1, sizeof(*st));
 
 	if (!st) {
-		fprintf(stderr, "memslot: floor: out of memory\n");
+		snprintf(err, errlen, "floor: out of memory");
 		free(initial);
 		return -ENOMEM;
 	}
@@ -59,15 +94,11 @@ static void floor_destroy(struct memslot_protect *p)
 
 static struct memslot_reader *floor_reader_register(struct memslot_protect *p, const char *name)
 {
-	struct floor_reader *r = aligned_alloc(64, sizeof(*r));
+	struct floor_reader *r = memslot_reader_alloc(sizeof(*r));
 
+	(void)p;
 	(void)name;
-	if (!r) {
-		fprintf(stderr, "memslot: %s: out of memory for a reader\n", p->ops->name);
-		return NULL;
-	}
-	memset(r, 0, sizeof(*r));
-	return &r->base;
+	return r ? &r->base : NULL;
 }
 
 static void floor_reader_unregister(struct memslot_reader *r)
@@ -136,6 +167,8 @@ static int floor_retire(struct memslot_protect *p, struct memslot_table *old)
 const struct memslot_protect_ops memslot_protect_floor_ops = {
 	.name = "floor",
 	.summary = "no protection, a per-thread counter increment (the yardstick; keeps old tables)",
+	.options_help = "retain=BYTES (replaced tables kept, default 256M)",
+	.set_option = floor_set_option,
 	.init = floor_init,
 	.destroy = floor_destroy,
 	.reader_register = floor_reader_register,

@@ -3,84 +3,237 @@
 #include "lib/memslot_protect/memslot_protect.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct memslot_protect_ops memslot_protect_floor_ops;
-extern const struct memslot_protect_ops memslot_protect_mutex_ops;
-extern const struct memslot_protect_ops memslot_protect_rwlock_ops;
-extern const struct memslot_protect_ops memslot_protect_rwlock_cond_ops;
-extern const struct memslot_protect_ops memslot_protect_srcu_mb_ops;
-extern const struct memslot_protect_ops memslot_protect_srcu_fast_ops;
-extern const struct memslot_protect_ops memslot_protect_urcu_ops;
+#include "lib/util/compiler.h"
+#include "lib/util/spec.h"
 
-static const struct memslot_protect_ops *const registry[] = {
-	&memslot_protect_floor_ops,
-	&memslot_protect_mutex_ops,
-	&memslot_protect_rwlock_ops,
-	&memslot_protect_rwlock_cond_ops,
-	&memslot_protect_srcu_mb_ops,
-	&memslot_protect_srcu_fast_ops,
-	&memslot_protect_urcu_ops,
+/* ---- the registry */
+
+#define MEMSLOT_PROTECT_OPS_ENTRY(ident, ...) &memslot_protect_##ident##_ops,
+
+static const struct memslot_protect_ops *const builtin[] = {
+	MEMSLOT_PROTECT_STRATEGIES(MEMSLOT_PROTECT_OPS_ENTRY)
 };
 
-#define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
+static const struct memslot_protect_ops *registered[MEMSLOT_PROTECT_MAX_REGISTERED];
+static int nregistered;
 
-/* Every name resolves through memslot_protect_find (tests/test_memslot_protect
- * checks it). */
-const char *const memslot_protect_names[] = {
-	"floor", "mutex", "rwlock", "rwlock-cond", "srcu-mb", "srcu-fast", "urcu", NULL,
-};
+const char *memslot_protect_names[ARRAY_SIZE(builtin) + 1];
+
+/* The names from the ops tables, before main (a choice list is a static
+ * array, and an ops table's name is not a constant expression). */
+__attribute__((constructor)) static void memslot_protect_names_init(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
+		memslot_protect_names[i] = builtin[i]->name;
+	memslot_protect_names[ARRAY_SIZE(builtin)] = NULL;
+}
+
+const struct memslot_protect_ops *memslot_protect_nth(int i)
+{
+	if (i < 0)
+		return NULL;
+	if ((size_t)i < ARRAY_SIZE(builtin))
+		return builtin[i];
+	i -= (int)ARRAY_SIZE(builtin);
+	return i < nregistered ? registered[i] : NULL;
+}
 
 const struct memslot_protect_ops *memslot_protect_find(const char *name)
 {
-	for (size_t i = 0; i < NREGISTRY; i++)
-		if (!strcmp(registry[i]->name, name))
-			return registry[i];
+	const struct memslot_protect_ops *ops;
+	int i;
+
+	memslot_protect_foreach(ops, i)
+		if (!strcmp(ops->name, name))
+			return ops;
 	return NULL;
 }
+
+int memslot_protect_register(const struct memslot_protect_ops *ops)
+{
+	if (memslot_protect_find(ops->name))
+		return -EEXIST;
+	if (nregistered == MEMSLOT_PROTECT_MAX_REGISTERED)
+		return -ENOSPC;
+	registered[nregistered++] = ops;
+	return 0;
+}
+
+/* ---- specs */
+
+struct spec_arg {
+	const struct memslot_protect_ops *ops;
+	struct memslot_protect_options *o;
+};
+
+static int spec_option(void *arg, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct spec_arg *a = arg;
+
+	return a->ops->set_option(a->o, key, value, err, errlen);
+}
+
+/* Parses @spec into its ops table and @o (which holds the defaults). */
+static int spec_apply(const char *spec, const struct memslot_protect_ops **opsp,
+		      struct memslot_protect_options *o, char *err, size_t errlen)
+{
+	char name[SPEC_MAX];
+	struct spec_arg a = { .o = o };
+	const char *colon = strchr(spec, ':');
+	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+
+	if (n >= sizeof(name)) {
+		snprintf(err, errlen, "memslot protection '%.40s...': name too long", spec);
+		return -EINVAL;
+	}
+	memcpy(name, spec, n);
+	name[n] = 0;
+	a.ops = memslot_protect_find(name);
+	if (!a.ops) {
+		snprintf(err, errlen, "unknown memslot protection '%s' (one of: floor, mutex, rwlock, rwlock-cond, srcu-*, urcu; `all`)",
+			 name);
+		return -EINVAL;
+	}
+	*opsp = a.ops;
+	if (spec_parse(spec, name, sizeof(name), a.ops->set_option ? spec_option : NULL, &a,
+		       err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+int memslot_protect_spec_check(const char *spec, char *err, size_t errlen)
+{
+	const struct memslot_protect_ops *ops;
+	struct memslot_protect_options o;
+
+	memslot_protect_options_default(&o);
+	return spec_apply(spec, &ops, &o, err, errlen);
+}
+
+/* A comma starts a new spec unless the text after it up to the next comma
+ * or colon holds '=' (a KEY=VALUE of the spec before it). */
+static bool starts_spec(const char *s)
+{
+	size_t n = strcspn(s, ",:");
+
+	return !memchr(s, '=', n);
+}
+
+/* The specs spec_expand cut out of lists: kept, and reachable, for the
+ * life of the process (the option values point at them). */
+struct kept_spec {
+	struct kept_spec *next;
+	char spec[];
+};
+
+static struct kept_spec *kept_specs;
+static pthread_mutex_t kept_specs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *keep_spec(const char *s, size_t len)
+{
+	struct kept_spec *k = malloc(sizeof(*k) + len + 1);
+
+	if (!k)
+		return NULL;
+	memcpy(k->spec, s, len);
+	k->spec[len] = 0;
+	pthread_mutex_lock(&kept_specs_lock);
+	k->next = kept_specs;
+	kept_specs = k;
+	pthread_mutex_unlock(&kept_specs_lock);
+	return k->spec;
+}
+
+int memslot_protect_spec_expand(const char *value, const char **out, int max)
+{
+	const struct memslot_protect_ops *ops;
+	int n = 0, i;
+
+	if (!strcmp(value, "all")) {
+		memslot_protect_foreach(ops, i) {
+			if (n == max)
+				return -1;
+			out[n++] = ops->name;
+		}
+		return n;
+	}
+	if (!strchr(value, ','))
+		return 0;
+	for (const char *s = value; *s;) {
+		const char *e = strchr(s, ',');
+		const char *spec;
+		size_t len;
+
+		while (e && !starts_spec(e + 1))
+			e = strchr(e + 1, ',');
+		len = e ? (size_t)(e - s) : strlen(s);
+		if (n == max || !(spec = keep_spec(s, len)))
+			return -1;
+		out[n++] = spec;
+		s = e ? e + 1 : s + len;
+	}
+	return n;
+}
+
+void memslot_protect_list(FILE *f)
+{
+	const struct memslot_protect_ops *ops;
+	int i;
+
+	fprintf(f, "memslot protections (NAME[:KEY=VALUE,...]):\n");
+	memslot_protect_foreach(ops, i) {
+		fprintf(f, "  %-12s %s\n", ops->name, ops->summary ? ops->summary : "");
+		if (ops->options_help)
+			fprintf(f, "  %-12s   options: %s\n", "", ops->options_help);
+	}
+}
+
+/* ---- one protection */
 
 void memslot_protect_options_default(struct memslot_protect_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->expedited = false;
+	o->srcu_idle_fast_path = true;
 	o->floor_retain_bytes = 256ull << 20;
 }
 
-struct memslot_protect *memslot_protect_create(const char *name,
+struct memslot_protect *memslot_protect_create(const char *spec,
 					       const struct memslot_protect_options *o,
-					       struct memslot_table *initial)
+					       struct memslot_table *initial, char *err,
+					       size_t errlen)
 {
-	const struct memslot_protect_ops *ops = memslot_protect_find(name);
-
-	if (!ops) {
-		fprintf(stderr, "memslot: unknown protection '%s'\n", name);
-		free(initial);
-		return NULL;
-	}
-	return memslot_protect_create_ops(ops, o, initial);
-}
-
-struct memslot_protect *memslot_protect_create_ops(const struct memslot_protect_ops *ops,
-						   const struct memslot_protect_options *o,
-						   struct memslot_table *initial)
-{
+	const struct memslot_protect_ops *ops = NULL;
 	struct memslot_protect *p = calloc(1, sizeof(*p));
+	int rc;
 
 	if (!p) {
-		fprintf(stderr, "memslot: out of memory for protection %s\n", ops->name);
+		snprintf(err, errlen, "memslot protection %s: out of memory", spec);
 		free(initial);
 		return NULL;
 	}
-	p->ops = ops;
 	if (o)
 		p->opt = *o;
 	else
 		memslot_protect_options_default(&p->opt);
+	rc = spec_apply(spec, &ops, &p->opt, err, errlen);
+	if (!rc && strlen(spec) >= sizeof(p->spec)) {
+		snprintf(err, errlen, "memslot protection '%.40s...': spec too long", spec);
+		rc = -EINVAL;
+	}
+	if (rc) {
+		free(p);
+		free(initial);
+		return NULL;
+	}
+	p->ops = ops;
+	strcpy(p->spec, spec);
 	pthread_mutex_init(&p->update_lock, NULL);
 	pthread_mutex_init(&p->readers_lock, NULL);
-	if (ops->init(p, initial) != 0) {
+	if (ops->init(p, initial, err, errlen) != 0) {
 		pthread_mutex_destroy(&p->update_lock);
 		pthread_mutex_destroy(&p->readers_lock);
 		free(p);
@@ -95,8 +248,6 @@ int memslot_protect_destroy(struct memslot_protect *p)
 		return 0;
 	pthread_mutex_lock(&p->readers_lock);
 	if (p->nreaders) {
-		fprintf(stderr, "memslot: %s: %d readers still registered (first: %s)\n",
-			p->ops->name, p->nreaders, p->readers->name);
 		pthread_mutex_unlock(&p->readers_lock);
 		return -EBUSY;
 	}
@@ -106,6 +257,16 @@ int memslot_protect_destroy(struct memslot_protect *p)
 	pthread_mutex_destroy(&p->readers_lock);
 	free(p);
 	return 0;
+}
+
+const char *memslot_protect_name(const struct memslot_protect *p)
+{
+	return p->ops->name;
+}
+
+const char *memslot_protect_spec(const struct memslot_protect *p)
+{
+	return p->spec;
 }
 
 void memslot_protect_set_kick(struct memslot_protect *p, void (*kick)(void *arg), void *arg)
@@ -151,6 +312,23 @@ void memslot_reader_unregister(struct memslot_reader *r)
 	p->ops->reader_unregister(r);
 }
 
+void *memslot_reader_alloc(size_t size)
+{
+	size_t sz = (size + CACHELINE - 1) / CACHELINE * CACHELINE;
+	void *r = aligned_alloc(CACHELINE, sz);
+
+	if (r)
+		memset(r, 0, sz);
+	else
+		errno = ENOMEM;
+	return r;
+}
+
+struct memslot_table *memslot_protect_current(struct memslot_protect *p)
+{
+	return p->ops->current(p);
+}
+
 int memslot_protect_update(struct memslot_protect *p, memslot_change_fn change, void *arg)
 {
 	return memslot_protect_update_grow(p, MEMSLOT_UPDATE_EXTRA_SLOTS, change, arg);
@@ -176,7 +354,9 @@ int memslot_protect_update_grow(struct memslot_protect *p, uint32_t extra_slots,
 	}
 	rc = p->ops->replace(p, next);
 	if (rc) {
-		free(next);
+		/* Published all the same (see the ops): readers may hold it. */
+		if (p->ops->current(p) != next)
+			free(next);
 		goto out;
 	}
 	/* No reader holds @old any more (replace waited for that). */
@@ -190,12 +370,17 @@ out:
 	return rc;
 }
 
-void memslot_rwlock_init(pthread_rwlock_t *lock)
+int memslot_rwlock_init(pthread_rwlock_t *lock)
 {
 	pthread_rwlockattr_t attr;
+	int rc;
 
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(lock, &attr);
+	rc = pthread_rwlockattr_init(&attr);
+	if (rc)
+		return -rc;
+	rc = pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	if (!rc)
+		rc = pthread_rwlock_init(lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	return -rc;
 }

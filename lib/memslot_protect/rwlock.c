@@ -5,28 +5,36 @@
  * PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP: a waiting writer blocks new
  * readers), as the kernel's rw-semaphore does, so a steady stream of
  * readers cannot starve the updater.
+ *
+ * Mutants: memslot_rwlock_no_read_lock (readers look up without the read
+ * side), memslot_rwlock_no_write_lock (the updater publishes without the
+ * write side).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/memslot_protect/memslot_protect.h"
+#include "lib/util/mutant.h"
 
 struct rwlock_state {
 	pthread_rwlock_t lock;
 	struct memslot_table *table;   /* written under the write side */
 };
 
-static int rwlock_init(struct memslot_protect *p, struct memslot_table *initial)
+static int rwlock_init(struct memslot_protect *p, struct memslot_table *initial, char *err,
+		       size_t errlen)
 {
 	struct rwlock_state *st = calloc(1, sizeof(*st));
+	int rc = st ? memslot_rwlock_init(&st->lock) : -ENOMEM;
 
-	if (!st) {
-		fprintf(stderr, "memslot: rwlock: out of memory\n");
+	if (rc) {
+		snprintf(err, errlen, "rwlock: %s", strerror(-rc));
+		free(st);
 		free(initial);
-		return -ENOMEM;
+		return rc;
 	}
-	memslot_rwlock_init(&st->lock);
 	st->table = initial;
 	p->priv = st;
 	return 0;
@@ -43,13 +51,9 @@ static void rwlock_destroy(struct memslot_protect *p)
 
 static struct memslot_reader *rwlock_reader_register(struct memslot_protect *p, const char *name)
 {
-	struct memslot_reader *r = calloc(1, sizeof(*r));
-
+	(void)p;
 	(void)name;
-
-	if (!r)
-		fprintf(stderr, "memslot: %s: out of memory for a reader\n", p->ops->name);
-	return r;
+	return memslot_reader_alloc(sizeof(struct memslot_reader));
 }
 
 static void rwlock_reader_unregister(struct memslot_reader *r)
@@ -61,7 +65,8 @@ static const struct memslot_table *rwlock_read_begin(struct memslot_reader *r)
 {
 	struct rwlock_state *st = r->protect->priv;
 
-	pthread_rwlock_rdlock(&st->lock);
+	if (!MUTANT(memslot_rwlock_no_read_lock))
+		pthread_rwlock_rdlock(&st->lock);
 	return st->table;
 }
 
@@ -69,7 +74,8 @@ static void rwlock_read_end(struct memslot_reader *r)
 {
 	struct rwlock_state *st = r->protect->priv;
 
-	pthread_rwlock_unlock(&st->lock);
+	if (!MUTANT(memslot_rwlock_no_read_lock))
+		pthread_rwlock_unlock(&st->lock);
 }
 
 static void rwlock_quiescent(struct memslot_reader *r)
@@ -89,6 +95,11 @@ static int rwlock_replace(struct memslot_protect *p, struct memslot_table *next)
 {
 	struct rwlock_state *st = p->priv;
 
+	memslot_protect_before_wait(p);
+	if (MUTANT(memslot_rwlock_no_write_lock)) {
+		st->table = next;
+		return 0;
+	}
 	pthread_rwlock_wrlock(&st->lock);
 	st->table = next;
 	pthread_rwlock_unlock(&st->lock);

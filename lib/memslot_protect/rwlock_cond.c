@@ -1,28 +1,51 @@
 /*
  * `rwlock-cond`: the conditional acquire/release of slots_lock proposed in
- * 2009 (seed 001).  A vCPU takes the read side once and keeps it across its
- * loop iterations ("guest entries"); it lets go only at a quiescent point
- * (memslot_quiescent, the guest entry/exit) and only when an updater has
- * raised a request on it.  The updater raises the request on every vCPU,
- * then takes the write side, publishes, lets go, and clears the requests.
+ * 2009 (the thread "[RFC] KVM: x86: conditionally acquire/release
+ * slots_lock on entry/exit", Marcelo Tosatti).  A vCPU takes the read side
+ * once and keeps it across its loop iterations ("guest entries"); it lets
+ * go only when an updater has raised a request on it, at the first of:
  *
- * Why this cannot starve the updater: from the moment a reader's request is
- * raised, that reader holds the read side for at most one iteration at a
- * time (read_begin takes it again, the next quiescent point sees the
- * request still raised and drops it).  The lock prefers writers (glibc's
- * PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP): once the updater waits
- * for the write side, a reader's next rdlock blocks, so every reader drops
- * out at its next quiescent point and none can come back in before the
- * update.  A reader that registers while an update is under way starts
- * with its request raised (both happen under list_lock).
+ *   - a quiescent point (memslot_quiescent: the VM calls it when kicked);
+ *   - the end of a read section (memslot_read_end: the guest entry that
+ *     follows the VM exit whose fault took the read side; the RFC checks
+ *     the request bit at every guest entry).
  *
- * A user whose readers reach memslot_quiescent only when told to
- * (memslot_protect_set_kick) is kicked once the requests are raised; a
- * reader that stops calling memslot_quiescent goes offline first
- * (memslot_reader_offline lets go of the read side unconditionally).
+ * The updater raises the request on every reader, kicks (if the user set a
+ * kick), takes the write side, publishes, lets go, and clears the requests.
+ *
+ * Why the updater cannot wait forever.  Say the requests are raised at T.
+ *  1. A reader that holds the read side at T keeps it until a quiescent
+ *     point or a section end that sees the request.  It reaches one: a
+ *     kicked reader calls memslot_quiescent after it took the kick, and the
+ *     kick is ordered after the request's store (vm.c's seq_cst fetch_or
+ *     of the vCPU's requests, read by the vCPU's acquire exchange), so it
+ *     sees the request; a reader that is not kicked calls memslot_quiescent
+ *     regularly by contract.  A reader outside guest mode went offline.
+ *  2. Once a reader has seen the request, every later load of it by that
+ *     reader sees it too until the update clears it (read-read coherence),
+ *     so each section it opens afterwards ends with the read side dropped:
+ *     it holds the read side only inside sections, which are finite.
+ *  3. The lock prefers writers (PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP):
+ *     once the updater waits in wrlock, no reader takes the read side
+ *     again, so the updater gets it when the current holders leave, which
+ *     by 1 and 2 they do.
+ * Without the section-end check, step 2 fails: a kicked reader drops the
+ * read side at its quiescent point, faults and takes it again before the
+ * updater reaches wrlock, and then keeps it, since it is kicked only once
+ * per update: wrlock waits forever.  tests/test_memslot_protect's kicked
+ * phase opens that window on every update (memslot_protect_options'
+ * before_wait hook).
+ *
+ * A reader that registers while an update is under way starts with its
+ * request raised (both happen under list_lock).
  *
  * The request flag carries no data: the rwlock orders every table access,
  * so the flag's loads and stores are relaxed.
+ *
+ * Mutants: memslot_rwlock_cond_no_request (requests never raised),
+ * memslot_rwlock_cond_no_kick, memslot_rwlock_cond_no_quiescent_drop,
+ * memslot_rwlock_cond_no_entry_drop (the section-end check: the 2009 hang),
+ * memslot_rwlock_cond_no_write_lock (publish without the write side).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -31,6 +54,7 @@
 #include <string.h>
 
 #include "lib/memslot_protect/memslot_protect.h"
+#include "lib/util/mutant.h"
 
 struct rwlock_cond_reader {
 	struct memslot_reader base;
@@ -49,16 +73,18 @@ struct rwlock_cond_state {
 	unsigned pending;                /* an update is under way; list_lock */
 };
 
-static int rwlock_cond_init(struct memslot_protect *p, struct memslot_table *initial)
+static int rwlock_cond_init(struct memslot_protect *p, struct memslot_table *initial,
+			    char *err, size_t errlen)
 {
 	struct rwlock_cond_state *st = calloc(1, sizeof(*st));
+	int rc = st ? memslot_rwlock_init(&st->lock) : -ENOMEM;
 
-	if (!st) {
-		fprintf(stderr, "memslot: rwlock-cond: out of memory\n");
+	if (rc) {
+		snprintf(err, errlen, "rwlock-cond: %s", strerror(-rc));
+		free(st);
 		free(initial);
-		return -ENOMEM;
+		return rc;
 	}
-	memslot_rwlock_init(&st->lock);
 	pthread_mutex_init(&st->list_lock, NULL);
 	st->table = initial;
 	p->priv = st;
@@ -79,14 +105,11 @@ static struct memslot_reader *rwlock_cond_reader_register(struct memslot_protect
 							  const char *name)
 {
 	struct rwlock_cond_state *st = p->priv;
-	struct rwlock_cond_reader *r = aligned_alloc(64, sizeof(*r));
+	struct rwlock_cond_reader *r = memslot_reader_alloc(sizeof(*r));
 
 	(void)name;
-	if (!r) {
-		fprintf(stderr, "memslot: rwlock-cond: out of memory for a reader\n");
+	if (!r)
 		return NULL;
-	}
-	memset(r, 0, sizeof(*r));
 	pthread_mutex_lock(&st->list_lock);
 	atomic_store_explicit(&r->request, st->pending, memory_order_relaxed);
 	r->next = st->readers;
@@ -124,21 +147,29 @@ static const struct memslot_table *rwlock_cond_read_begin(struct memslot_reader 
 	return st->table;
 }
 
-static void rwlock_cond_read_end(struct memslot_reader *base)
+/* Lets go of the read side if a request is raised (see the top). */
+static void rwlock_cond_drop_if_requested(struct rwlock_cond_reader *r)
 {
-	/* The read side stays held until a quiescent point sees a request. */
-	(void)base;
-}
-
-static void rwlock_cond_quiescent(struct memslot_reader *base)
-{
-	struct rwlock_cond_reader *r = (struct rwlock_cond_reader *)base;
-	struct rwlock_cond_state *st = base->protect->priv;
+	struct rwlock_cond_state *st = r->base.protect->priv;
 
 	if (r->held && atomic_load_explicit(&r->request, memory_order_relaxed)) {
 		pthread_rwlock_unlock(&st->lock);
 		r->held = false;
 	}
+}
+
+static void rwlock_cond_read_end(struct memslot_reader *base)
+{
+	/* The guest entry after the exit: step 2 at the top. */
+	if (!MUTANT(memslot_rwlock_cond_no_entry_drop))
+		rwlock_cond_drop_if_requested((struct rwlock_cond_reader *)base);
+}
+
+static void rwlock_cond_quiescent(struct memslot_reader *base)
+{
+	/* Step 1 at the top. */
+	if (!MUTANT(memslot_rwlock_cond_no_quiescent_drop))
+		rwlock_cond_drop_if_requested((struct rwlock_cond_reader *)base);
 }
 
 static void rwlock_cond_offline(struct memslot_reader *base)
@@ -173,15 +204,21 @@ static int rwlock_cond_replace(struct memslot_protect *p, struct memslot_table *
 {
 	struct rwlock_cond_state *st = p->priv;
 
-	rwlock_cond_set_requests(st, 1);
+	if (!MUTANT(memslot_rwlock_cond_no_request))
+		rwlock_cond_set_requests(st, 1);
 	/* After the requests: a kicked reader that looks at its request (the
-	 * kick orders the store before it) sees it raised or already
+	 * kick orders the store before it) sees it raised, or already
 	 * cleared by a finished update. */
-	if (p->kick)
+	if (p->kick && !MUTANT(memslot_rwlock_cond_no_kick))
 		p->kick(p->kick_arg);
-	pthread_rwlock_wrlock(&st->lock);
-	st->table = next;
-	pthread_rwlock_unlock(&st->lock);
+	memslot_protect_before_wait(p);
+	if (MUTANT(memslot_rwlock_cond_no_write_lock)) {
+		st->table = next;
+	} else {
+		pthread_rwlock_wrlock(&st->lock);
+		st->table = next;
+		pthread_rwlock_unlock(&st->lock);
+	}
 	rwlock_cond_set_requests(st, 0);
 	return 0;
 }

@@ -1,10 +1,19 @@
 /*
- * `srcu-mb` and `srcu-fast`: memslot reads under SRCU (lib/srcu.h), as KVM
- * has done since 2009.  A reader's section is srcu_read_lock ... unlock
- * around the table load; the updater publishes the new table with a
+ * `srcu-mb`, `srcu-fast` (one protection per line of
+ * MEMSLOT_PROTECT_SRCU_FLAVOURS in memslot_protect.h): memslot reads under
+ * SRCU (lib/srcu/srcu.h), as KVM has done since 2009 (the thread "[RFC]
+ * KVM: x86: conditionally acquire/release slots_lock on entry/exit" ended
+ * with "do an RCU update, send some request to all vcpus,
+ * synchronize_srcu(), done").  A reader's section is srcu_read_lock ...
+ * unlock around the table load; the updater publishes the new table with a
  * release store, waits a grace period (synchronize_srcu, or the expedited
- * one with --expedited) and frees the old one.  The two names are the SRCU
- * core's two read-side flavours.
+ * one with gp=expedited) and frees the old one.  The protections differ
+ * only in the SRCU flavour of their domain (ops->variant).
+ *
+ * Mutants: memslot_srcu_no_grace_period (frees without waiting),
+ * memslot_srcu_relaxed_publish (the publish is a relaxed store: nothing
+ * orders the table's contents before the pointer; on x86 only
+ * ThreadSanitizer sees it, so its test runs a TSan build).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -14,10 +23,16 @@
 
 #include "lib/memslot_protect/memslot_protect.h"
 #include "lib/srcu/srcu.h"
+#include "lib/util/mutant.h"
 
 struct srcu_state {
 	struct srcu_struct srcu;               /* cache-line aligned */
 	_Atomic(struct memslot_table *) table;
+	/* Tables published over that synchronize_srcu refused to wait for
+	 * (only an updater inside a read section of the domain): readers may
+	 * still hold them, so they are freed at destroy.  update_lock. */
+	struct memslot_table **orphans;
+	size_t norphans, orphans_cap;
 };
 
 struct srcu_protect_reader {
@@ -26,24 +41,46 @@ struct srcu_protect_reader {
 	int idx;                               /* of the open section */
 };
 
+static int srcu_protect_set_option(struct memslot_protect_options *o, const char *key,
+				   const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(key, "gp") && (!strcmp(value, "normal") || !strcmp(value, "expedited"))) {
+		o->expedited = value[0] == 'e';
+		return 0;
+	}
+	if (!strcmp(key, "idle") && (!strcmp(value, "on") || !strcmp(value, "off"))) {
+		o->srcu_idle_fast_path = value[1] == 'n';
+		return 0;
+	}
+	if (!strcmp(key, "gp") || !strcmp(key, "idle"))
+		snprintf(err, errlen, "%s=%s: not %s", key, value,
+			 key[0] == 'g' ? "normal or expedited" : "on or off");
+	else
+		snprintf(err, errlen, "unknown option '%s' (gp=normal|expedited, idle=on|off)", key);
+	return -EINVAL;
+}
+
 static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *initial,
-			     enum srcu_flavour flavour)
+			     char *err, size_t errlen)
 {
 	struct srcu_state *st = aligned_alloc(SRCU_CACHELINE, sizeof(*st));
 	struct srcu_options o;
 	int rc;
 
 	if (!st) {
-		fprintf(stderr, "memslot: %s: out of memory\n", p->ops->name);
+		snprintf(err, errlen, "%s: out of memory", p->ops->name);
 		free(initial);
 		return -ENOMEM;
 	}
 	memset(st, 0, sizeof(*st));
 	srcu_options_default(&o);
-	o.flavour = flavour;
+	o.flavour = (enum srcu_flavour)p->ops->variant;
+	o.idle_fast_path = p->opt.srcu_idle_fast_path;
 	o.name = p->ops->name;
 	rc = srcu_init(&st->srcu, &o);
 	if (rc) {
+		snprintf(err, errlen, "%s: cannot set up the SRCU domain: %s", p->ops->name,
+			 strerror(-rc));
 		free(st);
 		free(initial);
 		return rc;
@@ -53,21 +90,14 @@ static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *in
 	return 0;
 }
 
-static int srcu_mb_init(struct memslot_protect *p, struct memslot_table *initial)
-{
-	return srcu_protect_init(p, initial, SRCU_FLAVOUR_MB);
-}
-
-static int srcu_fast_init(struct memslot_protect *p, struct memslot_table *initial)
-{
-	return srcu_protect_init(p, initial, SRCU_FLAVOUR_FAST);
-}
-
 static void srcu_protect_destroy(struct memslot_protect *p)
 {
 	struct srcu_state *st = p->priv;
 
 	memslot_table_retire(atomic_load_explicit(&st->table, memory_order_relaxed));
+	for (size_t i = 0; i < st->norphans; i++)
+		memslot_table_retire(st->orphans[i]);
+	free(st->orphans);
 	srcu_destroy(&st->srcu);
 	free(st);
 }
@@ -76,15 +106,14 @@ static struct memslot_reader *srcu_protect_reader_register(struct memslot_protec
 							   const char *name)
 {
 	struct srcu_state *st = p->priv;
-	struct srcu_protect_reader *r = calloc(1, sizeof(*r));
+	struct srcu_protect_reader *r = memslot_reader_alloc(sizeof(*r));
 
-	if (!r) {
-		fprintf(stderr, "memslot: %s: out of memory for a reader\n", p->ops->name);
+	if (!r)
 		return NULL;
-	}
 	r->sr = srcu_register_reader(&st->srcu, name);
 	if (!r->sr) {
 		free(r);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return &r->base;
@@ -132,45 +161,52 @@ static struct memslot_table *srcu_protect_current(struct memslot_protect *p)
 static int srcu_protect_replace(struct memslot_protect *p, struct memslot_table *next)
 {
 	struct srcu_state *st = p->priv;
+	struct memslot_table *old = atomic_load_explicit(&st->table, memory_order_relaxed);
 	int rc;
 
+	if (st->norphans == st->orphans_cap) {
+		/* Room first: once published, this must not fail. */
+		size_t cap = st->orphans_cap ? 2 * st->orphans_cap : 4;
+		struct memslot_table **o = realloc(st->orphans, cap * sizeof(*o));
+
+		if (!o)
+			return -ENOMEM;     /* nothing published */
+		st->orphans = o;
+		st->orphans_cap = cap;
+	}
 	/* release: pairs with the acquire load in srcu_protect_read_begin. */
-	atomic_store_explicit(&st->table, next, memory_order_release);
+	atomic_store_explicit(&st->table, next,
+			      MUTANT(memslot_srcu_relaxed_publish) ? memory_order_relaxed
+								   : memory_order_release);
+	memslot_protect_before_wait(p);
+	if (MUTANT(memslot_srcu_no_grace_period))
+		return 0;
 	rc = p->opt.expedited ? synchronize_srcu_expedited(&st->srcu)
 			      : synchronize_srcu(&st->srcu);
-	if (rc) {
-		/* Only an update from inside a read section gets here: the new
-		 * table is published and the old one may still be read. */
-		fprintf(stderr, "memslot: %s: update from inside a read section\n", p->ops->name);
-		abort();
-	}
-	return 0;
+	if (rc)
+		/* -EDEADLK: an update from inside a read section of the
+		 * domain.  @next is published; the old table may still be
+		 * read, so it waits for destroy (see memslot_protect_ops). */
+		st->orphans[st->norphans++] = old;
+	return rc;
 }
 
-const struct memslot_protect_ops memslot_protect_srcu_mb_ops = {
-	.name = "srcu-mb",
-	.summary = "SRCU, full fences in read lock/unlock (the kernel's srcu_read_lock)",
-	.init = srcu_mb_init,
-	.destroy = srcu_protect_destroy,
-	.reader_register = srcu_protect_reader_register,
-	.reader_unregister = srcu_protect_reader_unregister,
-	.read_begin = srcu_protect_read_begin,
-	.read_end = srcu_protect_read_end,
-	.quiescent = srcu_protect_quiescent,
-	.current = srcu_protect_current,
-	.replace = srcu_protect_replace,
-};
+#define SRCU_PROTECT_OPS(ident, str, flavour, sum)                                         \
+	const struct memslot_protect_ops memslot_protect_##ident##_ops = {                  \
+		.name = str,                                                                \
+		.summary = sum,                                                             \
+		.options_help = "gp=normal|expedited idle=on|off",                         \
+		.variant = flavour,                                                         \
+		.set_option = srcu_protect_set_option,                                      \
+		.init = srcu_protect_init,                                                  \
+		.destroy = srcu_protect_destroy,                                            \
+		.reader_register = srcu_protect_reader_register,                            \
+		.reader_unregister = srcu_protect_reader_unregister,                        \
+		.read_begin = srcu_protect_read_begin,                                      \
+		.read_end = srcu_protect_read_end,                                          \
+		.quiescent = srcu_protect_quiescent,                                        \
+		.current = srcu_protect_current,                                            \
+		.replace = srcu_protect_replace,                                            \
+	};
 
-const struct memslot_protect_ops memslot_protect_srcu_fast_ops = {
-	.name = "srcu-fast",
-	.summary = "SRCU, fence-free readers, updater forces ordering with membarrier()",
-	.init = srcu_fast_init,
-	.destroy = srcu_protect_destroy,
-	.reader_register = srcu_protect_reader_register,
-	.reader_unregister = srcu_protect_reader_unregister,
-	.read_begin = srcu_protect_read_begin,
-	.read_end = srcu_protect_read_end,
-	.quiescent = srcu_protect_quiescent,
-	.current = srcu_protect_current,
-	.replace = srcu_protect_replace,
-};
+MEMSLOT_PROTECT_SRCU_FLAVOURS(SRCU_PROTECT_OPS)

@@ -5,6 +5,8 @@
  * inlined: the peer is measured at its best.  liburcu has one reader
  * registration per thread and no expedited grace period, so --expedited
  * changes nothing here.
+ *
+ * Mutant: memslot_urcu_no_synchronize (frees without synchronize_rcu).
  */
 #define _LGPL_SOURCE
 #include <urcu/urcu-memb.h>
@@ -14,17 +16,19 @@
 #include <stdlib.h>
 
 #include "lib/memslot_protect/memslot_protect.h"
+#include "lib/util/mutant.h"
 
 struct urcu_protect_state {
 	struct memslot_table *table;     /* rcu_assign_pointer/rcu_dereference */
 };
 
-static int urcu_init(struct memslot_protect *p, struct memslot_table *initial)
+static int urcu_init(struct memslot_protect *p, struct memslot_table *initial, char *err,
+		     size_t errlen)
 {
 	struct urcu_protect_state *st = calloc(1, sizeof(*st));
 
 	if (!st) {
-		fprintf(stderr, "memslot: urcu: out of memory\n");
+		snprintf(err, errlen, "urcu: out of memory");
 		free(initial);
 		return -ENOMEM;
 	}
@@ -43,13 +47,12 @@ static void urcu_destroy(struct memslot_protect *p)
 
 static struct memslot_reader *urcu_reader_register(struct memslot_protect *p, const char *name)
 {
-	struct memslot_reader *r = calloc(1, sizeof(*r));
+	struct memslot_reader *r = memslot_reader_alloc(sizeof(*r));
 
+	(void)p;
 	(void)name;
-	if (!r) {
-		fprintf(stderr, "memslot: %s: out of memory for a reader\n", p->ops->name);
+	if (!r)
 		return NULL;
-	}
 	urcu_memb_register_thread();
 	return r;
 }
@@ -92,8 +95,11 @@ static int urcu_replace(struct memslot_protect *p, struct memslot_table *next)
 {
 	struct urcu_protect_state *st = p->priv;
 
+	/* Pairs with rcu_dereference in urcu_read_begin. */
 	rcu_assign_pointer(st->table, next);
-	urcu_memb_synchronize_rcu();
+	memslot_protect_before_wait(p);
+	if (!MUTANT(memslot_urcu_no_synchronize))
+		urcu_memb_synchronize_rcu();
 	return 0;
 }
 

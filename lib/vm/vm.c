@@ -87,8 +87,7 @@ static int vm_check_layout(const struct vm_options *o, const struct guest_memory
 {
 	uint64_t npages = mem->bytes >> PAGE_SHIFT, per_slot;
 
-	if (!memslot_protect_find(protect)) {
-		snprintf(err, errlen, "vm: unknown memslot protection '%s'", protect);
+	if (memslot_protect_spec_check(protect, err, errlen)) {
 		return -EINVAL;
 	}
 	if (o->nslots == 0 || o->nvcpus <= 0) {
@@ -188,10 +187,9 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	memslot_protect_options_default(&po);
 	po.expedited = o->memslot_expedited;
 	/* owns the table from here on, also on failure */
-	vm->memslots_protect = memslot_protect_create(protect, &po, vm->memslots);
+	vm->memslots_protect = memslot_protect_create(protect, &po, vm->memslots, err, errlen);
 	if (!vm->memslots_protect) {
 		vm->memslots = NULL;
-		snprintf(err, errlen, "vm: cannot create memslot protection %s", protect);
 		vm_free(vm);
 		return NULL;
 	}
@@ -237,7 +235,7 @@ int vm_update_memslots(struct vm *vm, memslot_change_fn change, void *arg)
 
 	/* updaters are serialized by the caller: no update_lock needed to
 	 * read the protection's current table */
-	vm->memslots = vm->memslots_protect->ops->current(vm->memslots_protect);
+	vm->memslots = memslot_protect_current(vm->memslots_protect);
 	return rc;
 }
 
