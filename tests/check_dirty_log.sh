@@ -11,7 +11,9 @@
 #       dirties and harvests exactly vcpus x pages_per_pass pages (none of
 #       either with strategy none); in continuous mode the harvests plus the
 #       final one report exactly the pages dirtied.  Every row names the
-#       memslot protection given with --memslot-protect (default srcu-mb).
+#       memslot protection given with --memslot-protect (default srcu-mb)
+#       and the MMU given with --mmu (default soft; under real, with a
+#       fault floor).
 #   check_dirty_log.sh DLBENCH run STRATEGY [OPTIONS...]
 #       The same run and files, without the page counts (for random order,
 #       overlap or partial writes, where a page may fault several times).
@@ -76,7 +78,12 @@ if [ "$what" = bad-input ]; then
 		"-c 99999|--cpus" \
 		"--harvester-cpu 99999|--harvester-cpu" \
 		"-v 99999999999999999999|out of range" \
-		"--no-such-option|is unknown"
+		"--no-such-option|is unknown" \
+		"--mmu sideways|--mmu" \
+		"--mmu real -s anonymous_hugetlb|hugetlb" \
+		"--mmu real --mmu-wp mprotect -b 512M|vm.max_map_count" \
+		"--mmu real --mmu-wp mprotect --fault-delivery thread|--fault-delivery" \
+		"--mmu soft,real --fault-delivery carrier-pigeon|--fault-delivery"
 	do
 		bad dirty-log "$case"
 	done
@@ -98,7 +105,10 @@ if [ "$what" = bad-input ]; then
 		"-s xchg -c 99999|--cpus" \
 		"-s xchg --memslot-protect nope|--memslot-protect" \
 		"-s xchg -m floppy|--backing" \
-		"-s xchg --out x|is unknown"
+		"-s xchg --out x|is unknown" \
+		"-s xchg --mmu real -m anonymous_hugetlb|hugetlb" \
+		"-s xchg --mmu real --mmu-wp mprotect -b 512M|vm.max_map_count" \
+		"-s xchg --mmu real --mmu-wp mprotect --fault-delivery thread|--fault-delivery"
 	do
 		bad verify "$case"
 	done
@@ -115,7 +125,9 @@ if [ "$what" = bad-input ]; then
 		"--bogus|is unknown" \
 		"-d 101|--dirty" \
 		"-b 100K|--bytes" \
-		"-s xchg:bogus=1|--strategy"
+		"-s xchg:bogus=1|--strategy" \
+		"--mmu real -m anonymous_hugetlb|hugetlb" \
+		"--mmu real --mmu-wp mprotect -b 512M|vm.max_map_count"
 	do
 		bad harvest "$case"
 	done
@@ -125,9 +137,15 @@ fi
 strategy=$1
 shift
 protect=srcu-mb
+mmu=soft
+delivery=signal
+wp=auto
 prev=
 for a in "$@"; do
 	[ "$prev" = --memslot-protect ] && protect=$a
+	[ "$prev" = --mmu ] && mmu=$a
+	[ "$prev" = --fault-delivery ] && delivery=$a
+	[ "$prev" = --mmu-wp ] && wp=$a
 	prev=$a
 done
 [ "$protect" = srcu ] && protect=srcu-mb
@@ -137,6 +155,12 @@ out=$tmp/r
 [ -s "$out/summary.csv" ] || fail "no summary.csv"
 [ -s "$out/meta.json" ] || fail "no meta.json"
 cell=$(printf '%s' "$strategy" | tr -c 'A-Za-z0-9.-' '_')
+# the real MMU's histograms are named apart from the soft ones
+if [ "$mmu" = real ]; then
+	cell=$cell-real
+	[ "$delivery" = thread ] && cell=$cell-thread
+	[ "$wp" = auto ] || cell=$cell-$wp
+fi
 hists="stall"
 [ "$strategy" = none ] || hists="stall harvest get-log clear-log"
 for mode in iteration continuous; do
@@ -147,7 +171,7 @@ for mode in iteration continuous; do
 	done
 done
 
-awk -F, -v what="$what" -v strategy="$strategy" -v protect="$protect" '
+awk -F, -v what="$what" -v strategy="$strategy" -v protect="$protect" -v mmu="$mmu" '
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 function v(name) {
 	if (!(name in col)) { print "no column " name; bad = 1; return 0 }
@@ -158,6 +182,12 @@ function v(name) {
 	rows[mode]++
 	if (v("memslot_protect") != protect) {
 		print "row " NR ": memslot_protect " v("memslot_protect") ", expected " protect; bad = 1
+	}
+	if (v("mmu") != mmu) {
+		print "row " NR ": mmu " v("mmu") ", expected " mmu; bad = 1
+	}
+	if (mmu == "real" && strategy != "none" && v("fault_floor_ns") <= 0) {
+		print "row " NR ": no fault floor under the real MMU"; bad = 1
 	}
 	if (v("dirty_pass_ns") <= 0 || v("floor_page_touch_ns") <= 0) {
 		print "row " NR ": no dirty pass or floor time"; bad = 1

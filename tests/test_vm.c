@@ -20,7 +20,12 @@
  *   - dirty logging off (no fault, nothing reported) and on again (every
  *     page faults; initially-set: every page reported); a VM without a log;
  *   - a vCPU waiting for dirty-ring space shows in vm_log_space_wanted
- *     until a harvest frees the ring.
+ *     until a harvest frees the ring;
+ *   - the real MMU (--mmu real): the harvest and logging tests again with
+ *     the pages write-protected in the page tables (userfaultfd with SIGBUS
+ *     in the writer, with a handler thread, and mprotect), where a write
+ *     fault is a hardware fault; vm_mmu_plan's refusals (hugetlb, a
+ *     mechanism this kernel lacks, a real-only strategy under soft).
  * Every check counts a failure; the exit status is the verdict.
  */
 #include <errno.h>
@@ -32,6 +37,7 @@
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
+#include "lib/util/compiler.h"
 #include "lib/util/timing.h"
 #include "lib/vm/guest_memory.h"
 #include "lib/vm/vm.h"
@@ -85,6 +91,24 @@ struct machine {
 	struct vm *vm;
 };
 
+/* The MMU every machine_up makes (the real-MMU tests set it). */
+static struct {
+	enum vm_mmu mmu;
+	enum mmu_wp_mechanism wp;
+	enum mmu_wp_delivery delivery;
+} test_mmu;
+
+static const char *test_mmu_name(void)
+{
+	static char name[48];
+
+	snprintf(name, sizeof(name), "%s%s%s%s", vm_mmu_names[test_mmu.mmu],
+		 test_mmu.mmu == VM_MMU_REAL ? ":" : "",
+		 test_mmu.mmu == VM_MMU_REAL ? mmu_wp_mechanism_names[test_mmu.wp] : "",
+		 test_mmu.mmu == VM_MMU_REAL && test_mmu.delivery == MMU_WP_THREAD ? ":thread" : "");
+	return name;
+}
+
 /* @spec NULL: a VM without a dirty log; @protect NULL: the default. */
 static void machine_up_protected(struct machine *m, const char *spec, enum fault_path path,
 				 int nvcpus, uint32_t nslots, const char *protect)
@@ -92,13 +116,15 @@ static void machine_up_protected(struct machine *m, const char *spec, enum fault
 	struct guest_memory_options o = { .bytes = 2 << 20, .backing = GUEST_BACKING_ANONYMOUS,
 					  .numa = GUEST_NUMA_LOCAL };
 	struct vm_options vo = { .nslots = nslots, .nvcpus = nvcpus, .fault_path = path,
-				 .memslot_protect = protect };
+				 .memslot_protect = protect, .mmu = test_mmu.mmu,
+				 .mmu_wp = test_mmu.wp, .fault_delivery = test_mmu.delivery };
 	char err[512] = "";
 
 	m->log = spec ? dirty_log_create(spec, NULL, err, sizeof(err)) : NULL;
 	if ((spec && !m->log) || guest_memory_create(&m->mem, &o, err, sizeof(err)) ||
 	    !(m->vm = vm_create(&vo, &m->mem, m->log, err, sizeof(err)))) {
-		printf("FAIL: cannot set up %s: %s\n", spec ? spec : "a VM without a log", err);
+		printf("FAIL: cannot set up %s (%s MMU): %s\n", spec ? spec : "a VM without a log",
+		       test_mmu_name(), err);
 		exit(1);
 	}
 }
@@ -143,14 +169,14 @@ static void test_harvest_protected(const char *spec, enum fault_path path, const
 	}
 
 	for (int round = 0; round < 3; round++) {
-		faults = v->stats.faults;
+		faults = vcpu_faults(v);
 		for (size_t i = 0; i < n; i++) {
 			vcpu_write_page(v, pages[i], (uint64_t)round + 1);
 			vcpu_write_page(v, pages[i], (uint64_t)round + 2);   /* writable now */
 		}
-		CHECKF(v->stats.faults - faults == n, "%s/%s round %d: %llu faults for %zu pages",
-		      spec, fault_path_names[path], round,
-		      (unsigned long long)(v->stats.faults - faults), n);
+		CHECKF(vcpu_faults(v) - faults == n, "%s/%s (%s) round %d: %llu faults for %zu pages",
+		      spec, fault_path_names[path], test_mmu_name(), round,
+		      (unsigned long long)(vcpu_faults(v) - faults), n);
 		for (uint64_t k = 0; k <= lag; k++) {
 			dirty_log_get(m.log, dirty, 0);
 			dirty_log_clear(m.log, dirty);
@@ -411,23 +437,23 @@ static void test_logging_on_off(const char *spec)
 	} else {
 		CHECKF(vm_enable_dirty_logging(m.vm) != 0, "logging enabled on a VM without a log");
 	}
-	faults = v->stats.faults;
+	faults = vcpu_faults(v);
 	for (uint64_t gfn = 0; gfn < npages; gfn++)
 		vcpu_write_page(v, gfn, gfn);
-	CHECKF(v->stats.faults == faults, "%s: %llu faults with logging off",
-	      spec ? spec : "no log", (unsigned long long)(v->stats.faults - faults));
+	CHECKF(vcpu_faults(v) == faults, "%s (%s): %llu faults with logging off",
+	      spec ? spec : "no log", test_mmu_name(), (unsigned long long)(vcpu_faults(v) - faults));
 	if (spec) {
 		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 		dirty_log_clear(m.log, dirty);
 		CHECKF(bitmap_weight(dirty, npages) == 0, "%s: %llu pages reported with logging off",
 		      spec, (unsigned long long)bitmap_weight(dirty, npages));
 		CHECKF(vm_enable_dirty_logging(m.vm) == 0, "%s: cannot enable logging", spec);
-		faults = v->stats.faults;
+		faults = vcpu_faults(v);
 		for (uint64_t gfn = 0; gfn < npages; gfn++)
 			vcpu_write_page(v, gfn, gfn + 1);
-		CHECKF(v->stats.faults - faults == (initially_set ? 0 : npages),
-		      "%s: %llu faults after enabling, expected %llu", spec,
-		      (unsigned long long)(v->stats.faults - faults),
+		CHECKF(vcpu_faults(v) - faults == (initially_set ? 0 : npages),
+		      "%s (%s): %llu faults after enabling, expected %llu", spec, test_mmu_name(),
+		      (unsigned long long)(vcpu_faults(v) - faults),
 		      (unsigned long long)(initially_set ? 0 : npages));
 		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 		dirty_log_clear(m.log, dirty);
@@ -536,6 +562,67 @@ static void test_registry(void)
 	       strstr(err, "bad option"), "an option without a value: %s", err);
 }
 
+/* vm_mmu_plan's refusals, each one line. */
+static void test_mmu_refusals(void)
+{
+	struct vm_options vo = { .nslots = 1, .nvcpus = 1, .mmu = VM_MMU_REAL };
+	char err[512] = "", name[64] = "";
+
+	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS_HUGETLB, 512, NULL, name, sizeof(name), NULL,
+			   0, err, sizeof(err)) == -EINVAL && strstr(err, "hugetlb") &&
+	       !strchr(err, '\n'), "hugetlb under the real MMU: %s", err);
+	vo.mmu_wp = MMU_WP_MPROTECT;
+	vo.fault_delivery = MMU_WP_THREAD;
+	err[0] = 0;
+	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS, 512, NULL, name, sizeof(name), NULL, 0,
+			   err, sizeof(err)) == 0 && !strcmp(name, "real"),
+	       "no log: nothing to protect: %s %s", name, err);
+	vo.fault_delivery = MMU_WP_SIGNAL;
+	vo.mmu = VM_MMU_SOFT;
+	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS_HUGETLB, 512, NULL, name, sizeof(name), NULL,
+			   0, err, sizeof(err)) == 0 && !strcmp(name, "soft"),
+	       "hugetlb under soft: %s", err);
+}
+
+/* The harvest and logging tests on the real MMU with each mechanism. */
+static void test_real_mmu(void)
+{
+	static const struct {
+		enum mmu_wp_mechanism wp;
+		enum mmu_wp_delivery delivery;
+	} mmus[] = {
+		{ MMU_WP_UFFD, MMU_WP_SIGNAL },
+		{ MMU_WP_UFFD, MMU_WP_THREAD },
+		{ MMU_WP_MPROTECT, MMU_WP_SIGNAL },
+	};
+	const struct dirty_log_ops *o;
+	char why[256];
+	int i;
+
+	for (size_t k = 0; k < ARRAY_SIZE(mmus); k++) {
+		if (mmu_wp_probe(mmus[k].wp, mmus[k].delivery, why, sizeof(why))) {
+			printf("SKIP: real MMU %s:%s: %s\n", mmu_wp_mechanism_names[mmus[k].wp],
+			       mmu_wp_delivery_names[mmus[k].delivery], why);
+			continue;
+		}
+		test_mmu.mmu = VM_MMU_REAL;
+		test_mmu.wp = mmus[k].wp;
+		test_mmu.delivery = mmus[k].delivery;
+		dirty_log_foreach(o, i)
+			if (o->mmu == DIRTY_LOG_MMU_SPTE)
+				for (int p = 0; p < 2; p++)
+					test_harvest(o->name, (enum fault_path)p);
+		test_harvest("clear-log:initially-set=1,chunk=64", FAULT_PATH_FAST);
+		test_harvest("srcu-swap:wait=call_srcu", FAULT_PATH_LOCKED);
+		test_logging_on_off(NULL);
+		test_logging_on_off("xchg");
+		test_logging_on_off("dirty-ring");
+		test_logging_on_off("clear-log:initially-set=1");
+		printf("real MMU %-18s ok\n", test_mmu_name());
+	}
+	memset(&test_mmu, 0, sizeof(test_mmu));
+}
+
 int main(void)
 {
 	const struct dirty_log_ops *o;
@@ -544,8 +631,9 @@ int main(void)
 	RUN(test_registry);
 	RUN(test_backings);
 	dirty_log_foreach(o, i)
-		for (int p = 0; p < 2; p++)
-			test_harvest(o->name, (enum fault_path)p);
+		if (o->mmu == DIRTY_LOG_MMU_SPTE)
+			for (int p = 0; p < 2; p++)
+				test_harvest(o->name, (enum fault_path)p);
 	for (int p = 0; p < 2; p++) {
 		test_harvest("srcu-swap:wait=normal", (enum fault_path)p);
 		test_harvest("srcu-swap:wait=call_srcu", (enum fault_path)p);
@@ -558,6 +646,8 @@ int main(void)
 	RUN(test_logging_on_off, "xchg");
 	RUN(test_logging_on_off, "dirty-ring");
 	RUN(test_logging_on_off, "clear-log:initially-set=1");
+	RUN(test_mmu_refusals);
+	RUN(test_real_mmu);
 	for (int k = 0; memslot_protect_names[k]; k++) {
 		const char *name = memslot_protect_names[k];
 

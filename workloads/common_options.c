@@ -6,6 +6,8 @@
 
 #include "lib/dirty_log/dirty_log.h"
 #include "lib/memslot_protect/memslot_protect.h"
+#include "lib/mmu/linux_dirty.h"
+#include "lib/util/compiler.h"
 #include "workloads/workload.h"
 
 int dirty_log_spec_check(const char *value, char *err, size_t errlen)
@@ -120,4 +122,138 @@ int workload_pick_cpus(int n, enum placement placement, const char *list, int *c
 	if (!cpus)
 		free(tmp);
 	return rc;
+}
+
+/* ---- the MMU ---- */
+
+void workload_mmu_options(struct vm_options *vo, int mmu, int wp, int delivery)
+{
+	vo->mmu = (enum vm_mmu)mmu;
+	vo->mmu_wp = (enum mmu_wp_mechanism)wp;
+	vo->fault_delivery = (enum mmu_wp_delivery)delivery;
+}
+
+int workload_mmu_check(const struct vm_options *vo, const char *spec, enum guest_backing backing,
+		       uint64_t bytes, char *name, size_t namelen, char *err, size_t errlen)
+{
+	struct dirty_log *log = NULL;
+	char why[512];
+	bool linux_kind;
+	int rc;
+
+	if (spec && strcmp(spec, DIRTY_LOG_NONE) && !(log = dirty_log_create(spec, NULL, err, errlen)))
+		return WL_BAD_INPUT;
+	rc = vm_mmu_plan(vo, backing, bytes >> PAGE_SHIFT, log, name, namelen, NULL, 0, why,
+			 sizeof(why));
+	linux_kind = log && dirty_log_mmu_kind(log) != DIRTY_LOG_MMU_SPTE;
+	dirty_log_free(log);
+	if (!rc)
+		return 0;
+	if (vo->mmu == VM_MMU_REAL && !strncmp(why, "mprotect faults", 15))
+		snprintf(err, errlen, "--fault-delivery thread: %s", why);
+	else if (!strncmp(why, "--", 2))
+		snprintf(err, errlen, "%s", why);
+	else if (linux_kind || (log && vo->mmu == VM_MMU_SOFT))
+		snprintf(err, errlen, "--strategy %s: %s", spec, why);
+	else
+		/* the KVM-style strategies' write protection */
+		snprintf(err, errlen, "--mmu real --mmu-wp %s: %s", mmu_wp_mechanism_names[vo->mmu_wp],
+			 why);
+	return WL_BAD_INPUT;
+}
+
+/* One measured floor per MMU name and process. */
+static struct {
+	char name[32];
+	double ns;
+} floors[16];
+
+double workload_fault_floor(struct wl_ctx *ctx, const struct vm_options *vo,
+			    const struct dirty_log *log)
+{
+	char name[32], err[256];
+	size_t i;
+	double ns;
+
+	if (vo->mmu == VM_MMU_SOFT || !log)
+		return -1;
+	if (vm_mmu_plan(vo, GUEST_BACKING_ANONYMOUS, 0, log, name, sizeof(name), NULL, 0, err,
+			sizeof(err)))
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(floors) && floors[i].name[0]; i++)
+		if (!strcmp(floors[i].name, name))
+			return floors[i].ns;
+	if (vm_mmu_fault_floor(vo, log, &ns, err, sizeof(err))) {
+		wl_notice(ctx, "fault floor of %s: %s", name, err);
+		return -1;
+	}
+	if (i < ARRAY_SIZE(floors)) {
+		snprintf(floors[i].name, sizeof(floors[i].name), "%s", name);
+		floors[i].ns = ns;
+	}
+	return ns;
+}
+
+void workload_put_fault_floor(struct wl_ctx *ctx, int col, double ns)
+{
+	if (ns >= 0)
+		wl_put_real(ctx, col, ns);
+}
+
+/* @s as the inside of a JSON string (quotes and backslashes escaped). */
+static void json_text(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 2 < len; s++) {
+		if (*s == '"' || *s == '\\')
+			out[o++] = '\\';
+		out[o++] = (char)(*s < ' ' ? ' ' : *s);
+	}
+	out[o] = 0;
+}
+
+/* "linux_dirty_tracking": { "uffd-wp": "available", "soft-dirty": "skipped: ..." } */
+static void linux_tracking_meta(struct wl_ctx *ctx)
+{
+	/* probed once per process: the kernel does not change */
+	static char json[2048];
+	char why[256], text[300];
+	size_t used = 1;
+
+	if (json[0]) {
+		wl_meta(ctx, "linux_dirty_tracking", "%s", json);
+		return;
+	}
+	json[0] = '{';
+	for (int m = 0; linux_dirty_mechanism_names[m] && used < sizeof(json); m++) {
+		int rc = linux_dirty_probe((enum linux_dirty_mechanism)m, why, sizeof(why));
+
+		json_text(text, sizeof(text), why);
+		used += (size_t)snprintf(json + used, sizeof(json) - used, "%s\"%s\": \"%s%s\"",
+					 m ? ", " : "", linux_dirty_mechanism_names[m],
+					 rc ? "skipped: " : "available", rc ? text : "");
+	}
+	if (used < sizeof(json))
+		snprintf(json + used, sizeof(json) - used, "}");
+	wl_meta(ctx, "linux_dirty_tracking", "%s", json);
+}
+
+void workload_mmu_meta(struct wl_ctx *ctx, const struct vm *vm)
+{
+	static bool said;
+	char text[300];
+
+	wl_meta(ctx, "mmu", "\"%s\"", vm_mmu_names[vm->mmu]);
+	wl_meta(ctx, "mmu_mechanism", "\"%s\"", vm_mmu_name(vm));
+	if (vm_mmu_fallback(vm)[0]) {
+		json_text(text, sizeof(text), vm_mmu_fallback(vm));
+		wl_meta(ctx, "mmu_fallback", "\"%s\"", text);
+		if (!said)
+			wl_notice(ctx, "mmu: %s (userfaultfd write-protect unavailable: %s)",
+				  vm_mmu_name(vm), vm_mmu_fallback(vm));
+		said = true;
+	}
+	if (vm->mmu == VM_MMU_REAL)
+		linux_tracking_meta(ctx);
 }

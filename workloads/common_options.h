@@ -12,6 +12,9 @@
 
 #include "lib/util/topology.h"
 #include "lib/vm/guest_memory.h"
+#include "lib/vm/vm.h"
+
+struct wl_ctx;
 
 /* The dirty-log "strategy" that runs a workload with logging off. */
 #define DIRTY_LOG_NONE "none"
@@ -49,5 +52,62 @@ int workload_memory_check_extra(const struct guest_memory_options *o, uint64_t e
  * would share CPUs.  0, or WL_BAD_INPUT with one line in @err. */
 int workload_pick_cpus(int n, enum placement placement, const char *list, int *cpus,
 		       int *overcommit, char *err, size_t errlen);
+
+/* ---- the MMU (lib/vm/vm.h "MMU modes") ---- */
+
+/*
+ * The options every workload with a write-fault path takes, as three
+ * wl_option lines for its table: --mmu soft|real (a list: one cell per
+ * mode), --mmu-wp auto|uffd|mprotect (the KVM-style strategies' write
+ * protection under real), --fault-delivery signal|thread (a list).  The
+ * fields are ints (enum vm_mmu, enum mmu_wp_mechanism, enum
+ * mmu_wp_delivery) of the workload's options structure @opts_type.
+ */
+#define WL_MMU_OPTIONS(opts_type, mmu_field, wp_field, delivery_field)                          \
+	{ .name = "mmu", .type = WL_CHOICE, .flags = WL_LIST, .def = "soft",                \
+	  .choices = vm_mmu_names, .metavar = "M", .offset = offsetof(opts_type, mmu_field),    \
+	  .help = "the MMU: soft (sptes in memory: a write-protected page is a byte,\n"    \
+		  "a fault a function call) or real (the pages are write-protected in\n"  \
+		  "the page tables: a store faults in hardware, SIGBUS/SIGSEGV or a\n"     \
+		  "handler thread resolves it); soft,real runs both.  Linux's own\n"      \
+		  "tracking (uffd-wp, uffd-wp-async, soft-dirty, mprotect) is real only" }, \
+	{ .name = "mmu-wp", .type = WL_CHOICE, .def = "auto", .choices = mmu_wp_mechanism_names, \
+	  .metavar = "W", .offset = offsetof(opts_type, wp_field),                              \
+	  .help = "--mmu real, KVM-style strategies: write protection with uffd\n"          \
+		  "(userfaultfd), mprotect, or auto (uffd, else mprotect, said on\n"     \
+		  "stderr and in meta.json)" },                                            \
+	{ .name = "fault-delivery", .type = WL_CHOICE, .flags = WL_LIST, .def = "signal",   \
+	  .choices = mmu_wp_delivery_names, .metavar = "D",                                \
+	  .offset = offsetof(opts_type, delivery_field),                                         \
+	  .help = "--mmu real: where a fault is handled: signal (SIGBUS/SIGSEGV in\n"      \
+		  "the faulting vCPU thread, as a VM exit) or thread (a handler\n"        \
+		  "thread reading the userfaultfd, as postcopy; not with mprotect);\n"    \
+		  "signal,thread runs both" }
+
+/* The MMU part of @vo from the three options' values. */
+void workload_mmu_options(struct vm_options *vo, int mmu, int wp, int delivery);
+
+/*
+ * vm_mmu_plan for a cell: the strategy @spec (NULL or "none": no log)
+ * under @vo on @bytes of @backing: 0 with the MMU's name in @name (may be
+ * NULL), or WL_BAD_INPUT with one line in @err.
+ */
+int workload_mmu_check(const struct vm_options *vo, const char *spec, enum guest_backing backing,
+		       uint64_t bytes, char *name, size_t namelen, char *err, size_t errlen);
+
+/* The fault floor (vm_mmu_fault_floor) of @vo with @log, measured once per
+ * MMU name and process; -1 when there is none (soft, no log) or it could
+ * not be measured (a notice on @ctx says why). */
+double workload_fault_floor(struct wl_ctx *ctx, const struct vm_options *vo,
+			    const struct dirty_log *log);
+
+/* Puts the fault floor into column @col (empty when there is none). */
+void workload_put_fault_floor(struct wl_ctx *ctx, int col, double ns);
+
+/* meta.json and stderr for the MMU of a cell's VM: "mmu" and
+ * "mmu_mechanism", the fallback to mprotect (also a notice on stderr, once
+ * per process), and "linux_dirty_tracking": which of Linux's mechanisms
+ * this kernel offers, each "available" or the reason it is skipped. */
+void workload_mmu_meta(struct wl_ctx *ctx, const struct vm *vm);
 
 #endif

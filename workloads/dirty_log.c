@@ -113,6 +113,7 @@ struct dlw_opts {
 	uint64_t floor_passes;        /* passes per floor; the fastest one counts */
 	bool list_strategies;
 	bool quiet;                   /* no kernel-style progress lines */
+	int mmu, mmu_wp, fault_delivery;
 };
 
 /* The values a cell runs with, resolved from its options. */
@@ -170,6 +171,10 @@ struct dlw_cell {
 	struct histogram *harvest;    /* get + clear, per harvest */
 	struct histogram *get_log;
 	struct histogram *clear_log;
+	/* what the cell ran on */
+	char mmu[32];                 /* vm_mmu_name */
+	char vm_srcu[16];
+	double fault_floor_ns;        /* < 0: none (soft) */
 };
 
 /* ---- threads ---- */
@@ -530,7 +535,7 @@ static void dlw_stats_sum(const struct dlw_run *run, struct vcpu_stats *sum)
 		const struct vcpu_stats *s = &run->vc[i].v->stats;
 
 		sum->accesses += s->accesses;
-		sum->faults += s->faults;
+		sum->faults += vcpu_faults(run->vc[i].v);
 		sum->flush_acks += s->flush_acks;
 		sum->ring_full_exits += s->ring_full_exits;
 	}
@@ -956,21 +961,30 @@ static int dlw_threads(struct wl_ctx *ctx, struct dlw_run *run, char *err, size_
 	return rc;
 }
 
+static void dlw_vm_options(const struct dlw_config *cfg, struct vm_options *vo)
+{
+	const struct dlw_opts *o = cfg->o;
+
+	memset(vo, 0, sizeof(*vo));
+	vo->nslots = (uint32_t)o->slots;
+	vo->nvcpus = cfg->vcpus;
+	vo->fault_path = (enum fault_path)o->fault_path;
+	vo->memslot_protect = memslot_protect_alias(o->memslot_protect);
+	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
+}
+
 /* Runs one cell on @mem: 0, or WL_ERROR / WL_BAD_INPUT with a line. */
 static int dlw_run_vm(struct wl_ctx *ctx, const struct dlw_config *cfg, struct dlw_cell *cell,
 		      struct guest_memory *mem, char *err, size_t errlen)
 {
 	uint64_t pages = cfg->guest_bytes >> PAGE_SHIFT;
-	struct vm_options vo = {
-		.nslots = (uint32_t)cfg->o->slots, .nvcpus = cfg->vcpus,
-		.fault_path = (enum fault_path)cfg->o->fault_path,
-		.memslot_protect = memslot_protect_alias(cfg->o->memslot_protect),
-	};
+	struct vm_options vo;
 	struct dlw_run run = { .cfg = cfg, .cell = cell, .n = cfg->vcpus,
 			       .write_percent = (unsigned)cfg->o->write_percent };
 	struct dirty_log *log = NULL;
 	int rc = WL_BAD_INPUT;
 
+	dlw_vm_options(cfg, &vo);
 	atomic_init(&run.gen, 0);
 	atomic_init(&run.stop, 0);
 	cell->pages_per_pass = cfg->o->overlap ? pages : pages / (uint64_t)cfg->vcpus;
@@ -978,9 +992,13 @@ static int dlw_run_vm(struct wl_ctx *ctx, const struct dlw_config *cfg, struct d
 	if (cfg->logging && !(log = dlw_log_create(cfg, cell->pages_per_pass, err, errlen)))
 		return WL_BAD_INPUT;
 	cell->separate_clear = log && dirty_log_has_clear(log);
+	cell->fault_floor_ns = workload_fault_floor(ctx, &vo, log);
 	run.vm = vm_create(&vo, mem, log, err, errlen);
 	if (!run.vm)
 		goto out;
+	snprintf(cell->mmu, sizeof(cell->mmu), "%s", vm_mmu_name(run.vm));
+	snprintf(cell->vm_srcu, sizeof(cell->vm_srcu), "%s", vm_srcu_name(run.vm));
+	workload_mmu_meta(ctx, run.vm);
 	rc = WL_ERROR;
 	run.dirty = bitmap_alloc_plain(pages);
 	if (!run.dirty)
@@ -1080,14 +1098,15 @@ enum {
 	COL_DISABLE_LOG_NS, COL_HARVESTS, COL_HARVEST_P50_NS, COL_HARVEST_P99_NS,
 	COL_HARVEST_MAX_NS, COL_RUN_NS, COL_PAGES_DIRTIED_PER_S, COL_PAGES_HARVESTED_PER_S,
 	COL_PAGE_TOUCHES_PER_S, COL_FINAL_HARVESTED, COL_FLUSH_ACKS, COL_RING_FULL_EXITS,
-	COL_HIST_SAMPLE_NS, COL_CLOCK_READ_NS,
+	COL_HIST_SAMPLE_NS, COL_CLOCK_READ_NS, COL_MMU, COL_MMU_MECHANISM, COL_VM_SRCU,
+	COL_FAULT_FLOOR_NS,
 };
 
 #define TEXT(n) { n, WL_COL_TEXT, "" }
 #define UINT(n, unit) { n, WL_COL_UINT, unit }
 #define REAL(n, unit, fmt) { n, WL_COL_REAL, unit, 0, fmt }
 
-/* 51 columns, in the order of summary.csv (stdout has its own tables). */
+/* 55 columns, in the order of summary.csv (stdout has its own tables). */
 static const struct wl_column dlw_columns[] = {
 	[COL_STRATEGY] = TEXT("strategy"),
 	[COL_FAULT_PATH] = TEXT("fault_path"),
@@ -1140,6 +1159,10 @@ static const struct wl_column dlw_columns[] = {
 	[COL_RING_FULL_EXITS] = UINT("ring_full_exits", ""),
 	[COL_HIST_SAMPLE_NS] = REAL("hist_sample_ns", "ns", "%.2f"),
 	[COL_CLOCK_READ_NS] = REAL("clock_read_ns", "ns", "%.2f"),
+	[COL_MMU] = TEXT("mmu"),
+	[COL_MMU_MECHANISM] = TEXT("mmu_mechanism"),
+	[COL_VM_SRCU] = TEXT("vm_srcu"),
+	[COL_FAULT_FLOOR_NS] = REAL("fault_floor_ns", "ns", "%.0f"),
 	{ 0 },
 };
 
@@ -1160,6 +1183,8 @@ struct table_line {
 	double harvest_p50_us, harvest_p99_us, harvest_max_us;
 	double dirtied_per_s, harvested_per_s, touches_per_s;
 	uint64_t harvests;
+	char mmu[32];
+	double fault_floor_us;        /* < 0: none */
 };
 
 /* What every cell of one invocation shares (set at cell 0; the options
@@ -1205,6 +1230,14 @@ static void emit_params(struct wl_ctx *ctx, const struct dlw_config *cfg,
 	}
 	wl_put_real(ctx, COL_HIST_SAMPLE_NS, inv.hist_sample_ns);
 	wl_put_real(ctx, COL_CLOCK_READ_NS, inv.clock_read_ns);
+}
+
+static void emit_mmu(struct wl_ctx *ctx, const struct dlw_config *cfg, const struct dlw_cell *cell)
+{
+	wl_put_text(ctx, COL_MMU, vm_mmu_names[cfg->o->mmu]);
+	wl_put_text(ctx, COL_MMU_MECHANISM, cell->mmu);
+	wl_put_text(ctx, COL_VM_SRCU, cell->vm_srcu);
+	workload_put_fault_floor(ctx, COL_FAULT_FLOOR_NS, cell->fault_floor_ns);
 }
 
 static void emit_stalls(struct wl_ctx *ctx, const struct dlw_row *row)
@@ -1255,6 +1288,7 @@ static int emit_row(struct wl_ctx *ctx, const struct dlw_config *cfg, const stru
 
 	wl_row_begin(ctx);
 	emit_params(ctx, cfg, row);
+	emit_mmu(ctx, cfg, cell);
 	wl_put_uint(ctx, COL_DIRTY_PASS_NS, row->dirty_pass_ns);
 	wl_put_uint(ctx, COL_PAGES_DIRTIED, row->faults);
 	wl_put_uint(ctx, COL_PAGES_HARVESTED, row->pages_harvested);
@@ -1294,9 +1328,18 @@ static int save_histograms(struct wl_ctx *ctx, const struct dlw_config *cfg,
 			   const struct dlw_cell *cell)
 {
 	const char *mode = dlw_mode_names[cfg->mode];
-	char name[128];
+	const struct dlw_opts *o = cfg->o;
+	char name[160];
+	size_t n;
 
-	cell_name(name, sizeof(name), cfg->o->strategy);
+	cell_name(name, sizeof(name), o->strategy);
+	/* the real MMU's cells apart from the soft ones (whose names stay) */
+	n = strlen(name);
+	if (o->mmu == VM_MMU_REAL)
+		snprintf(name + n, sizeof(name) - n, "-real%s%s%s",
+			 o->fault_delivery == MMU_WP_THREAD ? "-thread" : "",
+			 o->mmu_wp != MMU_WP_AUTO ? "-" : "",
+			 o->mmu_wp != MMU_WP_AUTO ? mmu_wp_mechanism_names[o->mmu_wp] : "");
 	if (wl_save_histogram(ctx, cell->stall, "%s-%s-stall", name, mode))
 		return -1;
 	if (!cfg->logging)
@@ -1335,6 +1378,8 @@ static void table_add(const struct dlw_config *cfg, const struct dlw_cell *cell)
 	t->harvest_p99_us = (double)histogram_quantile(hv, 0.99) / 1e3;
 	t->harvest_max_us = (double)hv->max / 1e3;
 	t->harvests = cell->harvests;
+	snprintf(t->mmu, sizeof(t->mmu), "%s", cell->mmu);
+	t->fault_floor_us = cell->fault_floor_ns < 0 ? -1 : cell->fault_floor_ns / 1e3;
 	if (cfg->mode == DLW_MODE_CONTINUOUS) {
 		t->pass_rest_ms = (double)r->dirty_pass_ns / 1e6;
 		t->get_ms = (double)r->get_log_ns / 1e6;
@@ -1355,15 +1400,24 @@ static void table_add(const struct dlw_config *cfg, const struct dlw_cell *cell)
 	t->clear_ms = nrest ? rest_clear / nrest / 1e6 : 0;
 }
 
+/* The closing tables' last two fields: the bare fault (us) and the MMU. */
+static void print_mmu_tail(struct wl_ctx *ctx, const struct table_line *t)
+{
+	if (t->fault_floor_us >= 0)
+		wl_printf(ctx, " %8.2f %s\n", t->fault_floor_us, t->mmu);
+	else
+		wl_printf(ctx, " %8s %s\n", "-", t->mmu);
+}
+
 static void print_iteration_table(struct wl_ctx *ctx, const struct dlw_opts *o)
 {
 	wl_printf(ctx, "\nIteration mode: %d vCPU(s) x %llu MiB, %u iterations, times in ms (2+: mean of "
 		  "iterations 2..%u), stalls in us\n",
 		  (int)o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
 		  (unsigned)o->iterations, (unsigned)o->iterations);
-	wl_printf(ctx, "%-18s %9s %9s %9s %7s %9s %9s %8s %8s %8s %9s\n", "strategy", "pass 1",
-		  "pass 2+", "floor", "x floor", "get 2+", "clear 2+", "stl p50", "stl p99",
-		  "stl p999", "stall max");
+	wl_printf(ctx, "%-18s %9s %9s %9s %7s %9s %9s %8s %8s %8s %9s %8s %s\n", "strategy",
+		  "pass 1", "pass 2+", "floor", "x floor", "get 2+", "clear 2+", "stl p50", "stl p99",
+		  "stl p999", "stall max", "fault", "mmu");
 	for (size_t i = 0; i < inv.ntable; i++) {
 		const struct table_line *t = &inv.table[i];
 
@@ -1376,8 +1430,9 @@ static void print_iteration_table(struct wl_ctx *ctx, const struct dlw_opts *o)
 			wl_printf(ctx, "%9.3f %9.3f ", t->get_ms, t->clear_ms);
 		else
 			wl_printf(ctx, "%9s %9s ", "-", "-");
-		wl_printf(ctx, "%8.2f %8.2f %8.2f %9.1f\n", t->stall_p50_us, t->stall_p99_us,
+		wl_printf(ctx, "%8.2f %8.2f %8.2f %9.1f", t->stall_p50_us, t->stall_p99_us,
 			  t->stall_p999_us, t->stall_max_us);
+		print_mmu_tail(ctx, t);
 	}
 }
 
@@ -1390,9 +1445,9 @@ static void print_continuous_table(struct wl_ctx *ctx, const struct dlw_opts *o)
 		  "rates in M pages/s, latencies in us\n",
 		  (int)o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
 		  (double)(uint64_t)(interval * 1e6) / 1e6, (double)(uint64_t)(duration * 1e9) / 1e9);
-	wl_printf(ctx, "%-18s %8s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s\n", "strategy", "touched",
-		  "dirtied", "harvestd", "harvests", "hrv p50", "hrv p99", "hrv max", "stl p50",
-		  "stl p99", "stl p999", "stall max");
+	wl_printf(ctx, "%-18s %8s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %8s %s\n", "strategy",
+		  "touched", "dirtied", "harvestd", "harvests", "hrv p50", "hrv p99", "hrv max",
+		  "stl p50", "stl p99", "stl p999", "stall max", "fault", "mmu");
 	for (size_t i = 0; i < inv.ntable; i++) {
 		const struct table_line *t = &inv.table[i];
 
@@ -1406,8 +1461,9 @@ static void print_continuous_table(struct wl_ctx *ctx, const struct dlw_opts *o)
 				  t->harvest_max_us);
 		else
 			wl_printf(ctx, "%9s %9s %9s ", "-", "-", "-");
-		wl_printf(ctx, "%8.2f %8.2f %8.2f %9.1f\n", t->stall_p50_us, t->stall_p99_us,
+		wl_printf(ctx, "%8.2f %8.2f %8.2f %9.1f", t->stall_p50_us, t->stall_p99_us,
 			  t->stall_p999_us, t->stall_max_us);
+		print_mmu_tail(ctx, t);
 	}
 }
 
@@ -1522,10 +1578,15 @@ static int dlw_check_machine(const struct dlw_config *cfg, int *cpus, int *over,
 static int dlw_check(const void *opts, char *err, size_t errlen)
 {
 	struct dlw_config cfg;
+	struct vm_options vo;
 	int cpus[ARRAY_SIZE(inv.cpus)], over = 0;
 
 	dlw_config_of(opts, &cfg);
 	if (dlw_check_options(&cfg, err, errlen))
+		return WL_BAD_INPUT;
+	dlw_vm_options(&cfg, &vo);
+	if (workload_mmu_check(&vo, cfg.logging ? cfg.o->strategy : NULL,
+			       (enum guest_backing)cfg.o->backing, cfg.guest_bytes, NULL, 0, err, errlen))
 		return WL_BAD_INPUT;
 	return dlw_check_machine(&cfg, cpus, &over, err, errlen);
 }
@@ -1737,6 +1798,7 @@ static const struct wl_option dlw_options[] = {
 	  .action = dlw_list_strategies, .help = "list the strategies and their options" },
 	{ .name = "quiet", .type = WL_FLAG, .offset = OPT(quiet),
 	  .help = "no kernel-style lines per phase, only the tables" },
+	WL_MMU_OPTIONS(struct dlw_opts, mmu, mmu_wp, fault_delivery),
 	{ 0 },
 };
 

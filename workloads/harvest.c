@@ -5,10 +5,18 @@
  * and clears the writable bit of each dirty page (no atomics, no lock, no
  * flush).
  *
- * A cell is (strategy, slot size, dirty share).  A single vCPU (the
- * calling thread, outside guest mode while it harvests) dirties the pages
- * through the ordinary write-fault path, untimed; so the flush inside a
- * harvest finds no vCPU in guest mode and costs only the request it raises.
+ * A cell is (strategy, slot size, dirty share, MMU, fault delivery).  A
+ * single vCPU (the calling thread, outside guest mode while it harvests)
+ * dirties the pages through the ordinary write-fault path, untimed; so the
+ * flush inside a harvest finds no vCPU in guest mode and costs only the
+ * request it raises.
+ *
+ * Under --mmu real the vCPU dirties the pages by storing to them (real
+ * faults), every write-protection is a real one (one UFFDIO_WRITEPROTECT
+ * or mprotect per run of pages, or one over the slot; the kernel's TLB
+ * shootdown inside each), and the floor is the bare per-run protection of
+ * the same pages with the same mechanism.  fault_floor_ns is the bare
+ * fault with an empty handler (mmu_fault_floor), beside every strategy.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,7 @@ struct harvest_opts {
 	int fault_path;
 	int backing;
 	const char *numa;
+	int mmu, mmu_wp, fault_delivery;
 };
 
 struct harvest_sample {
@@ -45,7 +54,7 @@ struct harvest_sample {
 enum {
 	COL_STRATEGY, COL_SLOT_BYTES, COL_DIRTY_PERCENT, COL_REP, COL_FAULT_PATH, COL_BACKING,
 	COL_DIRTY_PAGES, COL_REPORTED_PAGES, COL_GET_LOG_NS, COL_CLEAR_LOG_NS, COL_HARVEST_NS,
-	COL_FLOOR_NS,
+	COL_FLOOR_NS, COL_MMU, COL_MMU_MECHANISM, COL_VM_SRCU, COL_FAULT_FLOOR_NS,
 };
 
 static const struct wl_column harvest_columns[] = {
@@ -61,6 +70,10 @@ static const struct wl_column harvest_columns[] = {
 	[COL_CLEAR_LOG_NS] = { "clear_log_ns", WL_COL_UINT, "ns" },
 	[COL_HARVEST_NS] = { "harvest_ns", WL_COL_UINT, "ns" },
 	[COL_FLOOR_NS] = { "floor_ns", WL_COL_UINT, "ns" },
+	[COL_MMU] = { "mmu", WL_COL_TEXT, "" },
+	[COL_MMU_MECHANISM] = { "mmu_mechanism", WL_COL_TEXT, "" },
+	[COL_VM_SRCU] = { "vm_srcu", WL_COL_TEXT, "" },
+	[COL_FAULT_FLOOR_NS] = { "fault_floor_ns", WL_COL_REAL, "ns", 0, "%.0f" },
 	{ 0 },
 };
 
@@ -71,28 +84,35 @@ static bool page_selected(uint64_t gfn, uint64_t percent)
 	return rng_hash(gfn) % 10000 < percent * 100;
 }
 
-/* The floor: read the bitmap, clear the writable bit of each dirty page. */
-static void floor_pass(struct vm *vm, const unsigned long *bm, size_t words)
+/* Dirties the pages selected at @percent (untimed): through the
+ * write-fault path (soft), or by storing to them (real: each store takes
+ * a real fault).  Returns how many. */
+static uint64_t dirty_pages(struct vm *vm, uint64_t percent)
 {
-	for (size_t i = 0; i < words; i++)
-		vm_write_protect_mask(vm, i * 64, bm[i]);
+	struct vcpu *v = &vm->vcpus[0];
+	uint64_t n = 0;
+
+	for (uint64_t gfn = 0; gfn < vm->npages; gfn++) {
+		if (!page_selected(gfn, percent))
+			continue;
+		if (vm->mmu == VM_MMU_REAL)
+			vcpu_write_page(v, gfn, gfn + 1);
+		else
+			(void)vcpu_translate_write(v, gfn);
+		n++;
+	}
+	return n;
 }
 
 /* One timed harvest of the pages selected at @percent; 0 or -errno. */
 static int harvest_once(struct vm *vm, struct dirty_log *log, unsigned long *dirty,
 			uint64_t percent, struct harvest_sample *s)
 {
-	struct vcpu *v = &vm->vcpus[0];
-	size_t words = bitmap_words(vm->npages);
 	uint64_t t0, t1, t2;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	for (uint64_t gfn = 0; gfn < vm->npages; gfn++)
-		if (page_selected(gfn, percent)) {
-			(void)vcpu_translate_write(v, gfn);
-			s->dirty_pages++;
-		}
+	s->dirty_pages = dirty_pages(vm, percent);
 	t0 = now_ns();
 	rc = dirty_log_get(log, dirty, 0);
 	t1 = now_ns();
@@ -106,14 +126,12 @@ static int harvest_once(struct vm *vm, struct dirty_log *log, unsigned long *dir
 	s->reported_pages = bitmap_weight(dirty, vm->npages);
 
 	/* The floor on the same pages: make them writable again (untimed),
-	 * then the bare loop. */
-	for (size_t i = 0; i < words; i++)
-		for (unsigned long w = dirty[i]; w; w &= w - 1)
-			vm_make_writable(vm, i * 64 + (unsigned)__builtin_ctzl(w));
+	 * then the bare loop (real: the bare protect calls). */
+	vm_floor_reset(vm, dirty);
 	t0 = now_ns();
-	floor_pass(vm, dirty, words);
+	rc = vm_floor_pass(vm, dirty);
 	s->floor_ns = now_ns() - t0;
-	return 0;
+	return rc;
 }
 
 /* The harvests of one cell: what the strategy starts with, a warm-up,
@@ -136,22 +154,58 @@ static int harvest_series(const struct harvest_opts *o, struct vm *vm, struct di
 	return rc ? rc : dirty_log_clear(log, dirty);
 }
 
+/* What a cell ran on, for its rows. */
+struct harvest_cell {
+	char mmu[32];              /* vm_mmu_name */
+	char vm_srcu[16];
+	double fault_floor_ns;     /* < 0: none */
+};
+
+static void harvest_vm_options(const struct harvest_opts *o, struct vm_options *vo)
+{
+	memset(vo, 0, sizeof(*vo));
+	vo->nslots = 1;
+	vo->nvcpus = 1;
+	vo->fault_path = (enum fault_path)o->fault_path;
+	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
+}
+
+/* The series on @vm, with this thread as its only vCPU. */
+static int harvest_on_vm(const struct harvest_opts *o, struct vm *vm, unsigned long *dirty,
+			 struct harvest_sample *out, char *err, size_t errlen)
+{
+	int rc = vcpu_thread_begin(&vm->vcpus[0], err, errlen) ? WL_ERROR : 0;
+
+	if (rc)
+		return rc;
+	/* This thread is also the harvester: a flush must not wait for it. */
+	vcpu_exit_guest(&vm->vcpus[0]);
+	if ((rc = harvest_series(o, vm, vm->log, dirty, out))) {
+		snprintf(err, errlen, "%s: a harvest failed: %s", o->strategy, strerror(-rc));
+		rc = WL_ERROR;
+	}
+	vcpu_thread_end(&vm->vcpus[0]);
+	return rc;
+}
+
 /* Runs 1 warm-up + @reps harvests of @o's cell into @out. */
-static int harvest_measure(const struct harvest_opts *o, struct guest_memory *mem,
-			   struct harvest_sample *out, char *err, size_t errlen)
+static int harvest_measure(struct wl_ctx *ctx, const struct harvest_opts *o,
+			   struct guest_memory *mem, struct harvest_sample *out,
+			   struct harvest_cell *cell, char *err, size_t errlen)
 {
 	uint64_t npages = mem->bytes >> PAGE_SHIFT;
 	struct dirty_log_hints hints = { .max_dirty_per_vcpu = npages };
-	struct vm_options vo = { .nslots = 1, .nvcpus = 1,
-				 .fault_path = (enum fault_path)o->fault_path };
+	struct vm_options vo;
 	struct dirty_log *log;
 	unsigned long *dirty;
 	struct vm *vm;
 	int rc;
 
+	harvest_vm_options(o, &vo);
 	log = dirty_log_create(o->strategy, &hints, err, errlen);
 	if (!log)
 		return WL_BAD_INPUT;
+	cell->fault_floor_ns = workload_fault_floor(ctx, &vo, log);
 	vm = vm_create(&vo, mem, log, err, errlen);
 	dirty = bitmap_alloc_plain(npages);
 	if (!vm || !dirty) {
@@ -162,16 +216,10 @@ static int harvest_measure(const struct harvest_opts *o, struct guest_memory *me
 		dirty_log_free(log);
 		return WL_BAD_INPUT;
 	}
-	rc = vcpu_thread_begin(&vm->vcpus[0], err, errlen) ? WL_ERROR : 0;
-	if (!rc) {
-		/* This thread is also the harvester: a flush must not wait for it. */
-		vcpu_exit_guest(&vm->vcpus[0]);
-		if (harvest_series(o, vm, log, dirty, out)) {
-			snprintf(err, errlen, "%s: a harvest failed", o->strategy);
-			rc = WL_ERROR;
-		}
-		vcpu_thread_end(&vm->vcpus[0]);
-	}
+	snprintf(cell->mmu, sizeof(cell->mmu), "%s", vm_mmu_name(vm));
+	snprintf(cell->vm_srcu, sizeof(cell->vm_srcu), "%s", vm_srcu_name(vm));
+	workload_mmu_meta(ctx, vm);
+	rc = harvest_on_vm(o, vm, dirty, out, err, errlen);
 	free(dirty);
 	vm_destroy(vm);
 	dirty_log_free(log);
@@ -195,6 +243,7 @@ static int harvest_check(const void *opts, char *err, size_t errlen)
 {
 	const struct harvest_opts *o = opts;
 	struct guest_memory_options mo;
+	struct vm_options vo;
 
 	if (o->bytes % (256 << 10)) {
 		snprintf(err, errlen, "--bytes: %llu is not a multiple of 256K (64 pages)",
@@ -203,11 +252,14 @@ static int harvest_check(const void *opts, char *err, size_t errlen)
 	}
 	if (memory_options(o, &mo, err, errlen))
 		return WL_BAD_INPUT;
+	harvest_vm_options(o, &vo);
+	if (workload_mmu_check(&vo, o->strategy, mo.backing, o->bytes, NULL, 0, err, errlen))
+		return WL_BAD_INPUT;
 	return workload_memory_check(&mo, err, errlen);
 }
 
 static void emit_rows(struct wl_ctx *ctx, const struct harvest_opts *o,
-		      const struct harvest_sample *s)
+		      const struct harvest_sample *s, const struct harvest_cell *cell)
 {
 	for (uint64_t r = 0; r < o->reps; r++) {
 		wl_row_begin(ctx);
@@ -223,14 +275,19 @@ static void emit_rows(struct wl_ctx *ctx, const struct harvest_opts *o,
 		wl_put_uint(ctx, COL_CLEAR_LOG_NS, s[r].clear_log_ns);
 		wl_put_uint(ctx, COL_HARVEST_NS, s[r].get_log_ns + s[r].clear_log_ns);
 		wl_put_uint(ctx, COL_FLOOR_NS, s[r].floor_ns);
+		wl_put_text(ctx, COL_MMU, vm_mmu_names[o->mmu]);
+		wl_put_text(ctx, COL_MMU_MECHANISM, cell->mmu);
+		wl_put_text(ctx, COL_VM_SRCU, cell->vm_srcu);
+		workload_put_fault_floor(ctx, COL_FAULT_FLOOR_NS, cell->fault_floor_ns);
 		wl_row_end(ctx);
 	}
 }
 
 /* The stdout line of a cell: medians over the repetitions. */
 static void print_medians(struct wl_ctx *ctx, const struct harvest_opts *o,
-			  const struct harvest_sample *s)
+			  const struct harvest_sample *s, const struct harvest_cell *cell)
 {
+	char fault[32] = "-";
 	uint64_t get[HARVEST_MAX_REPS], clr[HARVEST_MAX_REPS], both[HARVEST_MAX_REPS];
 	uint64_t flo[HARVEST_MAX_REPS], h, f;
 
@@ -241,23 +298,26 @@ static void print_medians(struct wl_ctx *ctx, const struct harvest_opts *o,
 		flo[r] = s[r].floor_ns;
 	}
 	if (wl_cell_index(ctx) == 0)
-		wl_printf(ctx, "%-28s %10s %6s %9s %12s %12s %12s %12s %8s\n", "strategy", "slot",
-			  "dirty%", "pages", "get_log_ns", "clear_log_ns", "harvest_ns", "floor_ns",
-			  "x_floor");
+		wl_printf(ctx, "%-28s %10s %6s %9s %12s %12s %12s %12s %8s %-15s %8s\n", "strategy",
+			  "slot", "dirty%", "pages", "get_log_ns", "clear_log_ns", "harvest_ns",
+			  "floor_ns", "x_floor", "mmu", "fault_ns");
 	h = stats_median_u64(both, o->reps);
 	f = stats_median_u64(flo, o->reps);
-	wl_printf(ctx, "%-28s %9lluM %6llu %9llu %12llu %12llu %12llu %12llu %8.2f\n", o->strategy,
-		  (unsigned long long)(o->bytes >> 20), (unsigned long long)o->dirty_percent,
-		  (unsigned long long)s[0].dirty_pages,
+	if (cell->fault_floor_ns >= 0)
+		snprintf(fault, sizeof(fault), "%.0f", cell->fault_floor_ns);
+	wl_printf(ctx, "%-28s %9lluM %6llu %9llu %12llu %12llu %12llu %12llu %8.2f %-15s %8s\n",
+		  o->strategy, (unsigned long long)(o->bytes >> 20),
+		  (unsigned long long)o->dirty_percent, (unsigned long long)s[0].dirty_pages,
 		  (unsigned long long)stats_median_u64(get, o->reps),
 		  (unsigned long long)stats_median_u64(clr, o->reps), (unsigned long long)h,
-		  (unsigned long long)f, f ? (double)h / (double)f : 0.0);
+		  (unsigned long long)f, f ? (double)h / (double)f : 0.0, cell->mmu, fault);
 }
 
 static int harvest_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errlen)
 {
 	const struct harvest_opts *o = opts;
 	struct harvest_sample s[HARVEST_MAX_REPS];
+	struct harvest_cell cell;
 	struct guest_memory_options mo;
 	struct guest_memory mem;
 	char numa[32];
@@ -269,12 +329,12 @@ static int harvest_run(const void *opts, struct wl_ctx *ctx, char *err, size_t e
 		return rc;
 	if (guest_memory_create(&mem, &mo, err, errlen))
 		return WL_BAD_INPUT;
-	rc = harvest_measure(o, &mem, s, err, errlen);
+	rc = harvest_measure(ctx, o, &mem, s, &cell, err, errlen);
 	guest_memory_destroy(&mem);
 	if (rc)
 		return rc;
-	emit_rows(ctx, o, s);
-	print_medians(ctx, o, s);
+	emit_rows(ctx, o, s, &cell);
+	print_medians(ctx, o, s, &cell);
 	wl_meta(ctx, "reps", "%llu", (unsigned long long)o->reps);
 	wl_meta(ctx, "warmup_reps", "1");
 	wl_meta(ctx, "fault_path", "\"%s\"", fault_path_names[o->fault_path]);
@@ -311,6 +371,7 @@ static const struct wl_option harvest_options[] = {
 	{ .name = "numa", .type = WL_TEXT, .def = "local", .metavar = "POLICY",
 	  .offset = OPT(numa), .help = "local|interleave|bind:N",
 	  .check_value = guest_numa_check },
+	WL_MMU_OPTIONS(struct harvest_opts, mmu, mmu_wp, fault_delivery),
 	{ 0 },
 };
 

@@ -55,6 +55,7 @@ struct verify_opts {
 	int placement;
 	uint64_t seed;
 	uint64_t fault_delay_ns, mark_delay_ns, harvest_delay_ns;
+	int mmu, mmu_wp, fault_delivery;
 };
 
 struct verify_result {
@@ -66,6 +67,9 @@ struct verify_result {
 	uint64_t pages_reported;
 	uint64_t writes, faults;
 	double seconds;
+	char mmu[32];                  /* vm_mmu_name */
+	char vm_srcu[16];
+	double fault_floor_ns;         /* < 0: none */
 };
 
 /* A vCPU's side of the handshake, on a line of its own: whether it could
@@ -92,7 +96,7 @@ struct verify_state {
 
 enum {
 	COL_STRATEGY, COL_FAULT, COL_VCPUS, COL_ROUNDS, COL_VERIFIED, COL_LOST, COL_WRITES,
-	COL_FAULTS, COL_SECONDS,
+	COL_FAULTS, COL_SECONDS, COL_MMU, COL_VM_SRCU, COL_FAULT_FLOOR_NS,
 };
 
 static const struct wl_column verify_columns[] = {
@@ -105,6 +109,9 @@ static const struct wl_column verify_columns[] = {
 	[COL_WRITES] = { "writes", WL_COL_UINT, "", WL_SHOW, NULL, 12 },
 	[COL_FAULTS] = { "faults", WL_COL_UINT, "", WL_SHOW, NULL, 10 },
 	[COL_SECONDS] = { "seconds", WL_COL_REAL, "s", WL_SHOW, "%.2f", 8 },
+	[COL_MMU] = { "mmu", WL_COL_TEXT, "", WL_SHOW, NULL, 15 },
+	[COL_VM_SRCU] = { "vm_srcu", WL_COL_TEXT, "", WL_SHOW, NULL, 7 },
+	[COL_FAULT_FLOOR_NS] = { "fault_floor_ns", WL_COL_REAL, "ns", WL_SHOW, "%.0f", 14 },
 	{ 0 },
 };
 
@@ -414,8 +421,19 @@ static void verify_totals(struct verify_state *st, struct verify_result *res)
 	res->pages_lost = res->late_pages + res->final_mismatches;
 	for (int i = 0; i < st->vm->nvcpus; i++) {
 		res->writes += st->writes[i];
-		res->faults += st->vm->vcpus[i].stats.faults;
+		res->faults += vcpu_faults(&st->vm->vcpus[i]);
 	}
+}
+
+static void verify_vm_options(const struct verify_opts *o, struct vm_options *vo)
+{
+	memset(vo, 0, sizeof(*vo));
+	vo->nslots = (uint32_t)o->slots;
+	vo->nvcpus = (int)o->vcpus;
+	vo->fault_path = (enum fault_path)o->fault_path;
+	vo->memslot_protect = memslot_protect_alias(o->memslot_protect);
+	vo->delays = (struct vm_delays){ o->fault_delay_ns, o->mark_delay_ns, o->harvest_delay_ns };
+	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
 }
 
 /* Runs one verification; 0 when it ran (the verdict is res->pages_lost),
@@ -424,26 +442,26 @@ static int verify_cell(const struct verify_opts *o, struct wl_ctx *ctx, const in
 		       struct verify_result *res, char *err, size_t errlen)
 {
 	struct verify_state st = { .o = o, .ctx = ctx };
-	struct vm_options vo = {
-		.nslots = (uint32_t)o->slots, .nvcpus = (int)o->vcpus,
-		.fault_path = (enum fault_path)o->fault_path,
-		.memslot_protect = memslot_protect_alias(o->memslot_protect),
-		.delays = { o->fault_delay_ns, o->mark_delay_ns, o->harvest_delay_ns },
-	};
+	struct vm_options vo;
 	struct guest_memory_options mo;
 	struct guest_memory mem;
 	int rc = WL_BAD_INPUT;
 
 	memset(res, 0, sizeof(*res));
+	verify_vm_options(o, &vo);
 	memory_options(o, &mo);
 	st.log = dirty_log_create(o->strategy, NULL, err, errlen);
 	if (!st.log)
 		return WL_BAD_INPUT;
+	res->fault_floor_ns = workload_fault_floor(ctx, &vo, st.log);
 	if (guest_memory_create(&mem, &mo, err, errlen))
 		goto out_log;
 	st.vm = vm_create(&vo, &mem, st.log, err, errlen);
 	if (!st.vm)
 		goto out_mem;
+	snprintf(res->mmu, sizeof(res->mmu), "%s", vm_mmu_name(st.vm));
+	snprintf(res->vm_srcu, sizeof(res->vm_srcu), "%s", vm_srcu_name(st.vm));
+	workload_mmu_meta(ctx, st.vm);
 	rc = WL_ERROR;
 	if (!verify_alloc(&st, vo.nvcpus, err, errlen) &&
 	    !verify_threads(&st, cpus, res, err, errlen)) {
@@ -465,6 +483,7 @@ static int verify_check(const void *opts, char *err, size_t errlen)
 {
 	const struct verify_opts *o = opts;
 	struct guest_memory_options mo;
+	struct vm_options vo;
 	uint64_t npages = o->bytes >> PAGE_SHIFT;
 	char why[256];
 	int over;
@@ -489,6 +508,9 @@ static int verify_check(const void *opts, char *err, size_t errlen)
 		return WL_BAD_INPUT;
 	}
 	memory_options(o, &mo);
+	verify_vm_options(o, &vo);
+	if (workload_mmu_check(&vo, o->strategy, mo.backing, o->bytes, NULL, 0, err, errlen))
+		return WL_BAD_INPUT;
 	return workload_memory_check_extra(&mo, verify_extra_bytes(o->bytes), err, errlen);
 }
 
@@ -514,8 +536,8 @@ static int verify_run(const void *opts, struct wl_ctx *ctx, char *err, size_t er
 	if (over)
 		wl_notice(ctx, "warning: %d vCPUs on %d CPUs (overcommitted)", (int)o->vcpus,
 			  topology_cpu_count());
-	wl_progress(ctx, "%s, %s, %d vCPUs", o->strategy, fault_path_names[o->fault_path],
-		    (int)o->vcpus);
+	wl_progress(ctx, "%s, %s, %d vCPUs, %s MMU", o->strategy, fault_path_names[o->fault_path],
+		    (int)o->vcpus, vm_mmu_names[o->mmu]);
 	if ((rc = verify_cell(o, ctx, cpus, &res, err, errlen)))
 		return rc;
 	wl_row_begin(ctx);
@@ -528,6 +550,9 @@ static int verify_run(const void *opts, struct wl_ctx *ctx, char *err, size_t er
 	wl_put_uint(ctx, COL_WRITES, res.writes);
 	wl_put_uint(ctx, COL_FAULTS, res.faults);
 	wl_put_real(ctx, COL_SECONDS, res.seconds);
+	wl_put_text(ctx, COL_MMU, res.mmu);
+	wl_put_text(ctx, COL_VM_SRCU, res.vm_srcu);
+	workload_put_fault_floor(ctx, COL_FAULT_FLOOR_NS, res.fault_floor_ns);
 	wl_row_end(ctx);
 	verify_total.verified += res.pages_verified;
 	verify_total.lost += res.pages_lost;
@@ -601,6 +626,7 @@ static const struct wl_option verify_options[] = {
 		     "in the read section, after loading the bitmap pointer)"),
 	DELAY_OPTION("harvest-delay", harvest_delay_ns,
 		     "test hook: busy wait between a harvest's steps"),
+	WL_MMU_OPTIONS(struct verify_opts, mmu, mmu_wp, fault_delivery),
 	{ 0 },
 };
 

@@ -25,7 +25,7 @@ static int atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsig
 		unsigned long *out = dirty + s->base_gfn / 64;
 		size_t n = bitmap_words(s->npages);
 
-		spinlock_lock(&vm->mmu_lock);
+		vm_mmu_lock(vm);
 		for (size_t i = 0; i < n; i++) {
 			/* acquire: pairs with the release of bitmap_set_atomic */
 			unsigned long w = atomic_load_explicit(&bm[i], memory_order_acquire);
@@ -42,7 +42,7 @@ static int atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsig
 			}
 			out[i] = w;
 		}
-		spinlock_unlock(&vm->mmu_lock);
+		vm_mmu_unlock(vm);
 	}
 	if (any)
 		vm_flush_remote_tlbs(vm);

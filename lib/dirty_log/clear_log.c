@@ -144,7 +144,7 @@ static int clear_log_range(struct vm *vm, struct memslot *s, uint64_t first, uin
 	if (first % 64 || first + npages > s->npages ||
 	    (npages % 64 && first + npages != s->npages))
 		return -EINVAL;
-	spinlock_lock(&vm->mmu_lock);
+	vm_mmu_lock(vm);
 	for (uint64_t i = first / 64; i < (first + npages + 63) / 64; i++) {
 		unsigned long mask = bits[i];
 
@@ -156,7 +156,7 @@ static int clear_log_range(struct vm *vm, struct memslot *s, uint64_t first, uin
 			any = true;
 		}
 	}
-	spinlock_unlock(&vm->mmu_lock);
+	vm_mmu_unlock(vm);
 	if (any)
 		vm_flush_remote_tlbs(vm);
 	return 0;

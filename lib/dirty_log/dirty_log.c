@@ -3,6 +3,7 @@
 #include "lib/dirty_log/dirty_log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,37 @@ void dirty_log_list(FILE *f)
 		if (o->options_help)
 			fprintf(f, "  %-16s   options: %s\n", "", o->options_help);
 	}
+}
+
+/* One answer per strategy and process: a kernel does not change. */
+struct probe_cache {
+	const struct dirty_log_ops *ops;
+	int rc;
+	char why[256];
+};
+
+int dirty_log_ops_probe(const struct dirty_log_ops *ops, char *why, size_t len)
+{
+	static struct probe_cache cache[DIRTY_LOG_MAX_REGISTERED + 16];
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct probe_cache *c = NULL;
+	int rc;
+
+	if (!ops->probe)
+		return 0;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < ARRAY_SIZE(cache) && !c; i++)
+		if (cache[i].ops == ops || !cache[i].ops)
+			c = &cache[i];
+	if (c && c->ops != ops) {
+		c->ops = ops;
+		c->rc = ops->probe(c->why, sizeof(c->why));
+	}
+	rc = c ? c->rc : ops->probe(why, len);
+	if (c && rc)
+		snprintf(why, len, "%s", c->why);
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 static void unknown_strategy(const char *name, char *err, size_t errlen)
@@ -178,6 +210,52 @@ bool dirty_log_marks_need_mmu_lock(const struct dirty_log *log)
 	return log->ops->marks_need_mmu_lock;
 }
 
+enum dirty_log_mmu dirty_log_mmu_kind(const struct dirty_log *log)
+{
+	return log->ops->mmu;
+}
+
+int dirty_log_probe(const struct dirty_log *log, char *why, size_t len)
+{
+	return dirty_log_ops_probe(log->ops, why, len);
+}
+
+void dirty_log_handle_fault(struct dirty_log *log, struct vcpu *v, uint64_t gfn)
+{
+	log->ops->handle_fault(log, v, gfn);
+}
+
+void dirty_log_disable(struct dirty_log *log)
+{
+	if (log->ops->disable)
+		log->ops->disable(log);
+}
+
+void dirty_log_floor_reset(struct dirty_log *log, const unsigned long *dirty)
+{
+	if (log->ops->floor_reset)
+		log->ops->floor_reset(log, dirty);
+}
+
+int dirty_log_floor_pass(struct dirty_log *log, const unsigned long *dirty)
+{
+	return log->ops->floor_pass ? log->ops->floor_pass(log, dirty) : -EOPNOTSUPP;
+}
+
+const char *dirty_log_mmu_name(const struct dirty_log *log)
+{
+	return log->ops->mmu_name ? log->ops->mmu_name(log) : log->ops->name;
+}
+
+int dirty_log_fault_floor(const struct dirty_log *log, double *ns, char *err, size_t errlen)
+{
+	if (!log->ops->fault_floor) {
+		snprintf(err, errlen, "%s: no fault floor", log->ops->name);
+		return -ENOENT;
+	}
+	return log->ops->fault_floor(log, ns, err, errlen);
+}
+
 int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err,
 				size_t errlen)
 {
@@ -202,14 +280,22 @@ bool dirty_log_vcpu_blocked(struct dirty_log *log, struct vcpu *v)
 
 /* ---- the harvester's side ---- */
 
+/* The strategy's result, or else the real MMU's first protect error. */
+static int with_mmu_error(struct dirty_log *log, int rc)
+{
+	/* relaxed: written on this (the harvester's) thread, or by a fault
+	 * handler whose un-protect failed (which aborts) */
+	return rc ? rc : atomic_load_explicit(&log->vm->mmu_error, memory_order_relaxed);
+}
+
 int dirty_log_get(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
-	return log->ops->get_log(log, dirty, flags);
+	return with_mmu_error(log, log->ops->get_log(log, dirty, flags));
 }
 
 int dirty_log_clear(struct dirty_log *log, const unsigned long *dirty)
 {
-	return log->ops->clear_log ? log->ops->clear_log(log, dirty) : 0;
+	return with_mmu_error(log, log->ops->clear_log ? log->ops->clear_log(log, dirty) : 0);
 }
 
 bool dirty_log_has_clear(const struct dirty_log *log)

@@ -49,6 +49,26 @@ struct dirty_log;
 /* dirty_log_get flags */
 #define DIRTY_LOG_FINAL (1u << 0)   /* no vCPU runs any more: report everything outstanding */
 
+/*
+ * What a strategy needs from the VM's MMU (dirty_log_ops.mmu):
+ *   SPTE      KVM-style: sptes and the write-fault path (lib/vm/vm.h), on
+ *             the soft MMU or the real one (--mmu);
+ *   UFFD      Linux's own tracking with a fault handler, on the real MMU
+ *             with userfaultfd write-protect: the handler (handle_fault)
+ *             replaces the KVM write-fault path;
+ *   MPROTECT  the same with mprotect and SIGSEGV;
+ *   KERNEL    the kernel is the marker (async userfaultfd, soft-dirty): the
+ *             VM write-protects nothing and no fault reaches userspace;
+ *             the strategy drives the kernel mechanism itself.
+ * Every kind but SPTE runs on the real MMU only.
+ */
+enum dirty_log_mmu {
+	DIRTY_LOG_MMU_SPTE,
+	DIRTY_LOG_MMU_UFFD,
+	DIRTY_LOG_MMU_MPROTECT,
+	DIRTY_LOG_MMU_KERNEL,
+};
+
 struct dirty_log_hints {
 	/* Most pages one vCPU dirties between two harvests (dirty-ring sizes
 	 * its rings to hold them); 0: the strategy's default. */
@@ -61,6 +81,11 @@ struct dirty_log_ops {
 	const char *options_help;        /* "KEY=a|b ..." or NULL */
 	/* The harvester relies on marks being made under mmu_lock. */
 	bool marks_need_mmu_lock;
+	enum dirty_log_mmu mmu;          /* SPTE unless a Linux strategy */
+	/* Optional: whether this kernel offers the strategy: 0, or -errno
+	 * with one line starting "not supported by this kernel: " in @why.
+	 * NULL: always. */
+	int (*probe)(char *why, size_t len);
 	size_t priv_size;                /* zeroed dirty_log.priv of this size */
 
 	/* Parses one option into priv; -1 with a line in @err.  NULL: the
@@ -90,6 +115,22 @@ struct dirty_log_ops {
 			   uint64_t rel);
 	/* Optional: true while @v must stay out of guest mode (ring full). */
 	bool (*vcpu_blocked)(struct dirty_log *log, struct vcpu *v);
+	/* UFFD and MPROTECT: the fault handler, for a store by @v to
+	 * write-protected page @gfn; it must leave the page un-protected
+	 * (vm_real_unprotect) and record it.  Runs in a signal handler on
+	 * @v's thread or on the handler thread (see lib/mmu/mmu_real.h). */
+	void (*handle_fault)(struct dirty_log *log, struct vcpu *v, uint64_t gfn);
+	/* Optional: logging is turned off (vm_disable_dirty_logging; no vCPU
+	 * in guest mode): a kernel marker stops tracking.  NULL: nothing. */
+	void (*disable)(struct dirty_log *log);
+	/* KERNEL: the harvest floor with the strategy's own mechanism (see
+	 * vm_floor_reset / vm_floor_pass in lib/vm/vm.h). */
+	void (*floor_reset)(struct dirty_log *log, const unsigned long *dirty);
+	int (*floor_pass)(struct dirty_log *log, const unsigned long *dirty);
+	/* KERNEL: the mechanism's name for the mmu_mechanism column
+	 * ("uffd-wp-async"), and its fault floor (linux_dirty_fault_floor). */
+	const char *(*mmu_name)(const struct dirty_log *log);
+	int (*fault_floor)(const struct dirty_log *log, double *ns, char *err, size_t errlen);
 
 	/* Harvester: overwrites @dirty (one bit per gfn of the VM) with the
 	 * pages harvested.  0 or -errno. */
@@ -129,6 +170,10 @@ const struct dirty_log_ops *dirty_log_nth(int i);
 #define dirty_log_foreach(ops, i) for ((i) = 0; ((ops) = dirty_log_nth(i)) != NULL; (i)++)
 /* Prints "  name  summary  [options]" lines. */
 void dirty_log_list(FILE *f);
+/* Whether this kernel offers the strategy @ops: 0, or -errno with one
+ * line "not supported by this kernel: ..." in @why.  Probed once per
+ * process and strategy (the answer does not change). */
+int dirty_log_ops_probe(const struct dirty_log_ops *ops, char *why, size_t len);
 
 /* ---- one log ---- */
 
@@ -154,6 +199,17 @@ void dirty_log_enable(struct dirty_log *log);
 bool dirty_log_initially_dirty(const struct dirty_log *log);
 /* Whether marks must be made under mmu_lock (see vm.h's fast path). */
 bool dirty_log_marks_need_mmu_lock(const struct dirty_log *log);
+/* What the strategy needs of the MMU (see enum dirty_log_mmu). */
+enum dirty_log_mmu dirty_log_mmu_kind(const struct dirty_log *log);
+/* Whether the kernel offers it: 0, or -errno with a line in @why. */
+int dirty_log_probe(const struct dirty_log *log, char *why, size_t len);
+/* The Linux strategies' hooks (see dirty_log_ops). */
+void dirty_log_handle_fault(struct dirty_log *log, struct vcpu *v, uint64_t gfn);
+void dirty_log_disable(struct dirty_log *log);
+void dirty_log_floor_reset(struct dirty_log *log, const unsigned long *dirty);
+int dirty_log_floor_pass(struct dirty_log *log, const unsigned long *dirty);
+const char *dirty_log_mmu_name(const struct dirty_log *log);
+int dirty_log_fault_floor(const struct dirty_log *log, double *ns, char *err, size_t errlen);
 int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err,
 				size_t errlen);
 void dirty_log_vcpu_thread_end(struct dirty_log *log, struct vcpu *v);
@@ -170,7 +226,8 @@ static inline void dirty_log_mark(struct dirty_log *log, struct vcpu *v, struct 
 
 /* ---- the harvester's side: see the contract at the top ---- */
 
-/* 0 or -errno (the log is then in an unknown state). */
+/* 0 or -errno (the log is then in an unknown state); under the real MMU
+ * also the first error of a protect call. */
 int dirty_log_get(struct dirty_log *log, unsigned long *dirty, unsigned flags);
 int dirty_log_clear(struct dirty_log *log, const unsigned long *dirty);
 /* Whether the strategy has a clear step of its own (clear-log, dirty-ring). */

@@ -258,14 +258,14 @@ static bool ring_reset_one(struct vm *vm, struct dirty_ring *r)
 		/* the vCPU may refill the entries before they are read */
 		atomic_store_explicit(&r->reset_index, r->fetch_index, memory_order_release);
 		vm_test_delay(vm->delay.harvest_ns);
-		spinlock_lock(&vm->mmu_lock);
+		vm_mmu_lock(vm);
 		(void)ring_protect(vm, r, ri);
-		spinlock_unlock(&vm->mmu_lock);
+		vm_mmu_unlock(vm);
 		return true;
 	}
-	spinlock_lock(&vm->mmu_lock);
+	vm_mmu_lock(vm);
 	end = ring_protect(vm, r, ri);
-	spinlock_unlock(&vm->mmu_lock);
+	vm_mmu_unlock(vm);
 	vm_test_delay(vm->delay.harvest_ns);
 	/* release: pairs with ring_used's acquire in the vCPU; our reads of
 	 * the freed entries happen before it refills them */

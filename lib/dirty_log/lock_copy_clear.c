@@ -78,7 +78,7 @@ static int lcc_get_log(struct dirty_log *log, unsigned long *dirty, unsigned fla
 
 		if (MUTANT(dirty_log_lock_copy_clear_unlocked))
 			lcc_copy_clear(vm, s, out, n);
-		spinlock_lock(&vm->mmu_lock);
+		vm_mmu_lock(vm);
 		if (!MUTANT(dirty_log_lock_copy_clear_unlocked))
 			lcc_copy_clear(vm, s, out, n);
 		for (size_t i = 0; i < n; i++)
@@ -86,7 +86,7 @@ static int lcc_get_log(struct dirty_log *log, unsigned long *dirty, unsigned fla
 				vm_write_protect_mask(vm, s->base_gfn + i * 64, out[i]);
 				any = true;
 			}
-		spinlock_unlock(&vm->mmu_lock);
+		vm_mmu_unlock(vm);
 	}
 	if (any)
 		vm_flush_remote_tlbs(vm);

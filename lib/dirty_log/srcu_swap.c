@@ -174,7 +174,7 @@ static bool report_owned(struct vm *vm, struct memslot *s, atomic_ulong *bm,
 	size_t n = bitmap_words(s->npages);
 	bool any = false;
 
-	spinlock_lock(&vm->mmu_lock);
+	vm_mmu_lock(vm);
 	for (size_t i = 0; i < n; i++) {
 		/* relaxed: the grace period ordered every marker's bit before
 		 * us (see srcu_swap_mark) */
@@ -187,7 +187,7 @@ static bool report_owned(struct vm *vm, struct memslot *s, atomic_ulong *bm,
 			any = true;
 		}
 	}
-	spinlock_unlock(&vm->mmu_lock);
+	vm_mmu_unlock(vm);
 	return any;
 }
 

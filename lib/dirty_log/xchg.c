@@ -58,7 +58,7 @@ static int xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned fl
 		unsigned long *out = dirty + s->base_gfn / 64;
 		size_t n = bitmap_words(s->npages);
 
-		spinlock_lock(&vm->mmu_lock);
+		vm_mmu_lock(vm);
 		for (size_t i = 0; i < n; i++) {
 			/* relaxed: only decides whether to take the word */
 			unsigned long w = atomic_load_explicit(&bm[i], memory_order_relaxed);
@@ -69,7 +69,7 @@ static int xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned fl
 			}
 			out[i] = w;
 		}
-		spinlock_unlock(&vm->mmu_lock);
+		vm_mmu_unlock(vm);
 	}
 	if (any)
 		vm_flush_remote_tlbs(vm);

@@ -16,6 +16,8 @@
 #include "lib/mmu/mmu_real.h"
 #include "lib/mmu/uffd.h"
 #include "lib/util/mutant.h"
+#include "lib/util/stats.h"
+#include "lib/util/timing.h"
 
 #define NOT_SUPPORTED "not supported by this kernel: "
 
@@ -264,6 +266,13 @@ static int uffd_async_try(bool unpopulated, char *why, size_t len)
 
 int uffd_async_probe(bool unpopulated, char *why, size_t len)
 {
+	/* the test hook of mmu_wp_probe (lib/mmu/mmu_real.h) */
+	if (getenv("DLBENCH_MMU_NO_UFFD")) {
+		snprintf(why, len,
+			 NOT_SUPPORTED "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD"
+				       " (a test hook)");
+		return -EOPNOTSUPP;
+	}
 	return uffd_async_try(unpopulated, why, len);
 }
 
@@ -467,4 +476,80 @@ int linux_dirty_probe(enum linux_dirty_mechanism m, char *why, size_t len)
 	}
 	snprintf(why, len, "unknown mechanism");
 	return -EINVAL;
+}
+
+/* ---- fault floors of the kernel markers ---- */
+
+struct kernel_floor {
+	enum linux_dirty_mechanism m;
+	struct uffd_async *ua;
+	struct soft_dirty *sd;
+};
+
+/* Write-protects every page again (untimed between rounds). */
+static int kernel_floor_reset(struct kernel_floor *k, uint32_t npages)
+{
+	if (k->m == LINUX_DIRTY_UFFD_WP_ASYNC)
+		return uffd_async_protect(k->ua, 0, npages);
+	return soft_dirty_clear(k->sd);
+}
+
+static int kernel_floor_setup(struct kernel_floor *k, uint8_t *mem, size_t bytes, char *err,
+			      size_t errlen)
+{
+	struct uffd_async_options ao = { .unpopulated = false, .max_regions = 0 };
+
+	if (k->m == LINUX_DIRTY_UFFD_WP_ASYNC)
+		k->ua = uffd_async_create(mem, bytes, &ao, err, errlen);
+	else if (k->m == LINUX_DIRTY_SOFT_DIRTY)
+		k->sd = soft_dirty_create(mem, bytes, err, errlen);
+	else
+		snprintf(err, errlen, "fault floor: %s has a signal handler: use mmu_fault_floor",
+			 linux_dirty_mechanism_names[k->m]);
+	return k->ua || k->sd ? 0 : -EOPNOTSUPP;
+}
+
+int linux_dirty_fault_floor(enum linux_dirty_mechanism m, uint32_t npages, uint32_t nfaults,
+			    double *ns_per_fault, char *err, size_t errlen)
+{
+	struct kernel_floor k = { .m = m };
+	uint32_t rounds = npages ? (nfaults + npages - 1) / npages : 0;
+	size_t ps = page_size(), bytes = (size_t)npages * ps;
+	double *per = rounds ? calloc(rounds, sizeof(*per)) : NULL;
+	uint8_t *mem = MAP_FAILED;
+	int ret = -ENOMEM;
+
+	if (!per) {
+		snprintf(err, errlen, "fault floor: needs at least one page and one fault");
+		return -EINVAL;
+	}
+	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		snprintf(err, errlen, "fault floor: out of memory");
+		goto out;
+	}
+	madvise(mem, bytes, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
+	if ((ret = kernel_floor_setup(&k, mem, bytes, err, errlen)))
+		goto out;
+	for (uint32_t r = 0; r < rounds; r++) {
+		uint64_t t0;
+
+		if ((ret = kernel_floor_reset(&k, npages))) {
+			snprintf(err, errlen, "fault floor: re-protecting: %s", strerror(-ret));
+			goto out;
+		}
+		t0 = now_ns();
+		for (uint32_t i = 0; i < npages; i++)
+			atomic_store_explicit((_Atomic uint64_t *)(void *)(mem + (size_t)i * ps), i,
+					      memory_order_relaxed);
+		per[r] = (double)(now_ns() - t0) / npages;
+	}
+	*ns_per_fault = stats_median(per, rounds);
+out:
+	uffd_async_destroy(k.ua);
+	soft_dirty_destroy(k.sd);
+	if (mem != MAP_FAILED)
+		munmap(mem, bytes);
+	free(per);
+	return ret;
 }

@@ -134,4 +134,20 @@ int64_t soft_dirty_scan(struct soft_dirty *sd, uint64_t first, uint64_t npages,
  */
 int soft_dirty_probe(char *why, size_t len);
 
+/* ---- fault floors of the kernel markers ---- */
+
+/*
+ * The fault floor of a mechanism whose marker is the kernel
+ * (LINUX_DIRTY_UFFD_WP_ASYNC, LINUX_DIRTY_SOFT_DIRTY): a bare loop that
+ * stores once to each of @npages write-protected pages of its own (the
+ * kernel resolves each write fault and records the page; nothing runs in
+ * userspace), re-protecting them between rounds (untimed: one
+ * UFFDIO_WRITEPROTECT, or clear_refs), until @nfaults stores; the median
+ * over the rounds of time / stores.  The counterpart of mmu_fault_floor
+ * (lib/mmu/mmu_real.h) for uffd-wp and mprotect.  0, or -errno with one
+ * line in @err (the mechanism is missing: its probe's line).
+ */
+int linux_dirty_fault_floor(enum linux_dirty_mechanism m, uint32_t npages, uint32_t nfaults,
+			    double *ns_per_fault, char *err, size_t errlen);
+
 #endif

@@ -30,6 +30,7 @@ struct mmu_wp {
 	enum mmu_wp_delivery delivery;
 	int uffd; /* -1 under mprotect */
 	char name[24];
+	char fallback[256]; /* why auto took mprotect, or "" */
 
 	/* thread delivery */
 	pthread_t handler;

@@ -66,6 +66,12 @@ int mmu_wp_probe(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *why, siz
 	uint64_t have;
 	int ret;
 
+	if (m != MMU_WP_MPROTECT && getenv("DLBENCH_MMU_NO_UFFD")) {
+		snprintf(why, len,
+			 "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD (a test hook)");
+		ret = -EOPNOTSUPP;
+		return m == MMU_WP_AUTO && d == MMU_WP_SIGNAL ? 0 : ret;
+	}
 	if (m == MMU_WP_MPROTECT) {
 		if (d != MMU_WP_SIGNAL) {
 			snprintf(why, len,
@@ -143,6 +149,43 @@ static int mmu_mprotect_check(uint64_t npages, uint64_t limit, char *err, size_t
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* ---- the plan: what create would do ---- */
+
+/* The mechanism MMU_WP_AUTO takes for @d: uffd where it works, else
+ * mprotect (signals only), with the reason in @why. */
+static enum mmu_wp_mechanism mmu_wp_resolve(enum mmu_wp_mechanism m, enum mmu_wp_delivery d,
+					    char *why, size_t len)
+{
+	if (m != MMU_WP_AUTO)
+		return m;
+	if (d == MMU_WP_SIGNAL && mmu_wp_probe(MMU_WP_UFFD, MMU_WP_SIGNAL, why, len))
+		return MMU_WP_MPROTECT;
+	return MMU_WP_UFFD;
+}
+
+static void mmu_wp_name_of(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *name,
+			   size_t len)
+{
+	snprintf(name, len, "%s:%s", m == MMU_WP_UFFD ? "uffd-wp" : "mprotect",
+		 mmu_wp_delivery_names[d]);
+}
+
+int mmu_wp_plan(const struct mmu_wp_options *o, uint64_t npages, struct mmu_wp_plan *plan,
+		char *err, size_t errlen)
+{
+	int ret;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->delivery = o->delivery;
+	plan->mechanism = mmu_wp_resolve(o->mechanism, o->delivery, plan->fallback,
+					 sizeof(plan->fallback));
+	mmu_wp_name_of(plan->mechanism, plan->delivery, plan->name, sizeof(plan->name));
+	ret = mmu_wp_probe(plan->mechanism, plan->delivery, err, errlen);
+	if (!ret && plan->mechanism == MMU_WP_MPROTECT && !MUTANT(mmu_mprotect_skip_map_count_check))
+		ret = mmu_mprotect_check(npages, o->max_map_count, err, errlen);
+	return ret;
 }
 
 /* ---- the handler thread (thread delivery) ---- */
@@ -251,7 +294,7 @@ static int mmu_wp_setup_uffd(struct mmu_wp *wp, const struct mmu_wp_options *o, 
 			 strerror(errno));
 		return ret;
 	}
-	snprintf(wp->name, sizeof(wp->name), "uffd-wp:%s", mmu_wp_delivery_names[wp->delivery]);
+	mmu_wp_name_of(MMU_WP_UFFD, wp->delivery, wp->name, sizeof(wp->name));
 	return 0;
 }
 
@@ -277,7 +320,7 @@ static int mmu_wp_setup_mprotect(struct mmu_wp *wp, const struct mmu_wp_options 
 			 strerror(errno));
 		return ret;
 	}
-	snprintf(wp->name, sizeof(wp->name), "mprotect:signal");
+	mmu_wp_name_of(MMU_WP_MPROTECT, MMU_WP_SIGNAL, wp->name, sizeof(wp->name));
 	return 0;
 }
 
@@ -286,7 +329,6 @@ struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_opt
 {
 	long ps = sysconf(_SC_PAGESIZE);
 	struct mmu_wp *wp;
-	char why[256] = "";
 	int ret;
 
 	if (ps <= 0 || !bytes || bytes % (uint64_t)ps || (uintptr_t)base % (uintptr_t)ps) {
@@ -312,14 +354,9 @@ struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_opt
 	wp->handler_init = o->handler_init;
 	wp->handler_fini = o->handler_fini;
 	wp->handler_arg = o->handler_arg;
-	wp->mechanism = o->mechanism;
-	if (wp->mechanism == MMU_WP_AUTO) {
-		/* uffd where it works; mprotect only takes signals */
-		wp->mechanism = MMU_WP_UFFD;
-		if (o->delivery == MMU_WP_SIGNAL &&
-		    mmu_wp_probe(MMU_WP_UFFD, MMU_WP_SIGNAL, why, sizeof(why)))
-			wp->mechanism = MMU_WP_MPROTECT;
-	}
+	/* auto: uffd where it works; mprotect only takes signals */
+	wp->mechanism = mmu_wp_resolve(o->mechanism, o->delivery, wp->fallback,
+				       sizeof(wp->fallback));
 	ret = wp->mechanism == MMU_WP_UFFD ? mmu_wp_setup_uffd(wp, o, err, errlen)
 					   : mmu_wp_setup_mprotect(wp, o, err, errlen);
 	if (!ret && wp->delivery == MMU_WP_SIGNAL)
@@ -362,6 +399,11 @@ void mmu_wp_destroy(struct mmu_wp *wp)
 const char *mmu_wp_name(const struct mmu_wp *wp)
 {
 	return wp->name;
+}
+
+const char *mmu_wp_fallback(const struct mmu_wp *wp)
+{
+	return wp->fallback;
 }
 
 enum mmu_wp_mechanism mmu_wp_mechanism(const struct mmu_wp *wp)
@@ -430,6 +472,27 @@ int mmu_wp_protect_runs(struct mmu_wp *wp, const struct mmu_wp_run *runs, size_t
 int mmu_wp_unprotect(struct mmu_wp *wp, uint64_t page)
 {
 	return mmu_wp_set(wp, page, 1, 0);
+}
+
+int mmu_wp_unprotect_nowake(struct mmu_wp *wp, uint64_t page)
+{
+	uint64_t addr = (uint64_t)(uintptr_t)wp->base + (page << wp->page_shift);
+
+	if (wp->mechanism != MMU_WP_UFFD)
+		return mmu_wp_set(wp, page, 1, 0);
+	if (page >= wp->npages)
+		return -EINVAL;
+	return uffd_writeprotect(wp->uffd, addr, wp->page_size, 0, 1);
+}
+
+int mmu_wp_wake(struct mmu_wp *wp, uint64_t page)
+{
+	if (wp->mechanism != MMU_WP_UFFD || wp->delivery != MMU_WP_THREAD)
+		return 0;
+	if (page >= wp->npages)
+		return -EINVAL;
+	return uffd_wake(wp->uffd, (uint64_t)(uintptr_t)wp->base + (page << wp->page_shift),
+			 wp->page_size);
 }
 
 int mmu_wp_unprotect_range(struct mmu_wp *wp, uint64_t first, uint64_t npages)

@@ -154,6 +154,8 @@ void mmu_wp_destroy(struct mmu_wp *wp);
 /* "uffd-wp:signal", "uffd-wp:thread" or "mprotect:signal": the mechanism
  * in use (for meta.json and stderr). */
 const char *mmu_wp_name(const struct mmu_wp *wp);
+/* Why MMU_WP_AUTO fell back to mprotect (the uffd probe's line), or "". */
+const char *mmu_wp_fallback(const struct mmu_wp *wp);
 enum mmu_wp_mechanism mmu_wp_mechanism(const struct mmu_wp *wp);
 uint64_t mmu_wp_npages(const struct mmu_wp *wp);
 size_t mmu_wp_page_size(const struct mmu_wp *wp);
@@ -166,6 +168,14 @@ int mmu_wp_protect_runs(struct mmu_wp *wp, const struct mmu_wp_run *runs, size_t
 /* Makes page @page writable again (and, under the thread delivery, wakes
  * a thread waiting on it).  Async-signal-safe: the callback calls it. */
 int mmu_wp_unprotect(struct mmu_wp *wp, uint64_t page);
+/* The same in two steps, for a callback that must finish its work before
+ * the faulting thread's store can run: un-protect without waking
+ * (UFFDIO_WRITEPROTECT with MODE_DONTWAKE), then wake the threads waiting
+ * on the page (UFFDIO_WAKE).  Under the signal delivery, and under
+ * mprotect, nobody sleeps: the wake does nothing (the store retries when
+ * the handler returns). */
+int mmu_wp_unprotect_nowake(struct mmu_wp *wp, uint64_t page);
+int mmu_wp_wake(struct mmu_wp *wp, uint64_t page);
 /* Makes [first, first + npages) writable (dirty logging off). */
 int mmu_wp_unprotect_range(struct mmu_wp *wp, uint64_t first, uint64_t npages);
 
@@ -220,8 +230,29 @@ uint64_t mmu_wp_unregistered_faults(const struct mmu_wp *wp);
  * Whether this kernel and process offer @m with @d: 0, or -errno with one
  * line in @why ("userfaultfd write-protect faults need Linux 5.7", "not
  * permitted: ...").  MMU_WP_AUTO: whether either does.
+ *
+ * Test hook: with DLBENCH_MMU_NO_UFFD set in the environment, userfaultfd
+ * write-protect is reported missing (so that a test sees the mprotect
+ * fallback and the refusals of a kernel without it on this one).
  */
 int mmu_wp_probe(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *why, size_t len);
+
+/*
+ * What mmu_wp_create would do for a range of @npages pages with @o,
+ * creating nothing: the mechanism MMU_WP_AUTO resolves to, its name
+ * ("uffd-wp:signal", ...), the fallback's reason, and whether the
+ * mechanism works here and (mprotect) the range fits under
+ * vm.max_map_count with this process's mappings now.  0, or -errno with
+ * create's line in @err.  For a workload's check, before anything runs.
+ */
+struct mmu_wp_plan {
+	enum mmu_wp_mechanism mechanism;   /* never MMU_WP_AUTO */
+	enum mmu_wp_delivery delivery;
+	char name[24];
+	char fallback[256];                /* why auto took mprotect, or "" */
+};
+int mmu_wp_plan(const struct mmu_wp_options *o, uint64_t npages, struct mmu_wp_plan *plan,
+		char *err, size_t errlen);
 
 /*
  * The fault floor: a bare loop that takes the same fault with an empty

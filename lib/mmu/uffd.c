@@ -153,3 +153,10 @@ int uffd_writeprotect(int fd, uint64_t addr, uint64_t len, int wp, int dontwake)
 	}
 	return 0;
 }
+
+int uffd_wake(int fd, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range r = { .start = addr, .len = len };
+
+	return ioctl(fd, UFFDIO_WAKE, &r) ? -errno : 0;
+}

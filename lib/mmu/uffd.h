@@ -34,6 +34,10 @@ int uffd_unregister(int fd, void *addr, uint64_t len);
  * write-protect fault in the range.  0 or -errno; async-signal-safe. */
 int uffd_writeprotect(int fd, uint64_t addr, uint64_t len, int wp, int dontwake);
 
+/* UFFDIO_WAKE of [addr, addr + len): wakes threads blocked on a fault in
+ * the range.  0 or -errno; async-signal-safe. */
+int uffd_wake(int fd, uint64_t addr, uint64_t len);
+
 /* "Linux 6.7" for a feature bit this suite uses, for messages. */
 const char *uffd_feature_since(uint64_t feature);
 

@@ -9,6 +9,7 @@
 
 #include "lib/dirty_log/dirty_log.h"
 #include "lib/util/mutant.h"
+#include "lib/vm/vm_internal.h"
 
 const char *const fault_path_names[] = { "locked", "fast", NULL };
 
@@ -64,11 +65,13 @@ static void vm_set_all_sptes(struct vm *vm, uint8_t value)
 void vm_write_protect_all(struct vm *vm)
 {
 	vm_set_all_sptes(vm, 0);
+	vm_real_protect_range(vm, 0, vm->npages);
 }
 
 void vm_make_all_writable(struct vm *vm)
 {
 	vm_set_all_sptes(vm, SPTE_WRITABLE);
+	vm_real_unprotect_all(vm);
 }
 
 /* The spte state logging starts in (the strategy says which). */
@@ -133,13 +136,17 @@ static void vm_init_vcpus(struct vm *vm)
 		v->vm = vm;
 		v->index = i;
 		v->spte = vm->spte;
+		v->soft_mmu = vm->mmu == VM_MMU_SOFT;
 		v->guest_base = vm->guest_base;
+		atomic_init(&v->handler_faults, 0);
+		atomic_init(&v->fault_t0, 0);
 	}
 }
 
 /* Frees what vm_create allocated, on its error paths and in vm_destroy. */
 static void vm_free(struct vm *vm)
 {
+	vm_real_destroy(vm);
 	if (vm->memslots_protect)
 		memslot_protect_destroy(vm->memslots_protect);
 	else
@@ -167,11 +174,14 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	vm->guest_base = mem->base;
 	vm->npages = mem->bytes >> PAGE_SHIFT;
 	vm->fault_path = o->fault_path;
+	vm->mmu = o->mmu;
 	vm->nvcpus = o->nvcpus;
 	vm->delay = o->delays;
 	spinlock_init(&vm->mmu_lock);
 	atomic_init(&vm->flush_seq, 0);
 	atomic_init(&vm->stop, 0);
+	atomic_init(&vm->paused, 0);
+	atomic_init(&vm->mmu_error, 0);
 	atomic_init(&vm->log_space_waiters, 0);
 	vm->spte = calloc((size_t)vm->npages, sizeof(*vm->spte));
 	vm->vcpus = aligned_alloc(CACHELINE, sizeof(struct vcpu) * (size_t)o->nvcpus);
@@ -194,6 +204,10 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 		return NULL;
 	}
 	memslot_protect_set_kick(vm->memslots_protect, vm_kick_memslot_readers, vm);
+	if (vm_real_create(vm, o, log, err, errlen)) {
+		vm_free(vm);
+		return NULL;
+	}
 	if (!log) {
 		/* no dirty logging: no spte is ever write-protected */
 		vm_make_all_writable(vm);
@@ -217,6 +231,12 @@ void vm_destroy(struct vm *vm)
 	/* frees the current table; -EBUSY (with a message) only if a vCPU
 	 * thread did not call vcpu_thread_end, which leaks it */
 	vm_free(vm);
+}
+
+const char *vm_srcu_name(const struct vm *vm)
+{
+	(void)vm;
+	return "none";
 }
 
 struct memslot *vm_slot_by_id(struct vm *vm, uint32_t id)
@@ -243,20 +263,22 @@ int vm_enable_dirty_logging(struct vm *vm)
 {
 	if (!vm->log)
 		return -EINVAL;
-	spinlock_lock(&vm->mmu_lock);
+	vm_mmu_lock(vm);
 	dirty_log_enable(vm->log);
 	vm_logging_initial_state(vm);
-	spinlock_unlock(&vm->mmu_lock);
+	vm_mmu_unlock(vm);
 	vm_flush_remote_tlbs(vm);
 	return 0;
 }
 
 void vm_disable_dirty_logging(struct vm *vm)
 {
-	spinlock_lock(&vm->mmu_lock);
+	vm_mmu_lock(vm);
+	if (vm->log)
+		dirty_log_disable(vm->log);
 	/* making sptes writable needs no flush */
 	vm_make_all_writable(vm);
-	spinlock_unlock(&vm->mmu_lock);
+	vm_mmu_unlock(vm);
 }
 
 /* ---- guest mode ---- */
@@ -307,6 +329,13 @@ int vcpu_thread_begin(struct vcpu *v, char *err, size_t errlen)
 		v->memslot_reader = NULL;
 		return rc;
 	}
+	if ((rc = vm_real_thread_begin(v, err, errlen))) {
+		if (v->vm->log)
+			dirty_log_vcpu_thread_end(v->vm->log, v);
+		memslot_reader_unregister(v->memslot_reader);
+		v->memslot_reader = NULL;
+		return rc;
+	}
 	vcpu_enter_guest(v);
 	return 0;
 }
@@ -314,6 +343,7 @@ int vcpu_thread_begin(struct vcpu *v, char *err, size_t errlen)
 void vcpu_thread_end(struct vcpu *v)
 {
 	vcpu_exit_guest(v);
+	vm_real_thread_end(v);
 	if (v->vm->log)
 		dirty_log_vcpu_thread_end(v->vm->log, v);
 	memslot_reader_unregister(v->memslot_reader);
@@ -332,17 +362,30 @@ static void vcpu_fault_locked(struct vcpu *v, struct memslot *slot, uint64_t gfn
 	 * harvest between our mark and our make-writable takes the mark and
 	 * write-protects, then we make the page writable with no mark */
 	if (!MUTANT(vm_fault_locked_no_mmu_lock))
-		spinlock_lock(&vm->mmu_lock);
+		vm_mmu_lock(vm);
 	if (!vm_spte_writable(vm, gfn)) {
 		/* mark before writable, as set_spte: under the lock the order
 		 * is invisible to a harvester (it takes the mark and
 		 * write-protects under the same lock) */
 		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
 		vm_test_delay(vm->delay.fault_ns);
+		if (vm->wp && MUTANT(vm_real_unprotect_outside_mmu_lock)) {
+			/* the page tables changed after the lock: a harvest in
+			 * between takes the mark and write-protects, then this
+			 * un-protect leaves the page writable, its spte not */
+			atomic_store_explicit(&vm->spte[gfn], SPTE_WRITABLE, memory_order_relaxed);
+			vm_mmu_unlock(vm);
+			vm_test_delay(vm->delay.fault_ns);
+			vm_real_unprotect(vm, gfn);
+			return;
+		}
+		/* real MMU: un-protects the page too, inside the lock */
 		vm_make_writable(vm, gfn);
 	}
+	/* a writable spte: another vCPU's fault made it writable (and its
+	 * page, in the same critical section) while this one waited */
 	if (!MUTANT(vm_fault_locked_no_mmu_lock))
-		spinlock_unlock(&vm->mmu_lock);
+		vm_mmu_unlock(vm);
 }
 
 static void vcpu_fault_mark(struct vcpu *v, struct memslot *slot, uint64_t gfn)
@@ -350,12 +393,43 @@ static void vcpu_fault_mark(struct vcpu *v, struct memslot *slot, uint64_t gfn)
 	struct vm *vm = v->vm;
 
 	if (dirty_log_marks_need_mmu_lock(vm->log)) {
-		spinlock_lock(&vm->mmu_lock);
+		vm_mmu_lock(vm);
 		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
-		spinlock_unlock(&vm->mmu_lock);
+		vm_mmu_unlock(vm);
 	} else {
 		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
 	}
+}
+
+/*
+ * The fast path under the real MMU, after the compare-and-swap (and the
+ * winner's mark): un-protect the page, then load the spte again and, if a
+ * harvest write-protected it meanwhile, protect the page again.  The
+ * harvest stores the spte read-only, then protects the page (under
+ * mmu_lock, in vm_mmu_unlock).  Either its protect comes after our
+ * un-protect in the page table's order, and the page ends protected, or
+ * it came before, and then its spte store did too, so the load below
+ * (after our un-protect: a system call, a full barrier, and a seq_cst
+ * fence for the compiler) sees read-only and we protect again.  Either
+ * way the page is protected whenever its spte is read-only, so no store
+ * goes untracked.  The loser of the compare-and-swap does the same: it
+ * must not wait for the winner's un-protect (the winner may have found a
+ * read-only spte and re-protected after another fault's un-protect, and
+ * then the page would stay protected with a writable spte, every store
+ * faulting again for ever); un-protecting a page with a writable spte is
+ * what the winner does anyway, and the re-check keeps the rule.
+ */
+static void vcpu_fast_unprotect(struct vm *vm, uint64_t gfn)
+{
+	/* the window a harvest may fall into: the mark made, the page still
+	 * protected */
+	vm_test_delay(vm->delay.fault_ns);
+	vm_real_unprotect(vm, gfn);
+	if (MUTANT(vm_real_fast_no_recheck))
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!(atomic_load_explicit(&vm->spte[gfn], memory_order_seq_cst) & SPTE_WRITABLE))
+		vm_real_reprotect(vm, gfn);
 }
 
 /*
@@ -376,12 +450,12 @@ static void vcpu_fault_fast(struct vcpu *v, struct memslot *slot, uint64_t gfn)
 			vm_test_delay(vm->delay.fault_ns);
 			(void)vm_try_make_writable(vm, gfn);
 		}
-		return;
-	}
-	if (vm_try_make_writable(vm, gfn)) {
+	} else if (vm_try_make_writable(vm, gfn)) {
 		vm_test_delay(vm->delay.fault_ns);
 		vcpu_fault_mark(v, slot, gfn);
 	}
+	if (vm->wp)
+		vcpu_fast_unprotect(vm, gfn);
 }
 
 /*
@@ -389,9 +463,9 @@ static void vcpu_fault_fast(struct vcpu *v, struct memslot *slot, uint64_t gfn)
  * the VM's memslot protection around the lookup and every use of the slot
  * (the protection orders the table's publication before our reads).
  */
-static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn)
+static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn, struct memslot_reader *r)
 {
-	const struct memslot_table *t = memslot_read_begin(v->memslot_reader);
+	const struct memslot_table *t = memslot_read_begin(r);
 	struct memslot *slot = memslot_lookup(t, gfn);
 
 	if (slot && !v->vm->log)
@@ -400,8 +474,20 @@ static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn)
 		vcpu_fault_locked(v, slot, gfn);
 	else if (slot)
 		vcpu_fault_fast(v, slot, gfn);
-	memslot_read_end(v->memslot_reader);
+	memslot_read_end(r);
 	return slot != NULL;
+}
+
+void vcpu_fault_body(struct vcpu *v, uint64_t gfn, struct memslot_reader *r)
+{
+	if (!vcpu_fault_with_slot(v, gfn, r)) {
+		/* a programming error, not input: see vm.h */
+		fprintf(stderr, "dlbench: BUG: vCPU %d wrote gfn 0x%llx outside every memslot\n",
+			v->index, (unsigned long long)gfn);
+		abort();
+	}
+	/* the fault is over; the translation it made is not used yet */
+	vm_test_delay(v->vm->delay.fault_ns);
 }
 
 void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
@@ -414,14 +500,7 @@ void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
 	 * while it still holds the translation the fault hands back. */
 	if (MUTANT(vm_fault_outside_guest_mode))
 		atomic_store_explicit(&v->mode, VCPU_OUTSIDE_GUEST, memory_order_seq_cst);
-	if (!vcpu_fault_with_slot(v, gfn)) {
-		/* a programming error, not input: see vm.h */
-		fprintf(stderr, "dlbench: BUG: vCPU %d wrote gfn 0x%llx outside every memslot\n",
-			v->index, (unsigned long long)gfn);
-		abort();
-	}
-	/* the fault is over; the translation it made is not used yet */
-	vm_test_delay(v->vm->delay.fault_ns);
+	vcpu_fault_body(v, gfn, v->memslot_reader);
 	if (MUTANT(vm_fault_outside_guest_mode))
 		vcpu_enter_guest(v);
 	if (v->stall_hist)
@@ -429,6 +508,44 @@ void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
 }
 
 /* ---- requests ---- */
+
+/* VCPU_REQ_PAUSE: out of guest mode (if in it) until vm_resume_vcpus. */
+static void vcpu_pause_wait(struct vcpu *v)
+{
+	/* seq_cst: pairs with vcpu_enter_guest's mode store (ours) */
+	bool in_guest = atomic_load_explicit(&v->mode, memory_order_seq_cst) == VCPU_IN_GUEST;
+
+	if (in_guest)
+		vcpu_exit_guest(v);
+	/* acquire: pairs with the release in vm_resume_vcpus */
+	for (unsigned n = 0; atomic_load_explicit(&v->vm->paused, memory_order_acquire); n++)
+		vm_backoff(n);
+	if (in_guest)
+		vcpu_enter_guest(v);
+}
+
+void vm_pause_vcpus(struct vm *vm)
+{
+	/* seq_cst: a vCPU that sees the request (below) sees paused */
+	atomic_store_explicit(&vm->paused, 1, memory_order_seq_cst);
+	/* seq_cst: as vm_flush_remote_tlbs against vcpu_enter_guest: either
+	 * we see the vCPU in guest mode below and wait until it leaves, or it
+	 * sees the request when it enters and leaves again */
+	for (int i = 0; i < vm->nvcpus; i++)
+		atomic_fetch_or_explicit(&vm->vcpus[i].requests, VCPU_REQ_PAUSE, memory_order_seq_cst);
+	for (int i = 0; i < vm->nvcpus; i++)
+		for (unsigned n = 0; atomic_load_explicit(&vm->vcpus[i].mode, memory_order_seq_cst) ==
+				     VCPU_IN_GUEST;
+		     n++)
+			vm_backoff(n);
+}
+
+void vm_resume_vcpus(struct vm *vm)
+{
+	/* release: the harvest made while they were out happens before
+	 * their next access */
+	atomic_store_explicit(&vm->paused, 0, memory_order_release);
+}
 
 static void vcpu_wait_ring_space(struct vcpu *v)
 {
@@ -456,6 +573,13 @@ void vcpu_handle_requests(struct vcpu *v)
 	 * request, so its write-protections happen before our next access */
 	unsigned long req = atomic_exchange_explicit(&v->requests, 0, memory_order_acquire);
 
+	if ((req & VCPU_REQ_FAULT_DONE) && v->stall_hist)
+		/* relaxed: the exchange above acquired the handler thread's
+		 * release of the request, after its store of fault_t0 */
+		histogram_record(v->stall_hist,
+				 now_ns() - atomic_load_explicit(&v->fault_t0, memory_order_relaxed));
+	if (req & VCPU_REQ_PAUSE)
+		vcpu_pause_wait(v);
 	if (req & VCPU_REQ_TLB_FLUSH) {
 		/* The harvester bumped flush_seq before raising the request we
 		 * just consumed, so this reads at least its sequence. */
@@ -492,9 +616,13 @@ void vm_flush_remote_tlbs(struct vm *vm)
 	/* seq_cst: the new sequence is ordered before the requests below, so
 	 * a vCPU that consumes a request reads at least this sequence (see
 	 * vcpu_handle_requests) */
-	uint64_t seq = atomic_fetch_add_explicit(&vm->flush_seq, 1, memory_order_seq_cst) + 1;
+	uint64_t seq;
 
 	vm->flushes++;
+	/* the real MMU: the kernel flushed in each protect call */
+	if (vm->mmu == VM_MMU_REAL)
+		return;
+	seq = atomic_fetch_add_explicit(&vm->flush_seq, 1, memory_order_seq_cst) + 1;
 	/* seq_cst: pairs with vcpu_enter_guest (see there); the RMW also
 	 * releases our write-protections to the vCPU that consumes it */
 	for (int i = 0; i < vm->nvcpus; i++)

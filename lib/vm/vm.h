@@ -52,6 +52,35 @@
  * before that exit point, so after the flush every such store is visible
  * to the harvester and every later store faults.
  *
+ * MMU modes (vm_options.mmu):
+ *   soft  the spte array is the whole MMU: vcpu_translate_write checks the
+ *         writable byte and calls the write-fault path itself; a
+ *         write-protection is a byte store, the flush is the request/ack
+ *         handshake above.
+ *   real  the pages are also write-protected in the process's page tables
+ *         (lib/mmu/mmu_real.h: userfaultfd write-protect, or mprotect where
+ *         userfaultfd is missing), so vcpu_translate_write checks nothing:
+ *         a store to a protected page takes a real hardware fault, which
+ *         arrives as SIGBUS (SIGSEGV under mprotect) in the vCPU's own
+ *         thread, as a VM exit arrives in the vCPU thread, or on a handler
+ *         thread reading the userfaultfd (vm_options.fault_delivery).  The
+ *         handler runs the same write-fault path, whose make-writable step
+ *         also un-protects the page; when it returns the store retries.
+ *         The sptes stay: they are KVM's view (the fault path's check and
+ *         compare-and-swap); the page tables follow them (see
+ *         vm_mmu_unlock and the fast path in vm.c for the orders).  A
+ *         write-protection also changes the page tables, in batches of
+ *         runs of contiguous pages (one UFFDIO_WRITEPROTECT per run) made
+ *         before mmu_lock is released (vm_mmu_unlock), and the kernel
+ *         flushes the TLB of every CPU running a thread of the process in
+ *         each call: that is the real kvm_flush_remote_tlbs, so
+ *         vm_flush_remote_tlbs only counts under real.  A whole-slot pass
+ *         (vm_write_protect_slot) is one call over the slot.
+ *         Linux's own dirty tracking (uffd-wp, mprotect, uffd-wp-async,
+ *         soft-dirty: dirty_log_mmu in lib/dirty_log/dirty_log.h) runs only
+ *         here; its fault handlers replace the KVM write-fault path, and
+ *         the kernel markers (async uffd, soft-dirty) need no handler.
+ *
  * Errors: functions that can fail on input or resources return 0 or
  * -errno with one line in a caller's buffer.  Two conditions no input can
  * cause stay fatal (a message on stderr, then abort), as a kernel BUG_ON:
@@ -68,9 +97,11 @@
 #include <stdint.h>
 
 #include "lib/memslot_protect/memslot_protect.h"
+#include "lib/mmu/mmu_real.h"
 #include "lib/srcu/srcu.h"
 #include "lib/util/compiler.h"
 #include "lib/util/histogram.h"
+#include "lib/util/mutant.h"
 #include "lib/util/spinlock.h"
 #include "lib/util/timing.h"
 #include "lib/vm/guest_memory.h"
@@ -86,6 +117,14 @@ enum fault_path {
 /* NULL-terminated, indexed by enum fault_path (an option's choices). */
 extern const char *const fault_path_names[];
 
+enum vm_mmu {
+	VM_MMU_SOFT,
+	VM_MMU_REAL,
+};
+
+/* NULL-terminated, indexed by enum vm_mmu: "soft", "real". */
+extern const char *const vm_mmu_names[];
+
 enum vcpu_mode {
 	VCPU_OUTSIDE_GUEST = 0,
 	VCPU_IN_GUEST = 1,
@@ -95,6 +134,11 @@ enum vcpu_mode {
 #define VCPU_REQ_TLB_FLUSH        (1ul << 0)   /* kvm_flush_remote_tlbs */
 #define VCPU_REQ_DIRTY_RING_FULL  (1ul << 1)   /* the vCPU's own ring is soft-full */
 #define VCPU_REQ_MEMSLOT_QUIESCENT (1ul << 2)  /* pass memslot_quiescent */
+/* Real MMU, thread delivery: the handler thread resolved a fault of this
+ * vCPU (count it, record the stall from vcpu.fault_t0) */
+#define VCPU_REQ_FAULT_DONE       (1ul << 3)
+/* Leave guest mode until vm_resume_vcpus (vm_pause_vcpus) */
+#define VCPU_REQ_PAUSE            (1ul << 4)
 
 /* The memslot read protection of vm_options.memslot_protect == NULL. */
 #define VM_MEMSLOT_PROTECT_DEFAULT "srcu-mb"
@@ -104,7 +148,9 @@ struct dirty_log;
 
 struct vcpu_stats {
 	uint64_t accesses;          /* vcpu_translate_write calls */
-	uint64_t faults;            /* write faults taken */
+	uint64_t faults;            /* write faults taken on this thread
+				     * (vcpu_faults adds the handler
+				     * thread's: read that) */
 	uint64_t flush_acks;        /* flush requests acknowledged */
 	uint64_t ring_full_exits;   /* exits to wait for dirty-ring space */
 };
@@ -115,10 +161,14 @@ struct vcpu {
 	_Alignas(CACHELINE) atomic_ulong requests;
 	atomic_int mode;                    /* enum vcpu_mode */
 	_Atomic uint64_t flush_ack;         /* last flush sequence acknowledged */
+	/* Real MMU, thread delivery: written by the handler thread only. */
+	_Atomic uint64_t handler_faults;    /* faults it resolved for this vCPU */
+	_Atomic uint64_t fault_t0;          /* when it read the last one */
 
 	/* Owned by the vCPU thread. */
 	_Alignas(CACHELINE) struct vm *vm;
 	_Atomic uint8_t *spte;      /* vm->spte */
+	bool soft_mmu;              /* vm->mmu == VM_MMU_SOFT: check sptes */
 	uint8_t *guest_base;        /* vm->guest_base */
 	struct memslot_reader *memslot_reader;
 	void *log_vcpu;             /* the dirty-log strategy's per-vCPU state */
@@ -164,6 +214,12 @@ struct vm_options {
 	/* srcu-mb, srcu-fast: expedited grace periods for memslot updates */
 	bool memslot_expedited;
 	struct vm_delays delays;
+	/* The MMU (see the top); real: the write-protect mechanism of the
+	 * KVM-style strategies (MMU_WP_AUTO: userfaultfd, else mprotect; the
+	 * Linux strategies name their own) and where faults are handled. */
+	enum vm_mmu mmu;
+	enum mmu_wp_mechanism mmu_wp;
+	enum mmu_wp_delivery fault_delivery;
 };
 
 struct vm {
@@ -183,10 +239,27 @@ struct vm {
 	struct memslot_protect *memslots_protect;
 	struct memslot_table *memslots;
 
+	/* The real MMU (NULL wp: nothing is write-protected in the page
+	 * tables, under soft, without a log, or with a kernel marker).
+	 * wp_batch collects the page-table side of write-protections made
+	 * under mmu_lock (vm_mmu_unlock applies it); mmu_error keeps the
+	 * first error of a protect call (dirty_log_get and _clear return
+	 * it). */
+	enum vm_mmu mmu;
+	struct mmu_wp *wp;
+	enum mmu_wp_delivery fault_delivery;
+	struct mmu_wp_batch wp_batch;
+	atomic_int mmu_error;
+	char mmu_name[32];          /* "soft", "uffd-wp:signal", "uffd-wp-async", ... */
+	char mmu_fallback[256];     /* why the mechanism fell back to mprotect, or "" */
+	/* thread delivery: the handler thread's own memslot reader */
+	struct memslot_reader *handler_memslot_reader;
+
 	_Alignas(CACHELINE) struct spinlock mmu_lock;
 	_Alignas(CACHELINE) _Atomic uint64_t flush_seq;   /* flushes requested so far */
 	uint64_t flushes;                  /* harvester-side count */
 	_Alignas(CACHELINE) atomic_int stop;              /* vm_request_stop */
+	atomic_int paused;                                /* vm_pause_vcpus */
 	/* vCPUs waiting outside guest mode for dirty-log space (a full dirty
 	 * ring): written only on that slow path, read by the harvester. */
 	_Alignas(CACHELINE) atomic_int log_space_waiters;
@@ -266,8 +339,10 @@ static inline uint8_t *vcpu_translate_write(struct vcpu *v, uint64_t gfn)
 	 * store lands before this vCPU's next exit point, which the harvester
 	 * waits for); a stale "read-only" only costs a fault that finds the
 	 * spte writable and returns. */
-	if (unlikely(!(atomic_load_explicit(&v->spte[gfn], memory_order_relaxed) & SPTE_WRITABLE)))
+	if (v->soft_mmu &&
+	    unlikely(!(atomic_load_explicit(&v->spte[gfn], memory_order_relaxed) & SPTE_WRITABLE)))
 		vcpu_write_fault(v, gfn);
+	/* real MMU: the store itself faults if the page is protected */
 	return v->guest_base + (gfn << PAGE_SHIFT);
 }
 
@@ -291,11 +366,25 @@ static inline void vcpu_write_page(struct vcpu *v, uint64_t gfn, uint64_t value)
 	vcpu_exit_point(v);
 }
 
-/* Raises @req on @v from the vCPU itself (e.g. its ring became soft-full). */
+/* Raises @req on @v from its fault path (e.g. its ring became soft-full):
+ * the vCPU's own thread, or the real MMU's handler thread. */
 static inline void vcpu_make_request_self(struct vcpu *v, unsigned long req)
 {
-	/* relaxed: only this thread acts on it, at its next exit point */
-	atomic_fetch_or_explicit(&v->requests, req, memory_order_relaxed);
+	/* release: pairs with the vCPU's acquire exchange of its requests;
+	 * under the thread delivery the fault path ran on the handler
+	 * thread, and what it wrote for the vCPU (its ring's index) is
+	 * handed over with the request (on the vCPU's own thread the order
+	 * costs nothing: a locked RMW either way) */
+	atomic_fetch_or_explicit(&v->requests, req, memory_order_release);
+}
+
+/* Write faults this vCPU took, on its own thread and on the real MMU's
+ * handler thread. */
+static inline uint64_t vcpu_faults(const struct vcpu *v)
+{
+	/* relaxed: a count, read while the vCPU is idle (its phase handshake
+	 * orders the vCPU's own count) */
+	return v->stats.faults + atomic_load_explicit(&v->handler_faults, memory_order_relaxed);
 }
 
 /*
@@ -303,8 +392,22 @@ static inline void vcpu_make_request_self(struct vcpu *v, unsigned long req)
  * until each vCPU in guest mode has acknowledged it at an exit point.
  * Must not be called with mmu_lock held (a vCPU in guest mode may be
  * spinning on it).  Waits yield and sleep, so vCPUs may outnumber CPUs.
+ * Under the real MMU it only counts: the kernel flushed every CPU's TLB
+ * inside each protect call, and no vCPU holds a translation of its own
+ * (every store goes through the hardware page tables).
  */
 void vm_flush_remote_tlbs(struct vm *vm);
+
+/*
+ * Stops every vCPU outside guest mode until vm_resume_vcpus: raises
+ * VCPU_REQ_PAUSE on each and waits until each is outside guest mode; a
+ * vCPU that enters guest mode meanwhile sees the request there and leaves
+ * again.  For a harvester whose read and re-protection are two steps that
+ * a write in between would defeat (soft-dirty: pagemap, then clear_refs;
+ * CRIU freezes the task).  Not under mmu_lock; harvester side.
+ */
+void vm_pause_vcpus(struct vm *vm);
+void vm_resume_vcpus(struct vm *vm);
 
 /* ---- sptes: every write-protect and make-writable of the VM ---- */
 
@@ -323,29 +426,96 @@ static inline bool vm_spte_writable(const struct vm *vm, uint64_t gfn)
 	return atomic_load_explicit(&vm->spte[gfn], memory_order_relaxed) & SPTE_WRITABLE;
 }
 
+/* ---- the real MMU's page-table side (see the top; nothing under soft) ---- */
+
+/*
+ * The page-table side of write-protections, collected in runs of
+ * contiguous pages (mmu_wp_batch) and applied by vm_mmu_unlock, or by
+ * vm_real_commit for a harvester that protects without mmu_lock (the
+ * Linux strategies' lockless mode, whose fault handlers never protect).
+ * Whoever holds mmu_lock owns the batch.
+ */
+static inline void vm_real_protect_mask(struct vm *vm, uint64_t gfn0, unsigned long mask)
+{
+	if (vm->wp)
+		mmu_wp_batch_add_mask(&vm->wp_batch, gfn0, mask);
+}
+
+/* Applies the pending run of the batch now; 0 or the VM's first protect
+ * error (kept in vm->mmu_error). */
+int vm_real_commit(struct vm *vm);
+
+/* Write-protects [gfn, gfn + npages) in the page tables with one call
+ * (after applying the batch, which keeps the calls in order): a
+ * whole-slot pass, or a garbage collector's PROT_READ of its heap. */
+void vm_real_protect_range(struct vm *vm, uint64_t gfn, uint64_t npages);
+
+/* From a fault handler: makes @gfn writable in the page tables.  Under
+ * the thread delivery the faulting vCPU is not woken here: the VM wakes it
+ * when the whole handler has run (so its store comes after every step of
+ * the handler, as under the signal delivery).  A failure is fatal (the
+ * store would fault for ever): a BUG line, then abort. */
+void vm_real_unprotect(struct vm *vm, uint64_t gfn);
+/* ... and write-protects it again (the fast path's re-protection). */
+void vm_real_reprotect(struct vm *vm, uint64_t gfn);
+
+/* mmu_lock, and its release that first applies the batch of
+ * write-protections made under it: the page tables change inside the
+ * lock, as KVM's sptes do, so the locked fault path (check, mark,
+ * make-writable and un-protect, all under the lock) never sees an spte
+ * write-protected by a harvest whose page-table side is still to come. */
+static inline void vm_mmu_lock(struct vm *vm)
+{
+	spinlock_lock(&vm->mmu_lock);
+}
+
+static inline void vm_mmu_unlock(struct vm *vm)
+{
+	if (vm->wp)
+		(void)vm_real_commit(vm);
+	spinlock_unlock(&vm->mmu_lock);
+}
+
 /* Write-protects the pages of @mask, bit i being gfn @gfn0 + i (an
- * __builtin_ctzl walk).  Caller holds mmu_lock and flushes afterwards. */
+ * __builtin_ctzl walk), and under the real MMU adds them to the batch.
+ * Caller holds mmu_lock and flushes afterwards.  The sptes first: the
+ * batch may protect a run of this mask at once (when the next run starts),
+ * and the fast path's rule (see vm.c) needs every page's spte read-only
+ * before its page-table protection. */
 static inline void vm_write_protect_mask(struct vm *vm, uint64_t gfn0, unsigned long mask)
 {
 	/* a local base: the stores could alias vm->spte itself otherwise */
 	_Atomic uint8_t *spte = vm->spte + gfn0;
 
-	while (mask) {
-		atomic_store_explicit(&spte[__builtin_ctzl(mask)], 0, memory_order_relaxed);
-		mask &= mask - 1;
-	}
+	if (MUTANT(vm_real_protect_before_spte))
+		vm_real_protect_mask(vm, gfn0, mask);
+	for (unsigned long m = mask; m; m &= m - 1)
+		atomic_store_explicit(&spte[__builtin_ctzl(m)], 0, memory_order_relaxed);
+	if (!MUTANT(vm_real_protect_before_spte))
+		vm_real_protect_mask(vm, gfn0, mask);
 }
 
 /* Write-protects one page; the same rules. */
 static inline void vm_write_protect_page(struct vm *vm, uint64_t gfn)
 {
 	atomic_store_explicit(&vm->spte[gfn], 0, memory_order_relaxed);
+	if (vm->wp)
+		mmu_wp_batch_add(&vm->wp_batch, gfn, 1);
 }
 
-/* The locked fault path: makes @gfn writable (mmu_lock held). */
+/* Write-protects every page of @s, dirty or not, in one linear pass:
+ * kvm_mmu_slot_remove_write_access (the other branch of Linux 3.3's
+ * write_protect_slot); under the real MMU one call over the slot.  Caller
+ * holds mmu_lock and flushes afterwards. */
+void vm_write_protect_slot(struct vm *vm, const struct memslot *s);
+
+/* The locked fault path: makes @gfn writable (mmu_lock held), and under
+ * the real MMU un-protects it, inside the lock. */
 static inline void vm_make_writable(struct vm *vm, uint64_t gfn)
 {
 	atomic_store_explicit(&vm->spte[gfn], SPTE_WRITABLE, memory_order_relaxed);
+	if (vm->wp)
+		vm_real_unprotect(vm, gfn);
 }
 
 /* The fast fault path: makes @gfn writable if it is read-only, without
@@ -366,9 +536,57 @@ static inline bool vm_try_make_writable(struct vm *vm, uint64_t gfn)
 
 /* Every page write-protected, or every page writable (logging on and off,
  * KVM_DIRTY_LOG_INITIALLY_SET, a VM without a log); no vCPU in guest mode
- * (no access may race with these), mmu_lock held where vCPUs exist. */
+ * (no access may race with these), mmu_lock held where vCPUs exist.
+ * Under the real MMU one call over the whole range each. */
 void vm_write_protect_all(struct vm *vm);
 void vm_make_all_writable(struct vm *vm);
+
+/* ---- the harvest floor (dlbench harvest) ---- */
+
+/*
+ * The bare write-protection of the pages of @dirty (one bit per gfn):
+ * under soft, clear each page's writable byte; under the real MMU, one
+ * protect call per run of dirty pages with the VM's mechanism (the
+ * strategy's, for a kernel marker: dirty_log_floor_pass).  No atomics, no
+ * lock, no flush beyond the kernel's own.  vm_floor_reset makes the same
+ * pages writable again first (untimed).  The vCPU must be idle.
+ */
+void vm_floor_reset(struct vm *vm, const unsigned long *dirty);
+int vm_floor_pass(struct vm *vm, const unsigned long *dirty);
+
+/* ---- the MMU in words ---- */
+
+/* "soft", or the real mechanism: "uffd-wp:signal", "uffd-wp:thread",
+ * "mprotect:signal", "uffd-wp-async", "soft-dirty", "real" (nothing
+ * protected: no log). */
+const char *vm_mmu_name(const struct vm *vm);
+/* Why the real MMU fell back to mprotect, or "". */
+const char *vm_mmu_fallback(const struct vm *vm);
+/* The flavour of the VM's SRCU domain (kvm->srcu), or "none" when nothing
+ * reads under it. */
+const char *vm_srcu_name(const struct vm *vm);
+
+/*
+ * What vm_create would make of @o with the strategy @log (NULL: none) for
+ * @npages pages, creating nothing: the MMU's name into @name, the
+ * fallback's reason into @fallback (both may be NULL), and whether it can
+ * run here: the real MMU refused for hugetlb backing, a mechanism missing
+ * from this kernel, a strategy that needs the real MMU under soft, mprotect
+ * past vm.max_map_count.  0, or -errno with one line in @err.
+ */
+int vm_mmu_plan(const struct vm_options *o, enum guest_backing backing, uint64_t npages,
+		const struct dirty_log *log, char *name, size_t namelen, char *fallback,
+		size_t fallbacklen, char *err, size_t errlen);
+
+/*
+ * The fault floor of the MMU vm_create would make of @o with @log: a bare
+ * loop taking the same fault with an empty handler (mmu_fault_floor, or
+ * linux_dirty_fault_floor for a kernel marker), MMU_FAULT_FLOOR_PAGES
+ * pages, MMU_FAULT_FLOOR_FAULTS faults.  -ENOENT under soft (no real
+ * fault to take) or without a log; 0 or -errno with a line in @err.
+ */
+int vm_mmu_fault_floor(const struct vm_options *o, const struct dirty_log *log, double *ns,
+		       char *err, size_t errlen);
 
 /* ---- stop and log space ---- */
 
