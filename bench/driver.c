@@ -23,6 +23,7 @@
 #include "bench/report/meta.h"
 #include "bench/report/results.h"
 #include "bench/run/matrix.h"
+#include "lib/util/compiler.h"
 
 #define DRIVER_MAX_OPTIONS 64
 #define DRIVER_MAX_VALUES 256       /* values of one option after expansion */
@@ -36,6 +37,7 @@ struct optvals {
 	const char *given[DRIVER_MAX_VALUES];   /* raw, as typed */
 	size_t ngiven;
 	const char *v[DRIVER_MAX_VALUES];       /* expanded */
+	bool optional[DRIVER_MAX_VALUES];       /* made by the expand hook (WL_EXPAND_OPTIONAL) */
 	size_t n;
 	/* the lists matrix_expand made (v points into them), freed with
 	 * the parse */
@@ -309,16 +311,21 @@ int workload_parse_value(const struct wl_option *o, const char *text, void *dst,
 
 /* ---- expansion into cells ---- */
 
-static int add_value(struct optvals *ov, const char *v, const struct wl_option *o, char *err,
-		     size_t errlen)
+static int add_value(struct optvals *ov, const char *v, bool optional, const struct wl_option *o,
+		     char *err, size_t errlen)
 {
 	for (size_t i = 0; i < ov->n; i++)
-		if (!strcmp(ov->v[i], v))
-			return 0;   /* a value given twice is one cell */
+		if (!strcmp(ov->v[i], v)) {
+			/* a value given twice is one cell; by name, it is not
+			 * optional */
+			ov->optional[i] = ov->optional[i] && optional;
+			return 0;
+		}
 	if (ov->n == DRIVER_MAX_VALUES) {
 		snprintf(err, errlen, "--%s: more than %d values", o->name, DRIVER_MAX_VALUES);
 		return -1;
 	}
+	ov->optional[ov->n] = optional;
 	ov->v[ov->n++] = v;
 	return 0;
 }
@@ -335,9 +342,11 @@ static int expand_one(const struct wl_option *o, struct optvals *ov, const char 
 		return -1;
 	}
 	if (n == 0)
-		return add_value(ov, v, o, err, errlen);
+		return add_value(ov, v, false, o, err, errlen);
 	for (int i = 0; i < n; i++)
-		if (add_value(ov, out[i], o, err, errlen))
+		/* only what `all` stands for is optional: a list names each */
+		if (add_value(ov, out[i], (o->flags & WL_EXPAND_OPTIONAL) && !strcmp(v, "all"), o,
+			      err, errlen))
 			return -1;
 	return 0;
 }
@@ -418,6 +427,8 @@ struct parsed {
 	bool help;
 	void (*action)(FILE *f);   /* an option's action: print, exit 0 */
 	size_t ncells;
+	bool *skip;                /* per cell: left out (WL_EXPAND_OPTIONAL) */
+	size_t nskipped;
 };
 
 static void build_getopt(const struct workload *w, struct option *lo, char *so)
@@ -546,6 +557,22 @@ static int parse_all(struct parsed *p, const struct workload *w, int argc, char 
 	return 0;
 }
 
+/* Whether cell @cell holds a value the expand hook made optional. */
+static bool cell_optional(const struct parsed *p, size_t cell)
+{
+	bool any = false;
+
+	for (size_t i = p->nopts; i-- > 0;) {
+		const struct optvals *ov = &p->vals[i];
+
+		if (!ov->n)
+			continue;
+		any = any || ov->optional[cell % ov->n];
+		cell /= ov->n;
+	}
+	return any;
+}
+
 /* Fills @opts for cell @cell: the first option varies slowest. */
 static void fill_cell(const struct parsed *p, size_t cell, void *opts)
 {
@@ -577,18 +604,107 @@ static void free_parsed(struct parsed *p)
 		}
 	}
 	free(p->vals);
+	free(p->skip);
 }
 
-/* The check hook over every cell; 0 or -1 with the line in @err. */
-static int check_cells(const struct parsed *p, void *opts, char *err, size_t errlen)
+/* The reasons cells were left out for, grouped: "--strategy a, b: why". */
+struct skips {
+	struct {
+		char head[96];     /* "--strategy" (or "" when @why names no value) */
+		char why[256];
+		char values[512];  /* "a, b" */
+	} g[16];
+	size_t n;
+};
+
+/* The optional value of cell @cell whose "--NAME VALUE: " starts @err, as
+ * its option's index and value; -1 if none does. */
+static int skip_value(const struct parsed *p, size_t cell, const char *err, const char **value)
 {
+	for (size_t i = p->nopts; i-- > 0;) {
+		const struct optvals *ov = &p->vals[i];
+		char head[512];
+		size_t k;
+
+		if (!ov->n)
+			continue;
+		k = cell % ov->n;
+		cell /= ov->n;
+		snprintf(head, sizeof(head), "--%s %s: ", p->w->options[i].name, ov->v[k]);
+		if (ov->optional[k] && !strncmp(err, head, strlen(head))) {
+			*value = ov->v[k];
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static void skip_add(struct skips *sk, const struct parsed *p, size_t cell, const char *err)
+{
+	const char *value = "", *why = err;
+	char head[96] = "";
+	int i = skip_value(p, cell, err, &value);
+	size_t g;
+
+	if (i >= 0) {
+		snprintf(head, sizeof(head), "--%s", p->w->options[i].name);
+		why = err + strlen(head) + 1 + strlen(value) + 2;
+	}
+	for (g = 0; g < sk->n; g++)
+		if (!strcmp(sk->g[g].head, head) && !strncmp(sk->g[g].why, why, sizeof(sk->g[g].why) - 1))
+			break;
+	if (g == ARRAY_SIZE(sk->g))
+		return;
+	if (g == sk->n) {
+		sk->n++;
+		snprintf(sk->g[g].head, sizeof(sk->g[g].head), "%s", head);
+		snprintf(sk->g[g].why, sizeof(sk->g[g].why), "%s", why);
+		sk->g[g].values[0] = 0;
+	}
+	if (i >= 0 && !strstr(sk->g[g].values, value)) {
+		size_t used = strlen(sk->g[g].values);
+
+		snprintf(sk->g[g].values + used, sizeof(sk->g[g].values) - used, "%s%s",
+			 used ? ", " : "", value);
+	}
+}
+
+static void skip_print(const struct skips *sk, const struct parsed *p)
+{
+	for (size_t g = 0; g < sk->n; g++)
+		fprintf(stderr, "dlbench %s: skipped %s%s%s%s%s\n", p->w->name, sk->g[g].head,
+			sk->g[g].head[0] ? " " : "", sk->g[g].values, sk->g[g].head[0] ? ": " : "",
+			sk->g[g].why);
+}
+
+/* The check hook over every cell; 0 or -1 with the line in @err.  A cell
+ * refused for an optional value is left out (p->skip), with a notice when
+ * @notify; if every cell is, the last reason is the error. */
+static int check_cells(struct parsed *p, void *opts, bool notify, char *err, size_t errlen)
+{
+	struct skips sk = { .n = 0 };
+
 	if (!p->w->check)
 		return 0;
+	p->skip = calloc(p->ncells ? p->ncells : 1, sizeof(*p->skip));
+	if (!p->skip) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (size_t c = 0; c < p->ncells; c++) {
 		fill_cell(p, c, opts);
-		if (p->w->check(opts, err, errlen))
+		if (!p->w->check(opts, err, errlen))
+			continue;
+		if (!cell_optional(p, c))
 			return -1;
+		p->skip[c] = true;
+		p->nskipped++;
+		skip_add(&sk, p, c, err);
 	}
+	if (p->nskipped == p->ncells)
+		return -1;
+	if (notify)
+		skip_print(&sk, p);
 	return 0;
 }
 
@@ -605,7 +721,7 @@ int workload_dry_run(const struct workload *w, int argc, char **argv, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	rc = check_cells(&p, opts, err, errlen);
+	rc = check_cells(&p, opts, false, err, errlen);
 out:
 	free(opts);
 	free_parsed(&p);
@@ -967,10 +1083,14 @@ static int run_cells(struct wl_ctx *ctx, const struct parsed *p, void *opts)
 	int worst = 0;
 	char err[1024];
 
-	for (ctx->cell = 0; ctx->cell < p->ncells; ctx->cell++) {
+	/* ctx->cell counts the cells run: a left-out one is not there */
+	ctx->cell = 0;
+	for (size_t c = 0; c < p->ncells; c++) {
 		int rc;
 
-		fill_cell(p, ctx->cell, opts);
+		if (p->skip && p->skip[c])
+			continue;
+		fill_cell(p, c, opts);
 		err[0] = 0;
 		rc = p->w->run(opts, ctx, err, sizeof(err));
 		if (rc < 0) {
@@ -979,6 +1099,7 @@ static int run_cells(struct wl_ctx *ctx, const struct parsed *p, void *opts)
 		}
 		if (rc > worst)
 			worst = rc;
+		ctx->cell++;
 	}
 	if (ctx->progress)
 		fputs("\r\033[K", stderr);
@@ -1015,9 +1136,9 @@ int workload_main(const struct workload *w, int argc, char **argv)
 	opts = calloc(1, w->opts_size ? w->opts_size : 1);
 	if (!ctx.row || !opts)
 		cli_die("out of memory");
-	if (check_cells(&p, opts, err, sizeof(err)))
+	if (check_cells(&p, opts, true, err, sizeof(err)))
 		cli_die("%s", err);
-	ctx.ncells = p.ncells;
+	ctx.ncells = p.ncells - p.nskipped;
 	ctx.progress = isatty(2) && !getenv("CI");
 	if (open_results(&ctx, p.out))
 		rc = 2;

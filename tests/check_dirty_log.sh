@@ -83,7 +83,10 @@ if [ "$what" = bad-input ]; then
 		"--mmu real -s anonymous_hugetlb|hugetlb" \
 		"--mmu real --mmu-wp mprotect -b 512M|vm.max_map_count" \
 		"--mmu real --mmu-wp mprotect --fault-delivery thread|--fault-delivery" \
-		"--mmu soft,real --fault-delivery carrier-pigeon|--fault-delivery"
+		"--mmu soft,real --fault-delivery carrier-pigeon|--fault-delivery" \
+		"--strategy uffd-wp|real MMU only" \
+		"--mmu real --strategy mprotect -b 512M|vm.max_map_count" \
+		"--mmu real --strategy uffd-wp-async:unpopulated=2|--strategy"
 	do
 		bad dirty-log "$case"
 	done
@@ -108,7 +111,9 @@ if [ "$what" = bad-input ]; then
 		"-s xchg --out x|is unknown" \
 		"-s xchg --mmu real -m anonymous_hugetlb|hugetlb" \
 		"-s xchg --mmu real --mmu-wp mprotect -b 512M|vm.max_map_count" \
-		"-s xchg --mmu real --mmu-wp mprotect --fault-delivery thread|--fault-delivery"
+		"-s xchg --mmu real --mmu-wp mprotect --fault-delivery thread|--fault-delivery" \
+		"-s uffd-wp,mprotect|real MMU only" \
+		"-s mprotect --mmu real --fault-delivery thread|--fault-delivery"
 	do
 		bad verify "$case"
 	done
@@ -127,7 +132,8 @@ if [ "$what" = bad-input ]; then
 		"-b 100K|--bytes" \
 		"-s xchg:bogus=1|--strategy" \
 		"--mmu real -m anonymous_hugetlb|hugetlb" \
-		"--mmu real --mmu-wp mprotect -b 512M|vm.max_map_count"
+		"-s xchg --mmu real --mmu-wp mprotect -b 512M|vm.max_map_count" \
+		"-s all --mmu real --mmu-wp mprotect -b 512M -s mprotect|vm.max_map_count"
 	do
 		bad harvest "$case"
 	done

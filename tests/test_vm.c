@@ -21,6 +21,10 @@
  *     page faults; initially-set: every page reported); a VM without a log;
  *   - a vCPU waiting for dirty-ring space shows in vm_log_space_wanted
  *     until a harvest frees the ring;
+ *   - Linux's own tracking (uffd-wp, uffd-wp-async, mprotect; soft-dirty
+ *     where the kernel has it, else SKIP with the reason): exact harvests
+ *     on the real MMU, both fault paths and deliveries;
+ *   - vm_pause_vcpus keeps a writing vCPU out of guest mode until resumed;
  *   - the real MMU (--mmu real): the harvest and logging tests again with
  *     the pages write-protected in the page tables (userfaultfd with SIGBUS
  *     in the writer, with a handler thread, and mprotect), where a write
@@ -562,6 +566,103 @@ static void test_registry(void)
 	       strstr(err, "bad option"), "an option without a value: %s", err);
 }
 
+/* A Linux strategy on the real MMU: the pages written are exactly the
+ * pages reported, every round (the handler strategies fault once per page
+ * and round; a kernel marker takes no fault that userspace sees). */
+static void test_linux_harvest(const char *spec, enum fault_path path)
+{
+	static const uint64_t pages[] = { 0, 1, 63, 64, 65, 200, 255, 256, 300, 511 };
+	const size_t n = sizeof(pages) / sizeof(pages[0]);
+	struct machine m;
+	unsigned long *dirty;
+	struct vcpu *v;
+	bool kernel;
+
+	machine_up(&m, spec, path, 1, 2);
+	kernel = dirty_log_mmu_kind(m.log) == DIRTY_LOG_MMU_KERNEL;
+	dirty = bitmap_alloc_plain(m.vm->npages);
+	v = &m.vm->vcpus[0];
+	begin_or_die(v);
+	vcpu_exit_guest(v);
+	for (int round = 0; round < 3; round++) {
+		uint64_t faults = vcpu_faults(v);
+
+		for (size_t i = 0; i < n; i++) {
+			vcpu_write_page(v, pages[i], (uint64_t)round + 1);
+			vcpu_write_page(v, pages[i], (uint64_t)round + 2);
+		}
+		CHECKF(vcpu_faults(v) - faults == (kernel ? 0 : n),
+		       "%s/%s round %d: %llu faults for %zu pages", spec, fault_path_names[path], round,
+		       (unsigned long long)(vcpu_faults(v) - faults), n);
+		CHECKF(dirty_log_get(m.log, dirty, 0) == 0 && dirty_log_clear(m.log, dirty) == 0,
+		       "%s: a harvest failed", spec);
+		CHECKF(bitmap_weight(dirty, m.vm->npages) == n, "%s/%s round %d: %llu pages reported, %zu written",
+		       spec, fault_path_names[path], round,
+		       (unsigned long long)bitmap_weight(dirty, m.vm->npages), n);
+		for (size_t i = 0; i < n; i++)
+			CHECKF(bitmap_test(dirty, pages[i]), "%s: page %llu not reported", spec,
+			       (unsigned long long)pages[i]);
+	}
+	CHECKF(dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL) == 0 &&
+	       bitmap_weight(dirty, m.vm->npages) == 0, "%s: a harvest with nothing written reported %llu pages",
+	       spec, (unsigned long long)bitmap_weight(dirty, m.vm->npages));
+	vcpu_thread_end(v);
+	free(dirty);
+	machine_down(&m);
+}
+
+/* vm_pause_vcpus: a vCPU in guest mode leaves it at its next exit point
+ * and stays out until vm_resume_vcpus (soft-dirty's harvest needs it). */
+struct pause_test {
+	struct vm *vm;
+	atomic_int stop;
+	atomic_int writes;
+};
+
+static void *pause_vcpu(void *p)
+{
+	struct pause_test *t = p;
+	struct vcpu *v = &t->vm->vcpus[0];
+
+	begin_or_die(v);                     /* in guest mode */
+	while (!atomic_load_explicit(&t->stop, memory_order_acquire)) {
+		vcpu_write_page(v, 0, 1);        /* an exit point after each */
+		atomic_fetch_add_explicit(&t->writes, 1, memory_order_relaxed);
+	}
+	vcpu_thread_end(v);
+	return NULL;
+}
+
+static void test_pause(void)
+{
+	struct machine m;
+	struct pause_test t = { 0 };
+	pthread_t tv;
+	int before;
+
+	machine_up(&m, NULL, FAULT_PATH_LOCKED, 1, 1);
+	t.vm = m.vm;
+	pthread_create(&tv, NULL, pause_vcpu, &t);
+	while (atomic_load_explicit(&t.writes, memory_order_relaxed) < 100)
+		sleep_ns(1000);
+	vm_pause_vcpus(m.vm);
+	CHECKF(atomic_load_explicit(&m.vm->vcpus[0].mode, memory_order_seq_cst) != VCPU_IN_GUEST,
+	       "a paused vCPU is in guest mode");
+	/* relaxed: a count; the pause's handshake orders the vCPU's last one */
+	before = atomic_load_explicit(&t.writes, memory_order_relaxed);
+	sleep_ns(20 * 1000 * 1000);
+	CHECKF(atomic_load_explicit(&t.writes, memory_order_relaxed) <= before + 1,
+	       "a paused vCPU went on writing (%d writes after the pause)",
+	       atomic_load_explicit(&t.writes, memory_order_relaxed) - before);
+	vm_resume_vcpus(m.vm);
+	before = atomic_load_explicit(&t.writes, memory_order_relaxed);
+	while (atomic_load_explicit(&t.writes, memory_order_relaxed) < before + 100)
+		sleep_ns(1000);
+	atomic_store_explicit(&t.stop, 1, memory_order_release);
+	pthread_join(tv, NULL);
+	machine_down(&m);
+}
+
 /* vm_mmu_plan's refusals, each one line. */
 static void test_mmu_refusals(void)
 {
@@ -623,6 +724,40 @@ static void test_real_mmu(void)
 	memset(&test_mmu, 0, sizeof(test_mmu));
 }
 
+/* Linux's own tracking: each strategy this kernel offers, on the real
+ * MMU, with each fault delivery its mechanism takes. */
+static void test_linux(void)
+{
+	const struct dirty_log_ops *o;
+	struct dirty_log *log;
+	char why[256];
+	int i;
+
+	dirty_log_foreach(o, i) {
+		if (o->mmu == DIRTY_LOG_MMU_SPTE)
+			continue;
+		log = dirty_log_create(o->name, NULL, why, sizeof(why));
+		if (!log || dirty_log_probe(log, why, sizeof(why))) {
+			printf("SKIP: %s: %s\n", o->name, why);
+			dirty_log_free(log);
+			continue;
+		}
+		dirty_log_free(log);
+		test_mmu.mmu = VM_MMU_REAL;
+		for (int d = 0; d < 2; d++) {
+			test_mmu.delivery = (enum mmu_wp_delivery)d;
+			if (d == MMU_WP_THREAD && o->mmu == DIRTY_LOG_MMU_MPROTECT)
+				continue;
+			for (int p = 0; p < 2; p++)
+				test_linux_harvest(o->name, (enum fault_path)p);
+		}
+		if (!strcmp(o->name, "uffd-wp-async"))
+			test_linux_harvest("uffd-wp-async:unpopulated=1", FAULT_PATH_LOCKED);
+		printf("%-14s on the real MMU ok\n", o->name);
+	}
+	memset(&test_mmu, 0, sizeof(test_mmu));
+}
+
 int main(void)
 {
 	const struct dirty_log_ops *o;
@@ -648,6 +783,8 @@ int main(void)
 	RUN(test_logging_on_off, "clear-log:initially-set=1");
 	RUN(test_mmu_refusals);
 	RUN(test_real_mmu);
+	RUN(test_linux);
+	RUN(test_pause);
 	for (int k = 0; memslot_protect_names[k]; k++) {
 		const char *name = memslot_protect_names[k];
 

@@ -8,6 +8,7 @@
 #include "lib/memslot_protect/memslot_protect.h"
 #include "lib/mmu/linux_dirty.h"
 #include "lib/util/compiler.h"
+#include "lib/util/spec.h"
 #include "workloads/workload.h"
 
 int dirty_log_spec_check(const char *value, char *err, size_t errlen)
@@ -30,7 +31,7 @@ int dirty_log_spec_expand(const char *value, const char **out, int max)
 	int n = 0, i;
 
 	if (strcmp(value, "all"))
-		return 0;
+		return spec_split_list(value, out, max);
 	dirty_log_foreach(o, i) {
 		if (n == max)
 			return -1;

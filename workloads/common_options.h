@@ -22,7 +22,9 @@ struct wl_ctx;
 /* wl_option.check_value: "NAME[:KEY=VALUE,...]" of a registered dirty-log
  * strategy (`all` and `none` pass: see the expand hooks). */
 int dirty_log_spec_check(const char *value, char *err, size_t errlen);
-/* wl_option.expand: `all` is every registered strategy, by name. */
+/* wl_option.expand: `all` is every registered strategy, by name; a comma
+ * list of specs ("uffd-wp,mprotect", "xchg,clear-log:chunk=64,chunk=..."
+ * splits where a comma starts a new spec) is each of them. */
 int dirty_log_spec_expand(const char *value, const char **out, int max);
 /* help_extra: the list of strategies and their options. */
 void dirty_log_help(FILE *f);

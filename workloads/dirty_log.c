@@ -154,6 +154,9 @@ struct dlw_row {
 
 struct dlw_cell {
 	bool separate_clear;          /* the strategy has a clear step of its own */
+	/* the kernel marks (uffd-wp-async, soft-dirty): no fault reaches
+	 * userspace, the pages dirtied are the pages the harvests reported */
+	bool kernel_marker;
 	uint64_t pages_per_pass;      /* per vCPU */
 	uint64_t populate_ns;
 	uint64_t raw_pass_ns;         /* fastest raw floor pass */
@@ -644,6 +647,8 @@ static void dlw_iteration(struct wl_ctx *ctx, struct dlw_run *run, struct dlw_ro
 	row->clear_log_ns = h.clear_ns;
 	row->pages_harvested = h.pages + run->demand_pages;
 	row->demand_harvests = run->demand_harvests;
+	if (cell->kernel_marker)
+		row->faults = row->pages_harvested;
 	snprintf(what, sizeof(what), "Iteration %u get dirty log time", it);
 	dlw_print_seconds(ctx, cfg, what, h.get_ns);
 	if (cell->separate_clear) {
@@ -805,6 +810,8 @@ static int dlw_continuous_run(struct wl_ctx *ctx, struct dlw_run *run)
 	row->clear_log_ns = t.ticks ? t.clear_sum / t.ticks : 0;
 	row->pages_harvested = t.harvested + run->demand_pages;
 	row->demand_harvests = run->demand_harvests;
+	if (cell->kernel_marker)
+		row->faults = row->pages_harvested + cell->final_harvested;
 	dlw_print_continuous(ctx, run);
 	return 0;
 }
@@ -992,6 +999,7 @@ static int dlw_run_vm(struct wl_ctx *ctx, const struct dlw_config *cfg, struct d
 	if (cfg->logging && !(log = dlw_log_create(cfg, cell->pages_per_pass, err, errlen)))
 		return WL_BAD_INPUT;
 	cell->separate_clear = log && dirty_log_has_clear(log);
+	cell->kernel_marker = log && dirty_log_mmu_kind(log) == DIRTY_LOG_MMU_KERNEL;
 	cell->fault_floor_ns = workload_fault_floor(ctx, &vo, log);
 	run.vm = vm_create(&vo, mem, log, err, errlen);
 	if (!run.vm)
@@ -1700,13 +1708,13 @@ static int dlw_mode_expand(const char *value, const char **out, int max)
 	return 2;
 }
 
-/* `all`: none, then every strategy with its defaults. */
+/* `all`: none, then every strategy with its defaults; a list: each. */
 static int dlw_strategy_expand(const char *value, const char **out, int max)
 {
 	int n;
 
 	if (strcmp(value, "all"))
-		return 0;
+		return dirty_log_spec_expand(value, out, max);
 	if (max < 1)
 		return -1;
 	out[0] = DIRTY_LOG_NONE;
@@ -1734,7 +1742,7 @@ static void dlw_help_extra(FILE *f)
 #define OPT(field) offsetof(struct dlw_opts, field)
 
 static const struct wl_option dlw_options[] = {
-	{ .name = "strategy", .type = WL_TEXT, .flags = WL_REPEAT, .def = "xchg", .metavar = "SPEC",
+	{ .name = "strategy", .type = WL_TEXT, .flags = WL_REPEAT | WL_EXPAND_OPTIONAL, .def = "xchg", .metavar = "SPEC",
 	  .offset = OPT(strategy), .check_value = dirty_log_spec_check, .expand = dlw_strategy_expand,
 	  .help = "dirty-log strategy NAME[:KEY=VALUE,...]; `none` runs the\n"
 		  "same workload with logging off; `all` is none and every strategy" },
@@ -1781,7 +1789,10 @@ static const struct wl_option dlw_options[] = {
 	  .offset = OPT(numa), .check_value = guest_numa_check,
 	  .help = "NODE (bind to it), bind:NODE, interleave, or local" },
 	{ .name = "fault-path", .type = WL_CHOICE, .def = "locked", .choices = fault_path_names,
-	  .metavar = "P", .offset = OPT(fault_path), .help = "write-fault path" },
+	  .metavar = "P", .offset = OPT(fault_path),
+	  .help = "write-fault path (uffd-wp, mprotect: the handler under\n"
+		  "mmu_lock, or lockless; uffd-wp-async, soft-dirty: the kernel\n"
+		  "is the marker, it does not apply)" },
 	{ .name = "memslot-protect", .type = WL_TEXT, .def = VM_MEMSLOT_PROTECT_DEFAULT,
 	  .metavar = "P", .offset = OPT(memslot_protect), .check_value = memslot_protect_check,
 	  .help = "memslot read protection of the fault path: floor,\n"

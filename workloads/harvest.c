@@ -349,7 +349,7 @@ static int harvest_run(const void *opts, struct wl_ctx *ctx, char *err, size_t e
 #define OPT(field) offsetof(struct harvest_opts, field)
 
 static const struct wl_option harvest_options[] = {
-	{ .name = "strategy", .short_name = 's', .type = WL_TEXT, .flags = WL_REPEAT,
+	{ .name = "strategy", .short_name = 's', .type = WL_TEXT, .flags = WL_REPEAT | WL_EXPAND_OPTIONAL,
 	  .def = "all", .metavar = "SPEC", .offset = OPT(strategy),
 	  .help = "NAME[:KEY=VALUE,...]; `all`: every strategy with its defaults",
 	  .check_value = dirty_log_spec_check, .expand = dirty_log_spec_expand },
@@ -364,7 +364,9 @@ static const struct wl_option harvest_options[] = {
 	  .help = "timed repetitions per cell, after 1 warm-up" },
 	{ .name = "fault-path", .short_name = 'p', .type = WL_CHOICE, .def = "locked",
 	  .choices = fault_path_names, .metavar = "P", .offset = OPT(fault_path),
-	  .help = "how the pages are dirtied" },
+	  .help = "how the pages are dirtied (uffd-wp, mprotect: the handler\n"
+		  "under mmu_lock, or lockless; uffd-wp-async, soft-dirty: the\n"
+		  "kernel is the marker, it does not apply)" },
 	{ .name = "backing", .short_name = 'm', .type = WL_CHOICE, .def = "anonymous",
 	  .choices = guest_backing_names, .metavar = "NAME", .offset = OPT(backing),
 	  .help = "guest memory" },

@@ -51,6 +51,13 @@ enum wl_type {
 /* wl_option.flags */
 #define WL_LIST   (1u << 0)   /* a list or range: one cell per value */
 #define WL_REPEAT (1u << 1)   /* repeatable: one cell per occurrence */
+/* The values the expand hook made of `all` (every strategy) are
+ * optional: a cell that @check refuses because of one of them (a strategy
+ * this kernel lacks, one that does not fit this machine) is left out with
+ * a notice instead of failing the command; only when every cell is left
+ * out does the command fail, with the last reason.  A value given by name
+ * is never optional. */
+#define WL_EXPAND_OPTIONAL (1u << 2)
 
 struct wl_option {
 	const char *name;          /* long name without "--"; also the config key */

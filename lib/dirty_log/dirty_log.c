@@ -3,7 +3,6 @@
 #include "lib/dirty_log/dirty_log.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,37 +64,6 @@ void dirty_log_list(FILE *f)
 		if (o->options_help)
 			fprintf(f, "  %-16s   options: %s\n", "", o->options_help);
 	}
-}
-
-/* One answer per strategy and process: a kernel does not change. */
-struct probe_cache {
-	const struct dirty_log_ops *ops;
-	int rc;
-	char why[256];
-};
-
-int dirty_log_ops_probe(const struct dirty_log_ops *ops, char *why, size_t len)
-{
-	static struct probe_cache cache[DIRTY_LOG_MAX_REGISTERED + 16];
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	struct probe_cache *c = NULL;
-	int rc;
-
-	if (!ops->probe)
-		return 0;
-	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < ARRAY_SIZE(cache) && !c; i++)
-		if (cache[i].ops == ops || !cache[i].ops)
-			c = &cache[i];
-	if (c && c->ops != ops) {
-		c->ops = ops;
-		c->rc = ops->probe(c->why, sizeof(c->why));
-	}
-	rc = c ? c->rc : ops->probe(why, len);
-	if (c && rc)
-		snprintf(why, len, "%s", c->why);
-	pthread_mutex_unlock(&lock);
-	return rc;
 }
 
 static void unknown_strategy(const char *name, char *err, size_t errlen)
@@ -217,7 +185,7 @@ enum dirty_log_mmu dirty_log_mmu_kind(const struct dirty_log *log)
 
 int dirty_log_probe(const struct dirty_log *log, char *why, size_t len)
 {
-	return dirty_log_ops_probe(log->ops, why, len);
+	return log->ops->probe ? log->ops->probe(log, why, len) : 0;
 }
 
 void dirty_log_handle_fault(struct dirty_log *log, struct vcpu *v, uint64_t gfn)

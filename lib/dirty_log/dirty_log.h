@@ -33,14 +33,19 @@
 
 #include "lib/vm/memslots.h"
 
-/* The built-in strategies, in the order they are listed and run. */
+/* The built-in strategies, in the order they are listed and run: KVM's,
+ * then Linux's own dirty tracking (real MMU only, see enum dirty_log_mmu). */
 #define DIRTY_LOG_STRATEGIES(X) \
 	X(srcu_swap)            \
 	X(xchg)                 \
 	X(lock_copy_clear)      \
 	X(atomic_and)           \
 	X(clear_log)            \
-	X(dirty_ring)
+	X(dirty_ring)           \
+	X(uffd_wp)              \
+	X(uffd_wp_async)        \
+	X(soft_dirty)           \
+	X(mprotect)
 
 struct vm;
 struct vcpu;
@@ -82,10 +87,10 @@ struct dirty_log_ops {
 	/* The harvester relies on marks being made under mmu_lock. */
 	bool marks_need_mmu_lock;
 	enum dirty_log_mmu mmu;          /* SPTE unless a Linux strategy */
-	/* Optional: whether this kernel offers the strategy: 0, or -errno
-	 * with one line starting "not supported by this kernel: " in @why.
-	 * NULL: always. */
-	int (*probe)(char *why, size_t len);
+	/* Optional: whether this kernel offers the strategy with @log's
+	 * options: 0, or -errno with one line starting "not supported by
+	 * this kernel: " in @why.  NULL: always. */
+	int (*probe)(const struct dirty_log *log, char *why, size_t len);
 	size_t priv_size;                /* zeroed dirty_log.priv of this size */
 
 	/* Parses one option into priv; -1 with a line in @err.  NULL: the
@@ -170,10 +175,6 @@ const struct dirty_log_ops *dirty_log_nth(int i);
 #define dirty_log_foreach(ops, i) for ((i) = 0; ((ops) = dirty_log_nth(i)) != NULL; (i)++)
 /* Prints "  name  summary  [options]" lines. */
 void dirty_log_list(FILE *f);
-/* Whether this kernel offers the strategy @ops: 0, or -errno with one
- * line "not supported by this kernel: ..." in @why.  Probed once per
- * process and strategy (the answer does not change). */
-int dirty_log_ops_probe(const struct dirty_log_ops *ops, char *why, size_t len);
 
 /* ---- one log ---- */
 

@@ -169,6 +169,17 @@ int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages)
 				 npages << ua->page_shift, 1, 0);
 }
 
+int uffd_async_unprotect(struct uffd_async *ua, uint64_t first, uint64_t npages)
+{
+	if (first > ua->npages || npages > ua->npages - first)
+		return -EINVAL;
+	if (!npages)
+		return 0;
+	return uffd_writeprotect(ua->uffd,
+				 (uint64_t)(uintptr_t)ua->base + (first << ua->page_shift),
+				 npages << ua->page_shift, 0, 1);
+}
+
 int64_t uffd_async_scan(struct uffd_async *ua, uint64_t first, uint64_t npages, bool reprotect,
 			linux_dirty_run_fn fn, void *arg)
 {

@@ -88,6 +88,9 @@ uint64_t uffd_async_npages(const struct uffd_async *ua);
 /* Write-protects [first, first + npages): those pages are clean again
  * (a clear-log style re-protection of a range). */
 int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages);
+/* Un-protects [first, first + npages): those pages read as written (and
+ * writes to them are not tracked) until protected again. */
+int uffd_async_unprotect(struct uffd_async *ua, uint64_t first, uint64_t npages);
 
 /*
  * PAGEMAP_SCAN over [first, first + npages) with PM_SCAN_CHECK_WPASYNC and

@@ -23,4 +23,14 @@ typedef int (*spec_option_fn)(void *arg, const char *key, const char *value, cha
 int spec_parse(const char *spec, char *name, size_t namelen, spec_option_fn fn, void *arg,
 	       char *err, size_t errlen);
 
+/*
+ * Splits a comma list of specs: "a,b:k=1,j=2,c" is "a", "b:k=1,j=2", "c"
+ * (a comma starts a new spec unless what follows it is a KEY=VALUE).
+ * Writes the specs into @out (at most @max; the strings are allocated once
+ * and live as long as the process) and returns their number; 0 when
+ * @value is a single spec (keep it as it is), -1 when there are more than
+ * @max or memory ran out.  For an option's expand hook.
+ */
+int spec_split_list(const char *value, const char **out, int max);
+
 #endif

@@ -445,6 +445,10 @@ static inline void vm_real_protect_mask(struct vm *vm, uint64_t gfn0, unsigned l
  * error (kept in vm->mmu_error). */
 int vm_real_commit(struct vm *vm);
 
+/* Keeps @rc (a negative errno; 0 does nothing) as the VM's first protect
+ * error, for a strategy that drives a kernel mechanism itself. */
+void vm_mmu_error(struct vm *vm, int rc);
+
 /* Write-protects [gfn, gfn + npages) in the page tables with one call
  * (after applying the batch, which keeps the calls in order): a
  * whole-slot pass, or a garbage collector's PROT_READ of its heap. */

@@ -32,6 +32,13 @@ const char *const vm_mmu_names[] = { "soft", "real", NULL };
 
 /* ---- the page tables ---- */
 
+static void vm_real_error(struct vm *vm, int rc);
+
+void vm_mmu_error(struct vm *vm, int rc)
+{
+	vm_real_error(vm, rc);
+}
+
 /* Keeps the first error of a protect call (harvester side). */
 static void vm_real_error(struct vm *vm, int rc)
 {
@@ -240,8 +247,8 @@ int vm_mmu_plan(const struct vm_options *o, enum guest_backing backing, uint64_t
 	int rc;
 
 	if (o->mmu == VM_MMU_SOFT && vm_log_kind(log) != DIRTY_LOG_MMU_SPTE) {
-		snprintf(err, errlen, "%s runs on the real MMU only (--mmu real)",
-			 dirty_log_name(log));
+		snprintf(err, errlen,
+			 "Linux's own dirty tracking runs on the real MMU only (--mmu real)");
 		return -EINVAL;
 	}
 	if (o->mmu == VM_MMU_REAL && backing == GUEST_BACKING_ANONYMOUS_HUGETLB) {
