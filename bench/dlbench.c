@@ -17,11 +17,11 @@ extern const struct workload workload_srcu, workload_verify, workload_harvest,
 
 const struct workload *const workloads[] = {
 	&workload_harvest,
+	&workload_srcu,
 	NULL,
 };
 
 static const struct dlbench_command commands[] = {
-	{ "srcu", "SRCU read-side cost and grace-period latency, against liburcu", cmd_srcu },
 	{ "verify", "prove no dirty page is lost: every dirty-log strategy, both fault paths", cmd_verify },
 	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },

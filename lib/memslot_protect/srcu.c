@@ -42,7 +42,7 @@ static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *in
 	srcu_options_default(&o);
 	o.flavour = flavour;
 	o.name = p->ops->name;
-	rc = srcu_init(&st->srcu, &o);
+	rc = srcu_init(&st->srcu, &o, NULL, 0);
 	if (rc) {
 		free(st);
 		free(initial);
@@ -68,7 +68,7 @@ static void srcu_protect_destroy(struct memslot_protect *p)
 	struct srcu_state *st = p->priv;
 
 	memslot_table_retire(atomic_load_explicit(&st->table, memory_order_relaxed));
-	srcu_destroy(&st->srcu);
+	srcu_destroy(&st->srcu, NULL, 0);
 	free(st);
 }
 
@@ -82,7 +82,7 @@ static struct memslot_reader *srcu_protect_reader_register(struct memslot_protec
 		fprintf(stderr, "memslot: %s: out of memory for a reader\n", p->ops->name);
 		return NULL;
 	}
-	r->sr = srcu_register_reader(&st->srcu, name);
+	r->sr = srcu_register_reader(&st->srcu, name, NULL, 0);
 	if (!r->sr) {
 		free(r);
 		return NULL;
@@ -94,7 +94,7 @@ static void srcu_protect_reader_unregister(struct memslot_reader *base)
 {
 	struct srcu_protect_reader *r = (struct srcu_protect_reader *)base;
 
-	srcu_unregister_reader(r->sr);
+	srcu_unregister_reader(r->sr, NULL, 0);
 	free(r);
 }
 
