@@ -10,7 +10,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-PACKAGES="build-essential ninja-build pkg-config git libnuma-dev libhwloc-dev liburcu-dev libinih-dev gnuplot-nox fonts-liberation"
+PACKAGES="build-essential ninja-build pkg-config git libnuma-dev libhwloc-dev liburcu-dev libinih-dev gnuplot-nox fonts-liberation spin"
 
 deps() {
 	missing=""
