@@ -29,6 +29,7 @@
 #include "lib/util/timing.h"
 
 static __thread uint64_t torture_rng;
+static __thread bool torture_straggled;   /* the last lock slept after the index */
 static int torture_index_delay;   /* 1 in N lock calls delays after the index */
 
 static inline uint64_t torture_random(void)
@@ -39,7 +40,9 @@ static inline uint64_t torture_random(void)
 /*
  * Between reading the index and incrementing: usually a yield, one time in
  * eight a sleep of up to a millisecond, long enough for several grace
- * periods to flip past the reader (a straggler on the inactive index).
+ * periods to flip past the reader (a straggler on the inactive index); the
+ * section that follows then sleeps too (reader_main), so that the next grace
+ * periods have to wait for the straggler.
  */
 static void torture_index_delay_hook(void)
 {
@@ -48,10 +51,12 @@ static void torture_index_delay_hook(void)
 	if (!torture_index_delay || rng_below(&torture_rng, (uint64_t)torture_index_delay))
 		return;
 	r = torture_random();
-	if (r % 8)
+	if (r % 8) {
 		sched_yield();
-	else
+	} else {
 		sleep_ns(50000 + (r >> 8) % 950000);
+		torture_straggled = true;
+	}
 }
 #define SRCU_TORTURE_DELAY_AFTER_INDEX() torture_index_delay_hook()
 
@@ -215,8 +220,11 @@ static void *reader_main(void *p)
 		unsigned long payload = atomic_load_explicit(&e->payload, memory_order_relaxed);
 		int age;
 
-		if (delays)
+		if (delays && torture_straggled)
+			sleep_ns(100000 + torture_random() % 400000);
+		else if (delays)
 			reader_delay();
+		torture_straggled = false;
 		/* re-check after the delay: the element must still be intact */
 		if (poison != ELEMENT_LIVE || payload != e->id * 3 + 1 ||
 		    atomic_load_explicit(&e->poison, memory_order_relaxed) != ELEMENT_LIVE)
