@@ -478,7 +478,7 @@ static bool srcu_readers_idle(struct srcu_struct *sp)
 
 struct srcu_wait {
 	bool expedited;
-	uint64_t start;
+	uint64_t start;          /* the first busy poll (0: none yet) */
 	bool stall_reported;
 };
 
@@ -509,6 +509,12 @@ static void srcu_check_stall(struct srcu_struct *sp, int i, struct srcu_wait *w)
 
 	if (!sp->stall_timeout_ns || w->stall_reported)
 		return;
+	/* read the clock only once a scan found readers: an idle grace
+	 * period costs no clock read */
+	if (!w->start) {
+		w->start = now_ns();
+		return;
+	}
 	waited = now_ns() - w->start;
 	if (waited > sp->stall_timeout_ns) {
 		srcu_report_stall(sp, i, waited);
@@ -689,7 +695,6 @@ static int srcu_synchronize_common(struct srcu_struct *sp, bool expedited)
 	seq = atomic_load_explicit(&sp->gp_seq, memory_order_relaxed);
 	atomic_store_explicit(&sp->gp_seq, seq + 1, memory_order_relaxed);
 	srcu_hook(sp, SRCU_HOOK_GP_BEGIN, -1);
-	w.start = now_ns();
 	rc = sp->flavour == SRCU_FLAVOUR_CLASSIC ? srcu_gp_classic(sp, &w) : srcu_gp_modern(sp, &w);
 	/* A failed grace period leaves the sequence odd: it never ends. */
 	if (!rc)

@@ -121,8 +121,9 @@ struct srcu_options {
 	/* mb, fast (seed 000): let a grace period return at once, without
 	 * flipping, when no reader holds either index.  Classic has none. */
 	bool idle_fast_path;
-	/* A grace period waiting longer than this reports once which readers
-	 * still hold the old index; 0: never. */
+	/* A grace period that has waited for readers longer than this (from
+	 * its first busy scan) reports once which readers still hold the
+	 * index; 0: never. */
 	uint64_t stall_timeout_ns;
 	/* classic: the jiffy its reader wait sleeps is 1/hz s (default 250) */
 	unsigned hz;
