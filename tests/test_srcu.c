@@ -142,6 +142,8 @@ static void test_before_unlock(void)
 
 enum mb_mode { MB_REAL, MB_FAIL_INIT, MB_NO_GLOBAL, MB_FAIL_LATER };
 
+/* The test's own flags below are seq_cst: they sequence the test's threads,
+ * and none of them is the ordering under test. */
 struct hooks {
 	struct srcu_test_hooks h;
 	enum mb_mode mode;
@@ -172,7 +174,7 @@ static int hook_membarrier(void *arg, int cmd)
 		}
 		return (int)syscall(SYS_membarrier, cmd, 0, 0);
 	default:
-		if (k->mode == MB_FAIL_LATER && atomic_load(&k->armed)) {
+		if (k->mode == MB_FAIL_LATER && atomic_load_explicit(&k->armed, memory_order_seq_cst)) {
 			errno = EPERM;
 			return -1;
 		}
@@ -190,9 +192,9 @@ static void hook_at(void *arg, struct srcu_struct *sp, enum srcu_hook_point wher
 
 	(void)sp;
 	if (where == SRCU_HOOK_SNAPSHOT)
-		atomic_fetch_add(&k->snapshots, 1);
+		atomic_fetch_add_explicit(&k->snapshots, 1, memory_order_seq_cst);
 	if (where == SRCU_HOOK_SCAN_MID && k->pulse && idx == k->scan_idx &&
-	    !atomic_exchange(&k->scan_fired, 1))
+	    !atomic_exchange_explicit(&k->scan_fired, 1, memory_order_seq_cst))
 		k->pulse(k->pulse_arg);
 }
 
@@ -264,7 +266,7 @@ static void destroy_domain(struct srcu_struct *sp)
 
 static int current_index(struct srcu_struct *sp)
 {
-	return (int)(atomic_load(&sp->idx) & 1u);
+	return (int)(atomic_load_explicit(&sp->idx, memory_order_seq_cst) & 1u);
 }
 
 static void wait_flipped(struct srcu_struct *sp, int from)
@@ -669,15 +671,15 @@ static void test_idle_fast_path(enum srcu_flavour f)
 
 	init_domain(&sp, f, true);
 	r = srcu_register_reader(&sp, "idle", NULL, 0);
-	idx0 = atomic_load(&sp.idx);
+	idx0 = atomic_load_explicit(&sp.idx, memory_order_seq_cst);
 	CHECK(synchronize_srcu(&sp) == 0);
 	srcu_get_stats(&sp, &st);
 	if (f == SRCU_FLAVOUR_CLASSIC) {
 		CHECK(st.gp_idle == 0 && st.gp_full == 1);
-		CHECK(atomic_load(&sp.idx) != idx0);
+		CHECK(atomic_load_explicit(&sp.idx, memory_order_seq_cst) != idx0);
 	} else {
 		CHECK(st.gp_idle == 1 && st.gp_full == 0);
-		CHECK(atomic_load(&sp.idx) == idx0);
+		CHECK(atomic_load_explicit(&sp.idx, memory_order_seq_cst) == idx0);
 	}
 	srcu_unregister_reader(r, NULL, 0);
 	destroy_domain(&sp);
@@ -687,7 +689,7 @@ static void test_idle_fast_path(enum srcu_flavour f)
 	CHECK(synchronize_srcu_expedited(&sp) == 0);
 	srcu_get_stats(&sp, &st);
 	CHECK(st.gp_idle == 0 && st.gp_full == 1);
-	CHECK(atomic_load(&sp.idx) != idx0);
+	CHECK(atomic_load_explicit(&sp.idx, memory_order_seq_cst) != idx0);
 	CHECK(srcu_completed(&sp) == 1);
 	srcu_unregister_reader(r, NULL, 0);
 	destroy_domain(&sp);
@@ -807,7 +809,7 @@ static void test_membarrier_at_init(enum srcu_flavour f)
 	if (f == SRCU_FLAVOUR_FAST) {
 		CHECK(srcu_flavour_of(&sp) == SRCU_FLAVOUR_MB);
 		CHECK(strstr(err, "uses the mb flavour") != NULL);
-		CHECK(atomic_load(&sp.idx) & SRCU_IDX_FENCED);
+		CHECK(atomic_load_explicit(&sp.idx, memory_order_seq_cst) & SRCU_IDX_FENCED);
 	} else {
 		CHECK(err[0] == 0);
 	}
@@ -820,7 +822,7 @@ static atomic_int late_cb_ran;
 static void late_cb(struct srcu_head *h)
 {
 	(void)h;
-	atomic_store(&late_cb_ran, 1);
+	atomic_store_explicit(&late_cb_ran, 1, memory_order_seq_cst);
 }
 
 /* membarrier failing after srcu_init: no unsound grace period, ever. */
@@ -840,12 +842,12 @@ static void test_membarrier_later(enum srcu_flavour f)
 	o.report_arg = &rep;
 	CHECK(srcu_init(&sp, &o, NULL, 0) == 0);
 	CHECK(synchronize_srcu(&sp) == 0);
-	atomic_store(&k.armed, 1);
+	atomic_store_explicit(&k.armed, 1, memory_order_seq_cst);
 	atomic_init(&late_cb_ran, 0);
 	/* queued, then its grace period fails: never invoked */
 	CHECK(call_srcu(&sp, &head, late_cb) == 0);
 	CHECK(srcu_barrier(&sp) == -EPERM);
-	CHECK(!atomic_load(&late_cb_ran));
+	CHECK(!atomic_load_explicit(&late_cb_ran, memory_order_seq_cst));
 	CHECK(synchronize_srcu(&sp) == -EPERM);
 	CHECK(synchronize_srcu_expedited(&sp) == -EPERM);
 	CHECK(call_srcu(&sp, &head, late_cb) == -EPERM);
@@ -853,7 +855,7 @@ static void test_membarrier_later(enum srcu_flavour f)
 	CHECK(rep.n == 1 && strstr(rep.last, "membarrier") != NULL);
 	CHECK(srcu_destroy(&sp, err, sizeof(err)) == 0);
 	CHECK(strstr(err, "never invoked") != NULL);
-	CHECK(!atomic_load(&late_cb_ran));
+	CHECK(!atomic_load_explicit(&late_cb_ran, memory_order_seq_cst));
 }
 
 /* The mb flavour has no membarrier to fail. */
@@ -936,7 +938,7 @@ static void test_scan_order(enum srcu_flavour f)
 	k.pulse_arg = &y;
 	sync_call_start(&gp, &sp, true, &x);
 	expect_waits(&gp, &x);
-	CHECK(atomic_load(&k.scan_fired));
+	CHECK(atomic_load_explicit(&k.scan_fired, memory_order_seq_cst));
 	pthread_join(y.th, NULL);
 	destroy_domain(&sp);
 }
@@ -958,7 +960,7 @@ static void test_idle_order(enum srcu_flavour f)
 	k.pulse_arg = &y;
 	sync_call_start(&gp, &sp, true, &x);
 	expect_waits(&gp, &x);
-	CHECK(atomic_load(&k.scan_fired));
+	CHECK(atomic_load_explicit(&k.scan_fired, memory_order_seq_cst));
 	pthread_join(y.th, NULL);
 	destroy_domain(&sp);
 }
@@ -1022,7 +1024,7 @@ static void test_share(enum srcu_flavour f)
 	wait_flipped(&sp, 0);
 	held_reader_start(&x, &sp, 1, false);
 	sync_call_start(&c2, &sp, false, &x);
-	while (atomic_load(&k.snapshots) < 2)
+	while (atomic_load_explicit(&k.snapshots, memory_order_seq_cst) < 2)
 		sched_yield();
 	held_reader_finish(&z);
 	pthread_join(gp1.th, NULL);

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 	};
 	struct srcu_options o;
 	struct reader_stats *rs;
-	unsigned long reads = 0, poisoned = 0, ages[4] = { 0 }, repl = 0, failures;
+	unsigned long reads = 0, poisoned = 0, ages[4] = { 0 }, repl = 0, failures, gp_failed;
 	double seconds = 3;
 	char err[256];
 	bool expect_failures = false;
@@ -358,7 +358,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nupdaters; i++)
 		repl += updaters[i].replacements;
 
-	failures = poisoned + ages[2] + ages[3] + atomic_load(&gp_errors);
+	/* seq_cst: read after the threads were joined; any order would do */
+	gp_failed = atomic_load_explicit(&gp_errors, memory_order_seq_cst);
+	failures = poisoned + ages[2] + ages[3] + gp_failed;
 	printf("torture: flavour=%s retire=%s readers=%d updaters=%d delays=%s%s\n",
 	       srcu_flavour_name(srcu_flavour_of(&domain)),
 	       retire == RETIRE_CALL ? "call" : retire == RETIRE_EXPEDITED ? "expedited" : "sync",
@@ -366,7 +368,7 @@ int main(int argc, char **argv)
 	printf("torture: reads %lu, replacements %lu, grace periods %lu\n", reads, repl,
 	       srcu_completed(&domain));
 	printf("torture: ages 0:%lu 1:%lu 2:%lu >=3:%lu, poisoned reads %lu, failed grace periods %lu\n",
-	       ages[0], ages[1], ages[2], ages[3], poisoned, atomic_load(&gp_errors));
+	       ages[0], ages[1], ages[2], ages[3], poisoned, gp_failed);
 	printf("torture: failures %lu\n", failures);
 	if (srcu_destroy(&domain, err, sizeof(err)) != 0) {
 		fprintf(stderr, "torture_srcu: %s\n", err);

@@ -519,6 +519,7 @@ static int read_cell(const struct srcu_opts *o, const struct primitive *p, enum 
 {
 	struct read_shared *sh = aligned_alloc(CACHELINE, sizeof(*sh));
 	struct srcu_struct srcu;
+	bool srcu_ready = false;
 	int rc = 0;
 
 	if (!sh || !(sh->results = aligned_alloc(CACHELINE, (size_t)n * sizeof(*sh->results)))) {
@@ -537,13 +538,15 @@ static int read_cell(const struct srcu_opts *o, const struct primitive *p, enum 
 	sh->srcu = p->kind == K_SRCU ? &srcu : NULL;
 	pthread_rwlock_init(&sh->rwlock, NULL);
 	pthread_mutex_init(&sh->mutex, NULL);
-	if (sh->srcu)
+	if (sh->srcu) {
 		rc = srcu_domain_init(&srcu, p->flavour, true, o->hz, "bench", err, errlen);
+		srcu_ready = !rc;
+	}
 	if (!rc)
 		rc = read_run_readers(o, sh, n, err, errlen);
 	if (!rc)
 		rc = read_figures(o, sh, n, f, err, errlen);
-	if (sh->srcu && srcu_destroy(&srcu, err, errlen) && !rc)
+	if (srcu_ready && srcu_destroy(&srcu, rc ? NULL : err, errlen) && !rc)
 		rc = WL_ERROR;
 	pthread_rwlock_destroy(&sh->rwlock);
 	pthread_mutex_destroy(&sh->mutex);
@@ -567,10 +570,12 @@ static void read_row(struct wl_ctx *ctx, const struct srcu_opts *o, const struct
 	wl_put_text(ctx, COL_LOOP, loop_names[loop]);
 }
 
-/* The read-side table of one loop: a row of medians per primitive. */
-static int read_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
-		      enum loop loop, double *samples, char *err, size_t errlen)
+/* The stdout table of one loop: a row of medians per primitive. */
+static void read_print(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
+		       enum loop loop, double *wall)
 {
+	size_t n = 0;
+
 	wl_printf(ctx, "Read side, %s loop: wall-clock ns per lock/unlock pair per reader (median of %llu), critical section %llu ns\n",
 		  loop_names[loop], (unsigned long long)o->repetitions,
 		  (unsigned long long)o->critical_ns);
@@ -582,26 +587,54 @@ static int read_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struc
 		if (!pl->prim[pi])
 			continue;
 		wl_printf(ctx, "%-12s", primitives[pi].name);
-		for (size_t i = 0; i < pl->nreaders; i++) {
-			for (uint64_t r = 0; r < o->repetitions; r++) {
-				struct read_figures f;
-				int rc;
-
-				rc = read_cell(o, &primitives[pi], loop, (int)pl->readers[i], &f, err,
-					       errlen);
-				if (rc)
-					return rc;
-				samples[r] = f.wall_ns;
-				read_row(ctx, o, &primitives[pi], loop, pl->readers[i], r, &f);
-				if (wl_row_end(ctx))
-					return WL_ERROR;
-			}
-			wl_printf(ctx, " %11.2f", stats_median(samples, o->repetitions));
-		}
+		for (size_t i = 0; i < pl->nreaders; i++, n++)
+			wl_printf(ctx, " %11.2f",
+				  stats_median(&wall[n * o->repetitions], o->repetitions));
 		wl_printf(ctx, "\n");
 	}
 	wl_printf(ctx, "\n");
-	return 0;
+}
+
+/*
+ * Every read-side cell of one loop.  Repetitions are the outer loop, so
+ * that each round measures every primitive back to back: on a shared
+ * machine, load that comes and goes lands on all of them alike.
+ */
+static int read_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
+		      enum loop loop, char *err, size_t errlen)
+{
+	double *wall = calloc(NPRIMS * pl->nreaders * o->repetitions, sizeof(*wall));
+	int rc = 0;
+
+	if (!wall) {
+		snprintf(err, errlen, "out of memory");
+		return WL_ERROR;
+	}
+	for (uint64_t r = 0; r < o->repetitions && !rc; r++) {
+		size_t n = 0;
+
+		for (size_t pi = 0; pi < NPRIMS && !rc; pi++) {
+			for (size_t i = 0; pl->prim[pi] && i < pl->nreaders && !rc; i++, n++) {
+				struct read_figures f;
+
+				wl_progress(ctx, "read side, %s loop, round %llu: %s, %llu readers",
+					    loop_names[loop], (unsigned long long)r + 1,
+					    primitives[pi].name, (unsigned long long)pl->readers[i]);
+				rc = read_cell(o, &primitives[pi], loop, (int)pl->readers[i], &f, err,
+					       errlen);
+				if (rc)
+					break;
+				wall[n * o->repetitions + r] = f.wall_ns;
+				read_row(ctx, o, &primitives[pi], loop, pl->readers[i], r, &f);
+				if (wl_row_end(ctx))
+					rc = WL_ERROR;
+			}
+		}
+	}
+	if (!rc)
+		read_print(ctx, o, pl, loop, wall);
+	free(wall);
+	return rc;
 }
 
 /* ---- grace periods ---- */
@@ -984,7 +1017,6 @@ static void srcu_meta(struct wl_ctx *ctx, const struct srcu_opts *o, const struc
 static int srcu_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errlen)
 {
 	const struct srcu_opts *o = opts;
-	double samples[1000];
 	struct plan pl;
 	int rc, ncpu = topology_cpu_count();
 
@@ -996,7 +1028,7 @@ static int srcu_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errl
 				  (unsigned long long)pl.readers[i], ncpu);
 	srcu_fallback_notice(ctx, o, &pl);
 	for (int l = 0; l < LOOP_COUNT && !o->no_read; l++)
-		if (pl.loop[l] && (rc = read_table(ctx, o, &pl, (enum loop)l, samples, err, errlen)))
+		if (pl.loop[l] && (rc = read_table(ctx, o, &pl, (enum loop)l, err, errlen)))
 			return rc;
 	if (!o->no_gp && (rc = gp_table(ctx, o, &pl, err, errlen)))
 		return rc;

@@ -571,6 +571,15 @@ static void srcu_wait_index_classic(struct srcu_struct *sp, int i, struct srcu_w
 
 /* ---- grace periods ---- */
 
+/* A statistic only grace periods write, under gp_mutex: a load and a
+ * store, no locked instruction (relaxed: readers of statistics need no
+ * order). */
+static void stat_inc_locked(atomic_ulong *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
 static int srcu_flip(struct srcu_struct *sp)
 {
 	unsigned word = atomic_load_explicit(&sp->idx, memory_order_relaxed);
@@ -591,7 +600,7 @@ static int srcu_gp_modern(struct srcu_struct *sp, struct srcu_wait *w)
 	if (rc)
 		return rc;
 	if (sp->idle_fast_path && srcu_readers_idle(sp)) {
-		atomic_fetch_add_explicit(&sp->stat_gp_idle, 1, memory_order_relaxed);
+		stat_inc_locked(&sp->stat_gp_idle);
 		return 0;
 	}
 	cur = (int)(atomic_load_explicit(&sp->idx, memory_order_relaxed) & 1u);
@@ -600,7 +609,7 @@ static int srcu_gp_modern(struct srcu_struct *sp, struct srcu_wait *w)
 	srcu_flip(sp);
 	if (!MUTANT(srcu_skip_old_index_wait))
 		srcu_wait_index(sp, cur, w);            /* [old] */
-	atomic_fetch_add_explicit(&sp->stat_gp_full, 1, memory_order_relaxed);
+	stat_inc_locked(&sp->stat_gp_full);
 	return 0;
 }
 
@@ -636,7 +645,7 @@ static int srcu_gp_classic(struct srcu_struct *sp, struct srcu_wait *w)
 		srcu_wait_index_classic(sp, cur, w);
 	if ((rc = srcu_sync_func(sp, w->expedited)))
 		return rc;
-	atomic_fetch_add_explicit(&sp->stat_gp_full, 1, memory_order_relaxed);
+	stat_inc_locked(&sp->stat_gp_full);
 	return 0;
 }
 
