@@ -43,6 +43,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/util/compiler.h"
+
 #define SRCU_CACHELINE 64
 
 /* The flavours, one line each: X(ENUM_SUFFIX, "name"). */
@@ -248,7 +250,7 @@ static inline int srcu_read_lock(struct srcu_reader *r)
 	 * emit a compiler barrier only; the grace period's membarrier()
 	 * promotes it to a full fence on every running thread.
 	 */
-	if (word & SRCU_IDX_FENCED)
+	if (unlikely(word & SRCU_IDX_FENCED))   /* mb: the cost is the fence's */
 		atomic_thread_fence(memory_order_seq_cst);
 	else
 		atomic_signal_fence(memory_order_seq_cst);
@@ -271,7 +273,7 @@ static inline void srcu_read_unlock(struct srcu_reader *r, int idx)
 	 * the reference cost of a fenced read side.
 	 */
 	SRCU_TEST_BEFORE_UNLOCK(r);
-	if ((unsigned)idx & SRCU_IDX_FENCED)
+	if (unlikely((unsigned)idx & SRCU_IDX_FENCED))
 		atomic_thread_fence(memory_order_seq_cst);
 	atomic_store_explicit(c, n, memory_order_release);
 }
