@@ -874,26 +874,39 @@ static void gp_row(struct wl_ctx *ctx, const struct srcu_opts *o, const struct g
 	wl_put_real(ctx, COL_GP_MEAN, histogram_mean(h));
 }
 
-/* Every repetition of cell @c: rows, the stdout line, the histogram. */
-static int gp_cell_run(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
-		       const struct gp_cell *c, struct histogram *h, struct histogram *merged,
-		       char *err, size_t errlen)
+#define MAX_GP_CELLS 64
+
+/* The grace-period cells of the chosen primitives, in table order. */
+static int gp_cells(const struct plan *pl, struct gp_cell *cells)
+{
+	int n = 0;
+
+	for (size_t pi = 0; pi < NPRIMS; pi++) {
+		const struct primitive *p = &primitives[pi];
+		bool has_idle_path = p->kind == K_SRCU && p->flavour != SRCU_FLAVOUR_CLASSIC;
+
+		if (!pl->prim[pi] || (p->kind != K_SRCU && p->kind != K_URCU))
+			continue;
+		for (int kind = 0; kind < GP_KIND_COUNT; kind++) {
+			if (p->kind == K_URCU && kind == GP_EXPEDITED)
+				continue;   /* liburcu has no expedited variant */
+			for (int busy = 0; busy < 2; busy++)
+				for (int fastpath = 1; fastpath >= 0; fastpath--) {
+					/* the idle fast path only matters with idle readers */
+					if ((!fastpath && (!has_idle_path || busy)) || n == MAX_GP_CELLS)
+						continue;
+					cells[n++] = (struct gp_cell){ p, (enum gp_kind)kind, busy, fastpath };
+				}
+		}
+	}
+	return n;
+}
+
+/* A cell's stdout line and histogram, over every repetition. */
+static int gp_report(struct wl_ctx *ctx, const struct gp_cell *c, const struct histogram *merged)
 {
 	const char *idle = gp_idle_path_text(c);
 
-	wl_progress(ctx, "grace periods: %s %s, readers %s", c->prim->name, gp_kind_names[c->kind],
-		    c->busy ? "busy" : "idle");
-	histogram_init(merged);
-	for (uint64_t r = 0; r < o->repetitions; r++) {
-		int rc = gp_rep(o, c, pl->gp_readers, h, err, errlen);
-
-		if (rc)
-			return rc;
-		histogram_merge(merged, h);
-		gp_row(ctx, o, c, pl->gp_readers, r, h);
-		if (wl_row_end(ctx))
-			return WL_ERROR;
-	}
 	wl_printf(ctx, "%-12s %-10s %-6s %-5s %10.1f %10.1f %10.1f\n", c->prim->name,
 		  gp_kind_names[c->kind], c->busy ? "busy" : "idle",
 		  !*idle ? "-" : c->idle_path ? "on" : "off",
@@ -904,52 +917,60 @@ static int gp_cell_run(struct wl_ctx *ctx, const struct srcu_opts *o, const stru
 				 *idle == '0' ? "-nofastpath" : "") ? WL_ERROR : 0;
 }
 
-/* The cells of primitive @p, in table order. */
-static int gp_primitive(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
-			const struct primitive *p, struct histogram *h, struct histogram *merged,
-			char *err, size_t errlen)
+/* One round: a repetition of every cell, merged into @merged[c]. */
+static int gp_round(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
+		    const struct gp_cell *cells, int n, uint64_t rep, struct histogram *h,
+		    struct histogram **merged, char *err, size_t errlen)
 {
-	bool has_idle_path = p->kind == K_SRCU && p->flavour != SRCU_FLAVOUR_CLASSIC;
+	for (int c = 0; c < n; c++) {
+		int rc;
 
-	for (int kind = 0; kind < GP_KIND_COUNT; kind++) {
-		if (p->kind == K_URCU && kind == GP_EXPEDITED)
-			continue;   /* liburcu has no expedited variant */
-		for (int busy = 0; busy < 2; busy++)
-			for (int fastpath = 1; fastpath >= 0; fastpath--) {
-				struct gp_cell c = { p, (enum gp_kind)kind, busy, fastpath };
-				int rc;
-
-				/* the idle fast path only matters with idle readers */
-				if (!fastpath && (!has_idle_path || busy))
-					continue;
-				rc = gp_cell_run(ctx, o, pl, &c, h, merged, err, errlen);
-				if (rc)
-					return rc;
-			}
+		wl_progress(ctx, "grace periods, round %llu: %s %s, readers %s",
+			    (unsigned long long)rep + 1, cells[c].prim->name,
+			    gp_kind_names[cells[c].kind], cells[c].busy ? "busy" : "idle");
+		rc = gp_rep(o, &cells[c], pl->gp_readers, h, err, errlen);
+		if (rc)
+			return rc;
+		histogram_merge(merged[c], h);
+		gp_row(ctx, o, &cells[c], pl->gp_readers, rep, h);
+		if (wl_row_end(ctx))
+			return WL_ERROR;
 	}
 	return 0;
 }
 
+/*
+ * Every grace-period cell.  As on the read side, repetitions are the outer
+ * loop: each round measures every cell back to back.
+ */
 static int gp_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
 		    char *err, size_t errlen)
 {
-	struct histogram *h = histogram_new(), *merged = histogram_new();
-	int rc = 0;
+	struct gp_cell cells[MAX_GP_CELLS];
+	int n = gp_cells(pl, cells), rc = 0;
+	struct histogram *h = histogram_new(), *merged[MAX_GP_CELLS] = { NULL };
 
-	if (!h || !merged) {
+	for (int c = 0; c < n; c++)
+		if (!(merged[c] = histogram_new()))
+			rc = WL_ERROR;
+	if (!h || rc) {
 		snprintf(err, errlen, "out of memory");
 		rc = WL_ERROR;
 	}
-	wl_printf(ctx, "Grace periods: latency in us, %llu samples x %llu repetitions, %d reader(s)\n",
-		  (unsigned long long)o->gp_samples, (unsigned long long)o->repetitions,
-		  pl->gp_readers);
-	wl_printf(ctx, "%-12s %-10s %-6s %-5s %10s %10s %10s\n", "primitive", "kind", "readers",
-		  "idle", "p50", "p99", "max");
-	for (size_t pi = 0; pi < NPRIMS && !rc; pi++)
-		if (pl->prim[pi] && (primitives[pi].kind == K_SRCU || primitives[pi].kind == K_URCU))
-			rc = gp_primitive(ctx, o, pl, &primitives[pi], h, merged, err, errlen);
+	for (uint64_t r = 0; r < o->repetitions && !rc; r++)
+		rc = gp_round(ctx, o, pl, cells, n, r, h, merged, err, errlen);
+	if (!rc) {
+		wl_printf(ctx, "Grace periods: latency in us, %llu samples x %llu repetitions, %d reader(s)\n",
+			  (unsigned long long)o->gp_samples, (unsigned long long)o->repetitions,
+			  pl->gp_readers);
+		wl_printf(ctx, "%-12s %-10s %-6s %-5s %10s %10s %10s\n", "primitive", "kind",
+			  "readers", "idle", "p50", "p99", "max");
+	}
+	for (int c = 0; c < n && !rc; c++)
+		rc = gp_report(ctx, &cells[c], merged[c]);
+	for (int c = 0; c < n; c++)
+		free(merged[c]);
 	free(h);
-	free(merged);
 	return rc;
 }
 
