@@ -11,7 +11,6 @@ struct dlbench_command {
 	int (*main)(int argc, char **argv);   /* argv[0] is the subcommand */
 };
 
-int cmd_srcu(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);

@@ -22,11 +22,11 @@ const struct workload *const workloads[] = {
 	&workload_verify,
 	&workload_dirty_log,
 	&workload_memslot,
+	&workload_srcu,
 	NULL,
 };
 
 static const struct dlbench_command commands[] = {
-	{ "srcu", "SRCU read-side cost and grace-period latency, against liburcu", cmd_srcu },
 	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
 	{ "merge", "merge the results directories of shards or hosts into one", cmd_merge },
 	{ "plot", "render the gnuplot plots of a result directory", cmd_plot },

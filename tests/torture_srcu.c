@@ -25,27 +25,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util/rng.h"
+#include "lib/util/timing.h"
+
 static __thread uint64_t torture_rng;
+static __thread bool torture_straggled;   /* the last lock slept after the index */
 static int torture_index_delay;   /* 1 in N lock calls delays after the index */
 
 static inline uint64_t torture_random(void)
 {
-	/* xorshift64*: a cheap per-thread generator */
-	torture_rng ^= torture_rng >> 12;
-	torture_rng ^= torture_rng << 25;
-	torture_rng ^= torture_rng >> 27;
-	return torture_rng * 2685821657736338717ull;
+	return rng_next(&torture_rng);
 }
 
+/*
+ * Between reading the index and incrementing: usually a yield, one time in
+ * eight a sleep of up to a millisecond, long enough for several grace
+ * periods to flip past the reader (a straggler on the inactive index); the
+ * section that follows then sleeps too (reader_main), so that the next grace
+ * periods have to wait for the straggler.
+ */
 static void torture_index_delay_hook(void)
 {
-	if (torture_index_delay && torture_random() % (uint64_t)torture_index_delay == 0)
+	uint64_t r;
+
+	if (!torture_index_delay || rng_below(&torture_rng, (uint64_t)torture_index_delay))
+		return;
+	r = torture_random();
+	if (r % 8) {
 		sched_yield();
+	} else {
+		sleep_ns(50000 + (r >> 8) % 950000);
+		torture_straggled = true;
+	}
 }
 #define SRCU_TORTURE_DELAY_AFTER_INDEX() torture_index_delay_hook()
 
 #include "lib/srcu/srcu.h"
-#include "lib/util/timing.h"
 
 #define POOL_PER_UPDATER 8
 #define ELEMENT_LIVE 0x1173
@@ -78,6 +93,7 @@ static int nupdaters = 2, nreaders = 8;
 static enum retire_mode retire = RETIRE_SYNC;
 static bool broken, delays = true;
 static atomic_int stop;
+static atomic_ulong gp_errors;   /* grace periods that returned an error */
 
 struct reader_stats {
 	unsigned long reads;
@@ -134,7 +150,7 @@ static void *updater_main(void *p)
 	struct updater *u = p;
 	static atomic_ulong ids;
 
-	torture_rng = 0x9e3779b97f4a7c15ull ^ (uintptr_t)u;
+	torture_rng = rng_seed((uintptr_t)u, 1);
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		struct element *n = element_alloc(u), *old;
 
@@ -150,13 +166,17 @@ static void *updater_main(void *p)
 		if (broken) {
 			element_retire(old);
 		} else if (retire == RETIRE_CALL) {
-			call_srcu(&domain, &old->head, element_retire_cb);
+			if (call_srcu(&domain, &old->head, element_retire_cb))
+				atomic_fetch_add_explicit(&gp_errors, 1, memory_order_relaxed);
 		} else {
-			if (retire == RETIRE_EXPEDITED)
-				synchronize_srcu_expedited(&domain);
+			int rc = retire == RETIRE_EXPEDITED ? synchronize_srcu_expedited(&domain)
+							    : synchronize_srcu(&domain);
+
+			/* a failed grace period leaves the element live, unretired */
+			if (rc)
+				atomic_fetch_add_explicit(&gp_errors, 1, memory_order_relaxed);
 			else
-				synchronize_srcu(&domain);
-			element_retire(old);
+				element_retire(old);
 		}
 		if (delays && torture_random() % 4 == 0)
 			sleep_ns(torture_random() % 50000);
@@ -185,8 +205,12 @@ static void *reader_main(void *p)
 	struct srcu_reader *r;
 
 	snprintf(name, sizeof(name), "torture-reader-%d", st->index);
-	r = srcu_register_reader(&domain, name);
-	torture_rng = 0x2545f4914f6cdd1dull * (uint64_t)(st->index + 1);
+	r = srcu_register_reader(&domain, name, NULL, 0);
+	if (!r) {
+		st->poisoned++;   /* counted as a failure: the reader never ran */
+		return NULL;
+	}
+	torture_rng = rng_seed((uint64_t)st->index, 2);
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		struct updater *u = &updaters[torture_random() % (uint64_t)nupdaters];
 		int idx = srcu_read_lock(r);
@@ -196,8 +220,11 @@ static void *reader_main(void *p)
 		unsigned long payload = atomic_load_explicit(&e->payload, memory_order_relaxed);
 		int age;
 
-		if (delays)
+		if (delays && torture_straggled)
+			sleep_ns(100000 + torture_random() % 400000);
+		else if (delays)
 			reader_delay();
+		torture_straggled = false;
 		/* re-check after the delay: the element must still be intact */
 		if (poison != ELEMENT_LIVE || payload != e->id * 3 + 1 ||
 		    atomic_load_explicit(&e->poison, memory_order_relaxed) != ELEMENT_LIVE)
@@ -207,14 +234,15 @@ static void *reader_main(void *p)
 		st->ages[age > 3 ? 3 : age]++;
 		st->reads++;
 	}
-	srcu_unregister_reader(r);
+	if (srcu_unregister_reader(r, NULL, 0))
+		st->poisoned++;
 	return NULL;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: torture_srcu [-f mb|fast] [-m sync|expedited|call] [-r READERS] [-u UPDATERS]\n"
+		"usage: torture_srcu [-f mb|fast|classic] [-m sync|expedited|call] [-r READERS] [-u UPDATERS]\n"
 		"                    [-d SECONDS] [-n] [-i N] [--broken --expect-failures]\n"
 		"  -f, --flavour       read-side flavour (default mb)\n"
 		"  -m, --retire        how updaters wait before poisoning (default sync)\n"
@@ -222,7 +250,8 @@ static void usage(FILE *f)
 		"  -u, --updaters      updater threads (default 2)\n"
 		"  -d, --duration      seconds (default 3)\n"
 		"  -n, --no-delays     no delays injected\n"
-		"  -i, --index-delay N yield in 1 of N read locks between index and increment (default 64)\n"
+		"  -i, --index-delay N delay 1 of N read locks between index and increment (default 64;\n"
+		"                      a yield, or one time in 8 a sleep of up to 1 ms)\n"
 		"      --broken        skip the grace period (the test must then fail)\n"
 		"      --expect-failures  exit 0 only if failures were seen\n");
 }
@@ -244,8 +273,9 @@ int main(int argc, char **argv)
 	};
 	struct srcu_options o;
 	struct reader_stats *rs;
-	unsigned long reads = 0, poisoned = 0, ages[4] = { 0 }, repl = 0, failures;
+	unsigned long reads = 0, poisoned = 0, ages[4] = { 0 }, repl = 0, failures, gp_failed;
 	double seconds = 3;
+	char err[256];
 	bool expect_failures = false;
 	int c;
 
@@ -254,7 +284,13 @@ int main(int argc, char **argv)
 	torture_index_delay = 64;
 	while ((c = getopt_long(argc, argv, "f:m:r:u:d:ni:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': o.flavour = strcmp(optarg, "fast") == 0 ? SRCU_FLAVOUR_FAST : SRCU_FLAVOUR_MB; break;
+		case 'f':
+			if (srcu_flavour_parse(optarg) < 0) {
+				fprintf(stderr, "torture_srcu: unknown flavour '%s'\n", optarg);
+				return 2;
+			}
+			o.flavour = (enum srcu_flavour)srcu_flavour_parse(optarg);
+			break;
 		case 'm':
 			retire = !strcmp(optarg, "call") ? RETIRE_CALL :
 				 !strcmp(optarg, "expedited") ? RETIRE_EXPEDITED : RETIRE_SYNC;
@@ -274,7 +310,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "torture_srcu: readers and updaters must be >= 1, duration > 0\n");
 		return 2;
 	}
-	srcu_init(&domain, &o);
+	o.hz = 1000;
+	if (srcu_init(&domain, &o, err, sizeof(err))) {
+		fprintf(stderr, "torture_srcu: %s\n", err);
+		return 1;
+	}
+	if (err[0])
+		fprintf(stderr, "torture_srcu: %s\n", err);
 	updaters = calloc((size_t)nupdaters, sizeof(*updaters));
 	rs = calloc((size_t)nreaders, sizeof(*rs));
 	for (int i = 0; i < nupdaters; i++) {
@@ -311,22 +353,27 @@ int main(int argc, char **argv)
 		for (int a = 0; a < 4; a++)
 			ages[a] += rs[i].ages[a];
 	}
-	srcu_barrier(&domain);
+	if (srcu_barrier(&domain))
+		poisoned++;
 	for (int i = 0; i < nupdaters; i++)
 		repl += updaters[i].replacements;
 
-	failures = poisoned + ages[2] + ages[3];
+	/* seq_cst: read after the threads were joined; any order would do */
+	gp_failed = atomic_load_explicit(&gp_errors, memory_order_seq_cst);
+	failures = poisoned + ages[2] + ages[3] + gp_failed;
 	printf("torture: flavour=%s retire=%s readers=%d updaters=%d delays=%s%s\n",
-	       srcu_flavour_name(domain.flavour),
+	       srcu_flavour_name(srcu_flavour_of(&domain)),
 	       retire == RETIRE_CALL ? "call" : retire == RETIRE_EXPEDITED ? "expedited" : "sync",
 	       nreaders, nupdaters, delays ? "on" : "off", broken ? " BROKEN" : "");
 	printf("torture: reads %lu, replacements %lu, grace periods %lu\n", reads, repl,
 	       srcu_completed(&domain));
-	printf("torture: ages 0:%lu 1:%lu 2:%lu >=3:%lu, poisoned reads %lu\n", ages[0],
-	       ages[1], ages[2], ages[3], poisoned);
+	printf("torture: ages 0:%lu 1:%lu 2:%lu >=3:%lu, poisoned reads %lu, failed grace periods %lu\n",
+	       ages[0], ages[1], ages[2], ages[3], poisoned, gp_failed);
 	printf("torture: failures %lu\n", failures);
-	if (srcu_destroy(&domain) != 0)
+	if (srcu_destroy(&domain, err, sizeof(err)) != 0) {
+		fprintf(stderr, "torture_srcu: %s\n", err);
 		return 1;
+	}
 	for (int i = 0; i < nupdaters; i++)
 		pthread_mutex_destroy(&updaters[i].pool_lock);
 	free(updaters);

@@ -78,7 +78,7 @@ static void srcu_swap_destroy(struct dirty_log *log)
 
 	if (p->srcu_ready) {
 		srcu_barrier(&p->srcu);       /* call_srcu callbacks still queued */
-		srcu_destroy(&p->srcu);
+		srcu_destroy(&p->srcu, NULL, 0);
 		p->srcu_ready = false;
 	}
 	if (p->slots)
@@ -100,7 +100,7 @@ static int srcu_swap_init(struct dirty_log *log, char *err, size_t errlen)
 
 	srcu_options_default(&so);
 	so.name = "dirty-bitmaps";
-	if (srcu_init(&p->srcu, &so)) {
+	if (srcu_init(&p->srcu, &so, NULL, 0)) {
 		snprintf(err, errlen, "srcu-swap: cannot initialise its SRCU domain");
 		return -ENOMEM;
 	}
@@ -132,7 +132,7 @@ static int srcu_swap_vcpu_begin(struct dirty_log *log, struct vcpu *v, char *err
 	char name[32];
 
 	snprintf(name, sizeof(name), "vcpu%d", v->index);
-	v->log_vcpu = srcu_register_reader(&p->srcu, name);
+	v->log_vcpu = srcu_register_reader(&p->srcu, name, NULL, 0);
 	if (!v->log_vcpu) {
 		snprintf(err, errlen, "srcu-swap: vCPU %d cannot register as a reader", v->index);
 		return -ENOMEM;
@@ -143,7 +143,7 @@ static int srcu_swap_vcpu_begin(struct dirty_log *log, struct vcpu *v, char *err
 static void srcu_swap_vcpu_end(struct dirty_log *log, struct vcpu *v)
 {
 	(void)log;
-	srcu_unregister_reader(v->log_vcpu);
+	srcu_unregister_reader(v->log_vcpu, NULL, 0);
 	v->log_vcpu = NULL;
 }
 

@@ -68,7 +68,9 @@
 	X(srcu_mb, "srcu-mb", SRCU_FLAVOUR_MB,                                              \
 	  "SRCU, full fences in read lock/unlock (the kernel's srcu_read_lock)")           \
 	X(srcu_fast, "srcu-fast", SRCU_FLAVOUR_FAST,                                        \
-	  "SRCU, fence-free readers, updater forces ordering with membarrier()")
+	  "SRCU, fence-free readers, updater forces ordering with membarrier()")          \
+	X(srcu_classic, "srcu-classic", SRCU_FLAVOUR_CLASSIC,                               \
+	  "SRCU as in 2012: fence-free readers, sync_func x3 per grace period, jiffy sleeps")
 
 /*
  * The built-in protections, in the order `all` lists them: X(ident) with

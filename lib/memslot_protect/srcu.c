@@ -77,7 +77,7 @@ static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *in
 	o.flavour = (enum srcu_flavour)p->ops->variant;
 	o.idle_fast_path = p->opt.srcu_idle_fast_path;
 	o.name = p->ops->name;
-	rc = srcu_init(&st->srcu, &o);
+	rc = srcu_init(&st->srcu, &o, NULL, 0);
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot set up the SRCU domain: %s", p->ops->name,
 			 strerror(-rc));
@@ -98,7 +98,7 @@ static void srcu_protect_destroy(struct memslot_protect *p)
 	for (size_t i = 0; i < st->norphans; i++)
 		memslot_table_retire(st->orphans[i]);
 	free(st->orphans);
-	srcu_destroy(&st->srcu);
+	srcu_destroy(&st->srcu, NULL, 0);
 	free(st);
 }
 
@@ -110,7 +110,7 @@ static struct memslot_reader *srcu_protect_reader_register(struct memslot_protec
 
 	if (!r)
 		return NULL;
-	r->sr = srcu_register_reader(&st->srcu, name);
+	r->sr = srcu_register_reader(&st->srcu, name, NULL, 0);
 	if (!r->sr) {
 		free(r);
 		errno = ENOMEM;
@@ -123,7 +123,7 @@ static void srcu_protect_reader_unregister(struct memslot_reader *base)
 {
 	struct srcu_protect_reader *r = (struct srcu_protect_reader *)base;
 
-	srcu_unregister_reader(r->sr);
+	srcu_unregister_reader(r->sr, NULL, 0);
 	free(r);
 }
 

@@ -120,7 +120,7 @@ int rmap_init(struct rmap *rm, const struct rmap_options *o, char *err, size_t e
 	srcu_options_default(&so);
 	so.flavour = o->srcu_flavour;
 	so.name = "rmap";
-	rc = srcu_init(&rm->srcu, &so);
+	rc = srcu_init(&rm->srcu, &so, err, errlen);
 	if (rc) {
 		snprintf(err, errlen, "rmap: cannot set up the SRCU domain: %s", strerror(-rc));
 		free(rm->heads);
@@ -156,7 +156,7 @@ int rmap_destroy(struct rmap *rm)
 	int rc;
 
 	srcu_barrier(&rm->srcu);
-	rc = srcu_destroy(&rm->srcu);
+	rc = srcu_destroy(&rm->srcu, NULL, 0);
 	for (uint32_t g = 0; g < rm->ngfns; g++) {
 		uintptr_t v = atomic_load_explicit(&rm->heads[g].val, memory_order_relaxed);
 
@@ -354,13 +354,13 @@ uint32_t rmap_count(struct rmap *rm, uint32_t gfn)
 int rmap_reader_register(struct rmap_reader *r, struct rmap *rm, const char *name)
 {
 	r->rm = rm;
-	r->srcu = srcu_register_reader(&rm->srcu, name);
+	r->srcu = srcu_register_reader(&rm->srcu, name, NULL, 0);
 	return r->srcu ? 0 : -ENOMEM;
 }
 
 void rmap_reader_unregister(struct rmap_reader *r)
 {
 	if (r->srcu)
-		srcu_unregister_reader(r->srcu);
+		srcu_unregister_reader(r->srcu, NULL, 0);
 	r->srcu = NULL;
 }

@@ -164,7 +164,7 @@ int vcpu_array_init(struct vcpu_array *a, const struct vcpu_array_ops *ops,
 		srcu_options_default(&o);
 		o.name = "vcpu-array";
 		o.flavour = cfg->srcu_flavour;
-		rc = srcu_init(&a->srcu, &o);
+		rc = srcu_init(&a->srcu, &o, err, errlen);
 		if (rc) {
 			snprintf(err, errlen, "%s: cannot set up the SRCU domain: %s", ops->name,
 				 strerror(-rc));
@@ -173,7 +173,7 @@ int vcpu_array_init(struct vcpu_array *a, const struct vcpu_array_ops *ops,
 	}
 	rc = ops->init(a, err, errlen);
 	if (rc && ops->uses_srcu)
-		srcu_destroy(&a->srcu);
+		srcu_destroy(&a->srcu, NULL, 0);
 	return rc;
 }
 
@@ -182,7 +182,7 @@ int vcpu_array_destroy(struct vcpu_array *a)
 	if (a->ops->uses_srcu) {
 		/* the rcu strategy's queued frees touch its state: drain first */
 		srcu_barrier(&a->srcu);
-		if (srcu_destroy(&a->srcu))
+		if (srcu_destroy(&a->srcu, NULL, 0))
 			return -EBUSY;
 	}
 	a->ops->destroy(a);
@@ -197,7 +197,7 @@ int vcpu_array_reader_register(struct vcpu_array_reader *r, struct vcpu_array *a
 	r->srcu = NULL;
 	r->srcu_idx = 0;
 	if (a->ops->uses_srcu) {
-		r->srcu = srcu_register_reader(&a->srcu, name);
+		r->srcu = srcu_register_reader(&a->srcu, name, NULL, 0);
 		if (!r->srcu)
 			return -ENOMEM;
 	}
@@ -207,7 +207,7 @@ int vcpu_array_reader_register(struct vcpu_array_reader *r, struct vcpu_array *a
 void vcpu_array_reader_unregister(struct vcpu_array_reader *r)
 {
 	if (r->srcu)
-		srcu_unregister_reader(r->srcu);
+		srcu_unregister_reader(r->srcu, NULL, 0);
 	r->srcu = NULL;
 }
 
