@@ -46,6 +46,9 @@ mode = ok,fail
 text = "value_ns grows with size"
 scenario = a
 figure = value_ns
+a = size=1
+b = size=8
+expect = b/a >= 4
 EOF
 host=$(hostname)
 

@@ -7,5 +7,5 @@ v=$(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo un
 new="#define DLBENCH_VERSION \"$v\""
 mkdir -p "$(dirname "$out")"
 if [ ! -f "$out" ] || [ "$(cat "$out")" != "$new" ]; then
-    printf '%s\n' "$new" > "$out.tmp" && mv "$out.tmp" "$out"
+    printf '%s\n' "$new" > "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
 fi

@@ -22,7 +22,11 @@ int results_pathf(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr, "dlbench: path too long: %.200s...\n", buf);
+		return -1;
+	}
+	return 0;
 }
 
 int results_dir_create(char *path, size_t len, const char *requested,

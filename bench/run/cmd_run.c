@@ -188,7 +188,7 @@ static int resume_setup(struct runner *r, const char *dir, char *config, size_t 
 {
 	char shard[64];
 
-	if (pathf(config, len, "%s/config.ini", dir) || pathf(r->dir, sizeof(r->dir), "%s", dir))
+	if (results_pathf(config, len, "%s/config.ini", dir) || results_pathf(r->dir, sizeof(r->dir), "%s", dir))
 		return -1;
 	if (access(config, R_OK) != 0) {
 		fprintf(stderr, "dlbench run: --resume %s: no %s (not a dlbench run directory)\n", dir,

@@ -12,21 +12,6 @@
 #include "bench/report/results.h"
 #include "bench/run/runner.h"
 
-int pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		fprintf(stderr, "%s: path too long: %s...\n", cli_prog, buf);
-		return -1;
-	}
-	return 0;
-}
-
 int copy_into(const char *from, const char *dir, const char *rel)
 {
 	struct results_file rf;
@@ -104,8 +89,8 @@ int link_tree(const char *from, const char *to)
 	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (pathf(a, sizeof(a), "%s/%s", from, de->d_name) ||
-		    pathf(b, sizeof(b), "%s/%s", to, de->d_name))
+		if (results_pathf(a, sizeof(a), "%s/%s", from, de->d_name) ||
+		    results_pathf(b, sizeof(b), "%s/%s", to, de->d_name))
 			rc = -1;
 		else
 			rc = link_tree(a, b);

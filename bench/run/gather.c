@@ -162,8 +162,8 @@ static long gather_workload(const char *dir, const struct matrix_config *cfg, co
 	struct stat sb;
 	long rows = 0;
 
-	if (pathf(sub, sizeof(sub), "%s/%s", dir, wl) ||
-	    pathf(path, sizeof(path), "%s/summary.csv", sub))
+	if (results_pathf(sub, sizeof(sub), "%s/%s", dir, wl) ||
+	    results_pathf(path, sizeof(path), "%s/summary.csv", sub))
 		return -1;
 	if (stat(path, &sb) == 0)
 		return 0;       /* gathered before this --resume */

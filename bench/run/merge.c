@@ -115,7 +115,7 @@ static void open_source(struct merge *m, struct source *s)
 {
 	char path[PATH_MAX + 16], num[64], *text;
 
-	if (pathf(path, sizeof(path), "%s/config.ini", s->dir) || access(path, R_OK) != 0)
+	if (results_pathf(path, sizeof(path), "%s/config.ini", s->dir) || access(path, R_OK) != 0)
 		cli_die("%s: not a results directory of dlbench run (no config.ini)", s->dir);
 	/* a shard still running holds its lock: refused, with its PID */
 	if (!MUTANT(run_skip_merge_source_lock) && results_dir_lock(s->dir))
@@ -277,16 +277,16 @@ static int link_cells(const struct merge *m)
 {
 	char from[PATH_MAX * 2], to[PATH_MAX * 2];
 
-	if (pathf(to, sizeof(to), "%s/cells", m->dir) || mkdir(to, 0777) != 0)
+	if (results_pathf(to, sizeof(to), "%s/cells", m->dir) || mkdir(to, 0777) != 0)
 		return -1;
 	for (size_t i = 0; i < m->nrec; i++) {
 		const struct record *rc = &m->rec[i];
 		const char *dir = m->src[rc->src].dir, *cell = field(m, rc, C_DIR);
 
-		if (pathf(from, sizeof(from), "%s/%s", dir, cell) ||
-		    pathf(to, sizeof(to), "%s/cells/%s", m->dir, rc->name) || link_tree(from, to) ||
-		    pathf(from, sizeof(from), "%s/%s.log", dir, cell) ||
-		    pathf(to, sizeof(to), "%s/cells/%s.log", m->dir, rc->name) || link_tree(from, to))
+		if (results_pathf(from, sizeof(from), "%s/%s", dir, cell) ||
+		    results_pathf(to, sizeof(to), "%s/cells/%s", m->dir, rc->name) || link_tree(from, to) ||
+		    results_pathf(from, sizeof(from), "%s/%s.log", dir, cell) ||
+		    results_pathf(to, sizeof(to), "%s/cells/%s.log", m->dir, rc->name) || link_tree(from, to))
 			return -1;
 	}
 	return 0;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench/cli.h"
+#include "bench/report/results.h"
 #include "bench/run/runner.h"
 
 volatile sig_atomic_t run_interrupted;
@@ -215,8 +216,8 @@ int run_one(struct runner *r, const struct pending *p, struct progress *pr)
 	pid_t pid;
 
 	run_name(&r->cfg, p, name, sizeof(name));
-	if (pathf(outdir, sizeof(outdir), "%s/cells/%s", r->dir, name) ||
-	    pathf(logpath, sizeof(logpath), "%s/cells/%s.log", r->dir, name) ||
+	if (results_pathf(outdir, sizeof(outdir), "%s/cells/%s", r->dir, name) ||
+	    results_pathf(logpath, sizeof(logpath), "%s/cells/%s.log", r->dir, name) ||
 	    prepare(r, name, outdir, logpath))
 		return -2;
 	pid = spawn(r, p, name, outdir, logpath);

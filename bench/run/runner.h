@@ -173,8 +173,6 @@ int run_emit(const struct runner *r, const struct emit_opts *o);
 
 /* ---- files.c: shared helpers */
 
-/* snprintf into a path buffer; -1 (after a message) when it does not fit. */
-int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Copies file @from into the results file @rel of @dir (temporary name,
  * renamed when complete); 0, or -1 after a message. */
 int copy_into(const char *from, const char *dir, const char *rel);

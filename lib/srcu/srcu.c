@@ -54,7 +54,8 @@
  *    cost a membarrier each in the fast flavour, so they are gone; a
  *    mutant that removed them would survive, rightly.
  *
- *  - The idle fast path (seed 000; mb and fast only) is one scan of both
+ *  - The idle fast path (the sequence-counter idea of the 2012 thread
+ *    "srcu: Implement call_srcu()"; mb and fast only) is one scan of both
  *    indexes together, after fence A: if every reader's unlock count,
  *    summed over both indexes, equals its lock count read afterwards, no
  *    reader was inside any section at the time, and any section that

@@ -120,8 +120,9 @@ struct srcu_test_hooks {
 
 struct srcu_options {
 	enum srcu_flavour flavour;
-	/* mb, fast (seed 000): let a grace period return at once, without
-	 * flipping, when no reader holds either index.  Classic has none. */
+	/* mb, fast (the fast path of the 2012 call_srcu thread): let a
+	 * grace period return at once, without flipping, when no reader
+	 * holds either index.  Classic has none. */
 	bool idle_fast_path;
 	/* A grace period that has waited for readers longer than this (from
 	 * its first busy scan) reports once which readers still hold the
