@@ -410,7 +410,7 @@ static void test_memslot_update(const char *protect)
 	update_once(&t, protect, "idled outside guest mode");
 	atomic_store_explicit(&t.finish, 1, memory_order_release);
 	pthread_join(tv, NULL);
-	CHECKF(m.vm->memslots == m.vm->memslots_protect->ops->current(m.vm->memslots_protect),
+	CHECKF(m.vm->memslots == memslot_protect_current(m.vm->memslots_protect),
 	      "%s: vm->memslots is not the protection's current table", protect);
 	CHECKF(m.vm->vcpus[0].stats.faults == 2, "%s: %llu faults, expected 2", protect,
 	      (unsigned long long)m.vm->vcpus[0].stats.faults);

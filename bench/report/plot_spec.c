@@ -176,13 +176,16 @@ const struct plot_spec plot_specs[] = {
 	  .y = "read_pair_ns",
 	  .series = "primitive",
 	  .filter = "gp_kind=none",
-	  .facet = "critical_section_ns",
+	  .facet = "loop,critical_section_ns",
 	  .how = "The cost of one read-side lock and unlock, per reader thread, against "
 		 "the number of reader threads, one line per primitive. A flat line scales: "
 		 "SRCU and liburcu keep per-thread counters, so readers never share a cache "
 		 "line. A rising line is a shared cache line bouncing between CPUs (rwlock, "
 		 "mutex, refcount). srcu-mb pays a full fence in each lock and unlock; "
 		 "srcu-fast has none and makes the updater pay with membarrier instead. "
+		 "One panel per read loop: plain is the lock/unlock pair alone; rcutorture "
+		 "also dereferences and checks a protected pointer per read, as liburcu's "
+		 "rcutorture read test does. The figure is wall-clock time per pair. "
 		 "Bars are 95% bootstrap intervals of the median over repetitions." },
 	{ .name = "srcu-gp-percentiles",
 	  .script = "gp-percentiles",

@@ -51,7 +51,7 @@ static const struct rank_figure figures[] = {
 	  "floor", "lookups_per_s_min,lookups_per_s_max", "memslot-lookups-vs-readers" },
 	{ "memslot", NULL, "protection", "update_p99_ns", "update latency p99", 0, NULL, NULL, NULL,
 	  "memslot-update-cdf" },
-	{ "srcu", "gp_kind=none", "primitive", "read_pair_ns", "read lock + unlock", 0, NULL, NULL,
+	{ "srcu", "gp_kind=none loop=plain", "primitive", "read_pair_ns", "read lock + unlock (plain loop)", 0, NULL, NULL,
 	  NULL, "srcu-read-pair" },
 	{ "srcu", "gp_kind!=none", "primitive", "gp_p50_ns", "grace-period latency p50", 0, NULL,
 	  NULL, NULL, "srcu-gp-percentiles" },
