@@ -55,7 +55,7 @@
  * Outputs: kernel-style lines per phase (unless --quiet), closing tables
  * on stdout; summary.csv (one row per iteration, one per continuous run;
  * every parameter in its own column), hist/<strategy>-<mode>-<name>.csv
- * (stall = time in the write-fault path plus waits at a kick or for
+ * (stall = time in the write-fault path plus waits in a pause or for
  * dirty-ring space; harvest = get + clear; get-log; clear-log), meta.json.
  */
 #include <stdlib.h>
@@ -1735,7 +1735,7 @@ static void dlw_help_extra(FILE *f)
 	fprintf(f, "\nOutput: kernel-style lines per cell and a table on stdout; in the results\n"
 		   "directory summary.csv (one row per iteration, one per continuous run; every\n"
 		   "parameter in its own column), hist/<strategy>-<mode>-<histogram>.csv\n"
-		   "(value_ns,count; stall = time in the write-fault path plus waits at a kick or\n"
+		   "(value_ns,count; stall = time in the write-fault path plus waits in a pause or\n"
 		   "for dirty-ring space; harvest = get + clear; get-log; clear-log) and meta.json.\n");
 }
 
@@ -1796,7 +1796,7 @@ static const struct wl_option dlw_options[] = {
 	{ .name = "memslot-protect", .type = WL_TEXT, .def = VM_MEMSLOT_PROTECT_DEFAULT,
 	  .metavar = "P", .offset = OPT(memslot_protect), .check_value = memslot_protect_check,
 	  .help = "memslot read protection of the fault path: floor,\n"
-		  "mutex, rwlock, rwlock-cond, srcu-mb, srcu-fast, urcu\n"
+		  "mutex, rwlock, rwlock-cond, srcu-mb, srcu-fast, srcu-classic, urcu\n"
 		  "(`srcu` is srcu-mb)" },
 	{ .name = "harvest-interval", .type = WL_REAL, .min = 0.001, .max = 3600e3, .metavar = "MS",
 	  .offset = OPT(harvest_interval_ms),

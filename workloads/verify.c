@@ -594,7 +594,7 @@ static const struct wl_option verify_options[] = {
 	{ .name = "memslot-protect", .type = WL_TEXT, .def = VM_MEMSLOT_PROTECT_DEFAULT,
 	  .metavar = "P", .offset = OPT(memslot_protect), .check_value = memslot_protect_check,
 	  .help = "memslot read protection of the fault path: floor, mutex,\n"
-		  "rwlock, rwlock-cond, srcu-mb, srcu-fast, urcu (`srcu` is srcu-mb)" },
+		  "rwlock, rwlock-cond, srcu-mb, srcu-fast, srcu-classic, urcu (`srcu` is srcu-mb)" },
 	{ .name = "memslot-updates", .type = WL_FLAG, .offset = OPT(memslot_updates),
 	  .help = "after every round, replace the memslot table (same slots)\n"
 		  "through the protection, with the vCPUs running" },

@@ -27,6 +27,7 @@ static void usage(FILE *f)
 		   "DIR must be a results directory that no other dlbench holds.\n\n"
 		   "  -s, --scripts DIR  the gnuplot scripts (default: plots/ of the suite;\n"
 		   "                     DLBENCH_PLOTS overrides too)\n"
+		   "  -P, --no-plots     write the report without rendering plots\n"
 		   "  -h, --help         this text\n");
 }
 

@@ -97,12 +97,12 @@ const struct plot_spec plot_specs[] = {
 	  .pool = "iteration",
 	  .facet = FAULT_FACETS,
 	  .how = "What a guest feels while the harvester keeps collecting the log: a vCPU's "
-		 "stall (time in the write-fault path plus time waiting at a kick or for "
-		 "ring space) at each percentile, p50 on the left to the maximum on the "
+		 "stall (time in the write-fault path plus time waiting for ring space or "
+		 "in a pause) at each percentile, p50 on the left to the maximum on the "
 		 "right, one line per strategy and one panel per fault path. The left end "
 		 "is the common fault; the right end is a vCPU caught by a harvest (spinning "
-		 "on mmu_lock while the harvester holds it, waiting for the kick "
-		 "handshake). Two strategies with the same p50 can differ by orders of "
+		 "on mmu_lock while the harvester holds it, or paused by soft-dirty's "
+		 "read and clear). Two strategies with the same p50 can differ by orders of "
 		 "magnitude at p99.9: compare the right ends. On 2 CPUs the maximum also "
 		 "holds scheduler preemptions. Bars are 95% bootstrap intervals of the "
 		 "median over repetitions." },

@@ -9,7 +9,8 @@
  * between them would be lost: get_log stops the vCPUs around the pair
  * (vm_pause_vcpus: each leaves guest mode at its next exit point, as CRIU
  * freezes the task), reads pagemap, clears, and lets them go.  The pause
- * is part of the harvest's cost here, and the vCPUs' stall.
+ * is part of the harvest's cost here, and of the vCPUs' stall
+ * (vcpu_pause_wait records it).
  *
  * On a kernel without it the probe says why, in one line; `all` skips the
  * strategy and naming it fails with that line.  No handler runs, so

@@ -512,6 +512,8 @@ void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
 /* VCPU_REQ_PAUSE: out of guest mode (if in it) until vm_resume_vcpus. */
 static void vcpu_pause_wait(struct vcpu *v)
 {
+	/* the pause is a stall the guest feels (a frozen task, for CRIU) */
+	uint64_t t0 = v->stall_hist ? now_ns() : 0;
 	/* seq_cst: pairs with vcpu_enter_guest's mode store (ours) */
 	bool in_guest = atomic_load_explicit(&v->mode, memory_order_seq_cst) == VCPU_IN_GUEST;
 
@@ -522,6 +524,8 @@ static void vcpu_pause_wait(struct vcpu *v)
 		vm_backoff(n);
 	if (in_guest)
 		vcpu_enter_guest(v);
+	if (v->stall_hist)
+		histogram_record(v->stall_hist, now_ns() - t0);
 }
 
 void vm_pause_vcpus(struct vm *vm)
