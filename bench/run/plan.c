@@ -1,6 +1,7 @@
 /*
  * The runs of a config: every cell of every scenario, each with its
- * warm-ups and repetitions, in the order of the file; a shard's share of
+ * warm-ups and repetitions, scenarios in the order of the file and within
+ * one the cells round-robin by repetition (see run_list); a shard's share of
  * them; their names and command lines.  See runner.h.
  */
 #include <errno.h>
@@ -100,10 +101,15 @@ size_t run_list(const struct runner *r, struct pending **out)
 		const struct matrix_scenario *s = &r->cfg.scenarios[i];
 		size_t cells = matrix_cells(s);
 
-		for (size_t c = 0; c < cells; c++) {
-			if (!run_cell_is_mine(r, i, c))
-				continue;
-			for (unsigned k = 0; k < s->warmup + s->repetitions && n < cap; k++) {
+		/* Round-robin over the cells: round k runs the k-th warm-up or
+		 * repetition of every cell, so a burst of load on a shared
+		 * machine spreads over the cells of a comparison instead of
+		 * landing on one cell's repetitions together (the bootstrap
+		 * treats repetitions as independent samples). */
+		for (unsigned k = 0; k < s->warmup + s->repetitions; k++) {
+			for (size_t c = 0; c < cells && n < cap; c++) {
+				if (!run_cell_is_mine(r, i, c))
+					continue;
 				list[n].scenario = i;
 				list[n].cell = c;
 				list[n].kind = k < s->warmup ? RUN_WARMUP : RUN_MEASURE;
