@@ -343,16 +343,22 @@ struct state {
 static int run_loop(struct runner *r, struct state *st)
 {
 	struct progress pr = { .total = st->n, .done = st->ndone };
+	size_t *order = run_order(r, st->runs, st->n);
 
+	if (!order)
+		cli_die("out of memory for the order of %zu runs", st->n);
 	run_catch_signals();
-	for (size_t i = 0; i < st->n && !run_interrupted; i++) {
+	for (size_t j = 0; j < st->n && !run_interrupted; j++) {
+		size_t i = order[j];
 		int k;
 
 		if (st->done[i])
 			continue;
 		k = run_one(r, &st->runs[i], &pr);
-		if (k == -2)
+		if (k == -2) {
+			free(order);
 			return -1;
+		}
 		if (k >= 0) {
 			st->done[i] = 1;
 			st->status[i] = (enum run_status)k;
@@ -360,6 +366,7 @@ static int run_loop(struct runner *r, struct state *st)
 			pr.done++;
 		}
 	}
+	free(order);
 	clear_progress(r);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * The runs of a config: every cell of every scenario, each with its
- * warm-ups and repetitions, scenarios in the order of the file and within
- * one the cells round-robin by repetition (see run_list); a shard's share of
+ * warm-ups and repetitions, in the order of the file (run_order gives the
+ * order they run in: round-robin over the cells); a shard's share of
  * them; their names and command lines.  See runner.h.
  */
 #include <errno.h>
@@ -101,15 +101,10 @@ size_t run_list(const struct runner *r, struct pending **out)
 		const struct matrix_scenario *s = &r->cfg.scenarios[i];
 		size_t cells = matrix_cells(s);
 
-		/* Round-robin over the cells: round k runs the k-th warm-up or
-		 * repetition of every cell, so a burst of load on a shared
-		 * machine spreads over the cells of a comparison instead of
-		 * landing on one cell's repetitions together (the bootstrap
-		 * treats repetitions as independent samples). */
-		for (unsigned k = 0; k < s->warmup + s->repetitions; k++) {
-			for (size_t c = 0; c < cells && n < cap; c++) {
-				if (!run_cell_is_mine(r, i, c))
-					continue;
+		for (size_t c = 0; c < cells; c++) {
+			if (!run_cell_is_mine(r, i, c))
+				continue;
+			for (unsigned k = 0; k < s->warmup + s->repetitions && n < cap; k++) {
 				list[n].scenario = i;
 				list[n].cell = c;
 				list[n].kind = k < s->warmup ? RUN_WARMUP : RUN_MEASURE;
@@ -120,6 +115,48 @@ size_t run_list(const struct runner *r, struct pending **out)
 	}
 	*out = list;
 	return n;
+}
+
+struct order_key {
+	size_t scenario, round, cell, index;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+	const struct order_key *x = a, *y = b;
+
+	if (x->scenario != y->scenario)
+		return x->scenario < y->scenario ? -1 : 1;
+	if (x->round != y->round)
+		return x->round < y->round ? -1 : 1;
+	if (x->cell != y->cell)
+		return x->cell < y->cell ? -1 : 1;
+	return 0;
+}
+
+size_t *run_order(const struct runner *r, const struct pending *runs, size_t n)
+{
+	struct order_key *key = calloc(n ? n : 1, sizeof(*key));
+	size_t *order = calloc(n ? n : 1, sizeof(*order));
+
+	if (!key || !order) {
+		free(key);
+		free(order);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pending *p = &runs[i];
+		unsigned warmup = r->cfg.scenarios[p->scenario].warmup;
+
+		key[i] = (struct order_key){ p->scenario,
+					     p->kind == RUN_WARMUP ? p->rep : warmup + p->rep,
+					     p->cell, i };
+	}
+	qsort(key, n, sizeof(*key), order_cmp);
+	for (size_t i = 0; i < n; i++)
+		order[i] = key[i].index;
+	free(key);
+	return order;
 }
 
 void run_name(const struct matrix_config *cfg, const struct pending *p, char *buf, size_t len)

@@ -70,6 +70,13 @@ bool run_cell_is_mine(const struct runner *r, size_t s, size_t cell);
 size_t run_count(const struct runner *r);
 /* The list of the shard's runs, in order; returns the count. */
 size_t run_list(const struct runner *r, struct pending **out);
+/* The order to run @n runs of run_list in, as indexes into it: scenarios
+ * in turn, and within one a round per warm-up and repetition, each round
+ * visiting every cell once.  A burst of load on a shared machine then
+ * spreads over the cells of a comparison instead of landing on one cell's
+ * repetitions together (the bootstrap treats repetitions as independent
+ * samples).  NULL when out of memory. */
+size_t *run_order(const struct runner *r, const struct pending *runs, size_t n);
 /* "<scenario>-<cell>-r<rep>" (w<k> for a warm-up). */
 void run_name(const struct matrix_config *cfg, const struct pending *p, char *buf, size_t len);
 /* The union of the scenarios' keys, in order of appearance, into r->keys. */
