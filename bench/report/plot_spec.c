@@ -126,7 +126,9 @@ const struct plot_spec plot_specs[] = {
 		 "that rises shows contention between vCPUs (mmu_lock on the locked path, "
 		 "a lock around memslot lookups, shared cache lines) or more vCPUs than "
 		 "CPUs, where time-sharing alone doubles the time. The gap between a line "
-		 "and the floor is the cost of the write faults that dirty tracking takes." },
+		 "and the floor is the cost of the write faults that dirty tracking takes. "
+		 "The y axis is logarithmic: the panels share it, and a real-MMU pass is "
+		 "two orders of magnitude longer than a soft one." },
 	{ .name = "memslot-lookups-vs-readers",
 	  .script = "memslot-lookups",
 	  .workload = "memslot",
