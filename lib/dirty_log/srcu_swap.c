@@ -36,9 +36,13 @@
  *                not); so pages are reported one harvest late.  A final
  *                harvest (DIRTY_LOG_FINAL) also swaps and waits for the
  *                current one.  No is_dirty skip, per-page write-protect.
- *   wp-threshold=N|auto (default auto)
+ *   wp-threshold=N|auto|never (default auto)
  *     write_protect_slot's threshold: fewer than N dirty pages in the
- *     slot, per page; N or more, the whole-slot pass (0: always the pass).
+ *     slot, per page; N or more, the whole-slot pass (0: always the pass;
+ *     never: always per page, so a page faults once per write pass, which
+ *     the exact page counts of the dirty-log tests need: the whole-slot
+ *     pass also re-protects pages made writable since the swap, whose next
+ *     store faults, and marks, again).
  *     Linux 3.3 compared with kvm->arch.n_used_mmu_pages, the shadow pages
  *     in use; auto stands for it (srcu_swap_shadow_pages).
  *
@@ -108,6 +112,11 @@ static int srcu_swap_set_option(struct dirty_log *log, const char *key, const ch
 
 		if (!strcmp(value, "auto")) {
 			p->wp_threshold_set = false;
+			return 0;
+		}
+		if (!strcmp(value, "never")) {
+			p->wp_threshold_set = true;
+			p->wp_threshold = UINT64_MAX;
 			return 0;
 		}
 		errno = 0;
@@ -434,7 +443,7 @@ static unsigned srcu_swap_report_lag(const struct dirty_log *log)
 const struct dirty_log_ops dirty_log_srcu_swap_ops = {
 	.name = "srcu-swap",
 	.summary = "two bitmaps per slot; publish a zeroed one, wait an SRCU grace period, own and report the old",
-	.options_help = "wait=normal|expedited|call_srcu (default expedited) wp-threshold=N|auto (default auto: the shadow pages in use)",
+	.options_help = "wait=normal|expedited|call_srcu (default expedited) wp-threshold=N|auto|never (default auto: the shadow pages in use)",
 	.priv_size = sizeof(struct srcu_swap),
 	.set_option = srcu_swap_set_option,
 	.init = srcu_swap_init,
