@@ -1350,6 +1350,10 @@ static int save_histograms(struct wl_ctx *ctx, const struct dlw_config *cfg,
 			 o->fault_delivery == MMU_WP_THREAD ? "-thread" : "",
 			 o->mmu_wp != MMU_WP_AUTO ? "-" : "",
 			 o->mmu_wp != MMU_WP_AUTO ? mmu_wp_mechanism_names[o->mmu_wp] : "");
+	/* and a --vm-srcu flavour's apart from the default's */
+	n = strlen(name);
+	if (o->vm_srcu != VM_SRCU_AUTO)
+		snprintf(name + n, sizeof(name) - n, "-srcu-%s", vm_srcu_choices[o->vm_srcu]);
 	if (wl_save_histogram(ctx, cell->stall, "%s-%s-stall", name, mode))
 		return -1;
 	if (!cfg->logging)
