@@ -28,8 +28,31 @@
  * page writable), so that an MMU mode using real page tables (userfaultfd
  * write-protect) can replace them in one place.
  *
+ * kvm->srcu: the VM owns one SRCU domain (vm->srcu, vm_options.srcu:
+ * mb, fast or classic, the 2012 SRCU), as struct kvm owns its srcu.  A
+ * vCPU holds a read section of it across each exit, as vcpu_run and
+ * kvm_arch_vcpu_ioctl_run (Linux 3.3) hold kvm->srcu from the exit to the
+ * next guest entry: vcpu_fault_body enters it when the vCPU leaves guest
+ * mode for a write fault (vcpu_write_fault, and the real MMU's handlers:
+ * the signal handler on the vCPU's thread, or the handler thread, which
+ * registers as a reader of its own and whose section spans the whole fault
+ * before the vCPU is woken) and leaves it on re-entry, so the section
+ * covers the memslot lookup, any spin on mmu_lock, the mark and the
+ * make-writable; vcpu_handle_requests holds it while it handles requests,
+ * but not across the waits that are exits to userspace (a pause, a full
+ * dirty ring: KVM_RUN returns and drops it).  Readers under it: the
+ * memslots when the protection is an SRCU one, and srcu-swap's bitmaps
+ * (its mark takes no read lock of its own).  Its grace periods (srcu-swap's
+ * get_log, a memslot update) so wait for whole faults.
+ *
  * Memslot reads: the VM owns a memslot read protection chosen by name
- * (lib/memslot_protect/memslot_protect.h; default srcu-mb).  Each vCPU
+ * (lib/memslot_protect/memslot_protect.h; default: the SRCU one of the
+ * VM's flavour, srcu-mb by default).  An SRCU protection (srcu-mb,
+ * srcu-fast, srcu-classic) reads under kvm->srcu (its flavour must agree
+ * with vm_options.srcu: vm_srcu_plan), its read section then only the
+ * table's load inside the fault's section; the others (floor, mutex,
+ * rwlock, rwlock-cond, urcu) keep their own lock around the lookup,
+ * inside the fault's section of kvm->srcu.  Each vCPU
  * registers as its reader from its own thread (vcpu_thread_begin), and the
  * write-fault path looks the gfn up between memslot_read_begin and
  * memslot_read_end.  The guest-access loop itself never touches the
