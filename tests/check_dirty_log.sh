@@ -159,8 +159,9 @@ for a in "$@"; do
 	prev=$a
 done
 # `srcu` (the default) is the SRCU protection of the VM's flavour
-[ "$vmsrcu" = auto ] && vmsrcu=mb
-[ "$protect" = srcu ] && protect=srcu-$vmsrcu
+flavour=$vmsrcu
+[ "$flavour" = auto ] && flavour=mb
+[ "$protect" = srcu ] && protect=srcu-$flavour
 out=$tmp/r
 "$bin" dirty-log -v 2 -b 1M -i 3 --strategy "$strategy" --mode both --duration 0.2 \
 	--harvest-interval 10 --out "$out" "$@" || fail "dirty-log exited with status $?"
@@ -173,6 +174,8 @@ if [ "$mmu" = real ]; then
 	[ "$delivery" = thread ] && cell=$cell-thread
 	[ "$wp" = auto ] || cell=$cell-$wp
 fi
+# and an explicit --vm-srcu flavour's apart from the default's
+[ "$vmsrcu" = auto ] || cell=$cell-srcu-$vmsrcu
 hists="stall"
 [ "$strategy" = none ] || hists="stall harvest get-log clear-log"
 for mode in iteration continuous; do
