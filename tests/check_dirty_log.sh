@@ -11,7 +11,8 @@
 #       dirties and harvests exactly vcpus x pages_per_pass pages (none of
 #       either with strategy none); in continuous mode the harvests plus the
 #       final one report exactly the pages dirtied.  Every row names the
-#       memslot protection given with --memslot-protect (default srcu-mb)
+#       memslot protection given with --memslot-protect (default srcu-mb,
+#       or srcu-FLAVOUR with --vm-srcu FLAVOUR)
 #       and the MMU given with --mmu (default soft; under real, with a
 #       fault floor).
 #   check_dirty_log.sh DLBENCH run STRATEGY [OPTIONS...]
@@ -107,6 +108,7 @@ if [ "$what" = bad-input ]; then
 		"-s xchg -b 1M -n 3|--slots" \
 		"-s xchg -c 99999|--cpus" \
 		"-s xchg --memslot-protect nope|--memslot-protect" \
+		"-s xchg --vm-srcu fast --memslot-protect srcu-classic|--vm-srcu fast contradicts" \
 		"-s xchg -m floppy|--backing" \
 		"-s xchg --out x|is unknown" \
 		"-s xchg --mmu real -m anonymous_hugetlb|hugetlb" \
@@ -142,19 +144,24 @@ fi
 
 strategy=$1
 shift
-protect=srcu-mb
+protect=srcu
+vmsrcu=auto
 mmu=soft
 delivery=signal
 wp=auto
 prev=
 for a in "$@"; do
 	[ "$prev" = --memslot-protect ] && protect=$a
+	[ "$prev" = --vm-srcu ] && vmsrcu=$a
 	[ "$prev" = --mmu ] && mmu=$a
 	[ "$prev" = --fault-delivery ] && delivery=$a
 	[ "$prev" = --mmu-wp ] && wp=$a
 	prev=$a
 done
-[ "$protect" = srcu ] && protect=srcu-mb
+# `srcu` (the default) is the SRCU protection of the VM's flavour
+flavour=$vmsrcu
+[ "$flavour" = auto ] && flavour=mb
+[ "$protect" = srcu ] && protect=srcu-$flavour
 out=$tmp/r
 "$bin" dirty-log -v 2 -b 1M -i 3 --strategy "$strategy" --mode both --duration 0.2 \
 	--harvest-interval 10 --out "$out" "$@" || fail "dirty-log exited with status $?"
@@ -167,6 +174,8 @@ if [ "$mmu" = real ]; then
 	[ "$delivery" = thread ] && cell=$cell-thread
 	[ "$wp" = auto ] || cell=$cell-$wp
 fi
+# and an explicit --vm-srcu flavour's apart from the default's
+[ "$vmsrcu" = auto ] || cell=$cell-srcu-$vmsrcu
 hists="stall"
 [ "$strategy" = none ] || hists="stall harvest get-log clear-log"
 for mode in iteration continuous; do

@@ -51,6 +51,11 @@ const char *memslot_protect_alias(const char *value)
 	return strcmp(value, "srcu") ? value : "srcu-mb";
 }
 
+const char *workload_memslot_protect(const char *value, int vm_srcu)
+{
+	return strcmp(value, "srcu") ? value : vm_memslot_protect_default(vm_srcu);
+}
+
 int memslot_protect_check(const char *value, char *err, size_t errlen)
 {
 	return memslot_protect_spec_check(memslot_protect_alias(value), err, errlen);

@@ -32,8 +32,12 @@ void dirty_log_help(FILE *f);
 /* wl_option.check_value: a memslot protection's spec NAME[:K=V,...]
  * (`srcu` is srcu-mb). */
 int memslot_protect_check(const char *value, char *err, size_t errlen);
-/* The spec @value names (the alias resolved), for vm_options. */
+/* The spec @value names (the alias resolved: srcu-mb). */
 const char *memslot_protect_alias(const char *value);
+/* The spec @value names for a VM of --vm-srcu @vm_srcu (vm_options.srcu):
+ * `srcu`, the default, is the SRCU protection of the VM's flavour
+ * (vm_memslot_protect_default); anything else as it is. */
+const char *workload_memslot_protect(const char *value, int vm_srcu);
 
 /* wl_option.check_value: local, interleave, bind:N or a node number N. */
 int guest_numa_check(const char *value, char *err, size_t errlen);
@@ -85,6 +89,20 @@ int workload_pick_cpus(int n, enum placement placement, const char *list, int *c
 		  "the faulting vCPU thread, as a VM exit) or thread (a handler\n"        \
 		  "thread reading the userfaultfd, as postcopy; not with mprotect);\n"    \
 		  "signal,thread runs both" }
+
+/*
+ * --vm-srcu auto|mb|fast|classic (a list: one cell per flavour): the
+ * flavour of the VM's SRCU domain, kvm->srcu (lib/vm/vm.h), an int field
+ * (VM_SRCU_AUTO or 1 + enum srcu_flavour) of @opts_type.
+ */
+#define WL_VM_SRCU_OPTION(opts_type, field)                                                    \
+	{ .name = "vm-srcu", .type = WL_CHOICE, .flags = WL_LIST, .def = "auto",            \
+	  .choices = vm_srcu_choices, .metavar = "F", .offset = offsetof(opts_type, field),     \
+	  .help = "the flavour of the VM's SRCU domain (kvm->srcu), which the vCPUs\n"       \
+		  "hold across each exit and under which memslots and srcu-swap's\n"     \
+		  "bitmaps are read: mb, fast, classic (the 2012 SRCU), or auto (an\n"   \
+		  "SRCU --memslot-protect's flavour, else mb); an SRCU memslot\n"        \
+		  "protection of another flavour is an error" }
 
 /* The MMU part of @vo from the three options' values. */
 void workload_mmu_options(struct vm_options *vo, int mmu, int wp, int delivery);

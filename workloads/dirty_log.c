@@ -114,6 +114,7 @@ struct dlw_opts {
 	bool list_strategies;
 	bool quiet;                   /* no kernel-style progress lines */
 	int mmu, mmu_wp, fault_delivery;
+	int vm_srcu;                /* vm_options.srcu */
 };
 
 /* The values a cell runs with, resolved from its options. */
@@ -976,8 +977,9 @@ static void dlw_vm_options(const struct dlw_config *cfg, struct vm_options *vo)
 	vo->nslots = (uint32_t)o->slots;
 	vo->nvcpus = cfg->vcpus;
 	vo->fault_path = (enum fault_path)o->fault_path;
-	vo->memslot_protect = memslot_protect_alias(o->memslot_protect);
+	vo->memslot_protect = workload_memslot_protect(o->memslot_protect, o->vm_srcu);
 	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
+	vo->srcu = o->vm_srcu;
 }
 
 /* Runs one cell on @mem: 0, or WL_ERROR / WL_BAD_INPUT with a line. */
@@ -1217,7 +1219,7 @@ static void emit_params(struct wl_ctx *ctx, const struct dlw_config *cfg,
 
 	wl_put_text(ctx, COL_STRATEGY, o->strategy);
 	wl_put_text(ctx, COL_FAULT_PATH, fault_path_names[o->fault_path]);
-	wl_put_text(ctx, COL_MEMSLOT_PROTECT, memslot_protect_alias(o->memslot_protect));
+	wl_put_text(ctx, COL_MEMSLOT_PROTECT, workload_memslot_protect(o->memslot_protect, o->vm_srcu));
 	wl_put_uint(ctx, COL_VCPUS, o->vcpus);
 	wl_put_uint(ctx, COL_BYTES_PER_VCPU, o->bytes_per_vcpu);
 	wl_put_text(ctx, COL_BACKING, guest_backing_names[o->backing]);
@@ -1348,6 +1350,10 @@ static int save_histograms(struct wl_ctx *ctx, const struct dlw_config *cfg,
 			 o->fault_delivery == MMU_WP_THREAD ? "-thread" : "",
 			 o->mmu_wp != MMU_WP_AUTO ? "-" : "",
 			 o->mmu_wp != MMU_WP_AUTO ? mmu_wp_mechanism_names[o->mmu_wp] : "");
+	/* and a --vm-srcu flavour's apart from the default's */
+	n = strlen(name);
+	if (o->vm_srcu != VM_SRCU_AUTO)
+		snprintf(name + n, sizeof(name) - n, "-srcu-%s", vm_srcu_choices[o->vm_srcu]);
 	if (wl_save_histogram(ctx, cell->stall, "%s-%s-stall", name, mode))
 		return -1;
 	if (!cfg->logging)
@@ -1630,7 +1636,7 @@ static int dlw_first_cell(struct wl_ctx *ctx, const struct dlw_config *cfg, char
 		  o->overlap ? " (overlapping)" : "", (unsigned long long)o->slots,
 		  guest_backing_names[o->backing], (unsigned long long)o->write_percent,
 		  o->random ? "random" : "sequential", fault_path_names[o->fault_path],
-		  memslot_protect_alias(o->memslot_protect));
+		  workload_memslot_protect(o->memslot_protect, o->vm_srcu));
 	wl_printf(ctx, "Measurement cost: one histogram sample %.2f ns, one clock read %.2f ns "
 		  "(a timed fault adds 2 clock reads and 1 sample)\n",
 		  inv.hist_sample_ns, inv.clock_read_ns);
@@ -1650,7 +1656,7 @@ static void dlw_meta(struct wl_ctx *ctx, const struct dlw_config *cfg)
 	wl_meta(ctx, "harvest_interval_ns", "%llu", (unsigned long long)cfg->harvest_interval_ns);
 	wl_meta(ctx, "duration_ns", "%llu", (unsigned long long)cfg->duration_ns);
 	wl_meta(ctx, "floor_passes", "%llu", (unsigned long long)o->floor_passes);
-	wl_meta(ctx, "memslot_protect", "\"%s\"", memslot_protect_alias(o->memslot_protect));
+	wl_meta(ctx, "memslot_protect", "\"%s\"", workload_memslot_protect(o->memslot_protect, o->vm_srcu));
 	wl_meta(ctx, "hist_sample_ns", "%.2f", inv.hist_sample_ns);
 	wl_meta(ctx, "clock_read_ns", "%.2f", inv.clock_read_ns);
 }
@@ -1793,11 +1799,11 @@ static const struct wl_option dlw_options[] = {
 	  .help = "write-fault path (uffd-wp, mprotect: the handler under\n"
 		  "mmu_lock, or lockless; uffd-wp-async, soft-dirty: the kernel\n"
 		  "is the marker, it does not apply)" },
-	{ .name = "memslot-protect", .type = WL_TEXT, .def = VM_MEMSLOT_PROTECT_DEFAULT,
+	{ .name = "memslot-protect", .type = WL_TEXT, .def = "srcu",
 	  .metavar = "P", .offset = OPT(memslot_protect), .check_value = memslot_protect_check,
 	  .help = "memslot read protection of the fault path: floor,\n"
-		  "mutex, rwlock, rwlock-cond, srcu-mb, srcu-fast, srcu-classic, urcu\n"
-		  "(`srcu` is srcu-mb)" },
+		  "mutex, rwlock, rwlock-cond, srcu-mb, srcu-fast, srcu-classic,\n"
+		  "urcu (`srcu`, the default: the SRCU one of --vm-srcu's flavour)" },
 	{ .name = "harvest-interval", .type = WL_REAL, .min = 0.001, .max = 3600e3, .metavar = "MS",
 	  .offset = OPT(harvest_interval_ms),
 	  .help = "continuous mode: harvest every MS ms (default 30)" },
@@ -1810,6 +1816,7 @@ static const struct wl_option dlw_options[] = {
 	{ .name = "quiet", .type = WL_FLAG, .offset = OPT(quiet),
 	  .help = "no kernel-style lines per phase, only the tables" },
 	WL_MMU_OPTIONS(struct dlw_opts, mmu, mmu_wp, fault_delivery),
+	WL_VM_SRCU_OPTION(struct dlw_opts, vm_srcu),
 	{ 0 },
 };
 

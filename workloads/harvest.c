@@ -41,6 +41,7 @@ struct harvest_opts {
 	int backing;
 	const char *numa;
 	int mmu, mmu_wp, fault_delivery;
+	int vm_srcu;                /* vm_options.srcu */
 };
 
 struct harvest_sample {
@@ -168,6 +169,7 @@ static void harvest_vm_options(const struct harvest_opts *o, struct vm_options *
 	vo->nvcpus = 1;
 	vo->fault_path = (enum fault_path)o->fault_path;
 	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
+	vo->srcu = o->vm_srcu;
 }
 
 /* The series on @vm, with this thread as its only vCPU. */
@@ -374,6 +376,7 @@ static const struct wl_option harvest_options[] = {
 	  .offset = OPT(numa), .help = "local|interleave|bind:N",
 	  .check_value = guest_numa_check },
 	WL_MMU_OPTIONS(struct harvest_opts, mmu, mmu_wp, fault_delivery),
+	WL_VM_SRCU_OPTION(struct harvest_opts, vm_srcu),
 	{ 0 },
 };
 

@@ -56,6 +56,7 @@ struct verify_opts {
 	uint64_t seed;
 	uint64_t fault_delay_ns, mark_delay_ns, harvest_delay_ns;
 	int mmu, mmu_wp, fault_delivery;
+	int vm_srcu;                /* vm_options.srcu */
 };
 
 struct verify_result {
@@ -306,7 +307,7 @@ static int verify_rounds(struct verify_state *st, struct verify_result *res, cha
 
 			if (rc) {
 				snprintf(err, errlen, "memslot update under %s failed: %s",
-					 memslot_protect_alias(o->memslot_protect), strerror(-rc));
+					 workload_memslot_protect(o->memslot_protect, o->vm_srcu), strerror(-rc));
 				return -1;
 			}
 		}
@@ -431,9 +432,10 @@ static void verify_vm_options(const struct verify_opts *o, struct vm_options *vo
 	vo->nslots = (uint32_t)o->slots;
 	vo->nvcpus = (int)o->vcpus;
 	vo->fault_path = (enum fault_path)o->fault_path;
-	vo->memslot_protect = memslot_protect_alias(o->memslot_protect);
+	vo->memslot_protect = workload_memslot_protect(o->memslot_protect, o->vm_srcu);
 	vo->delays = (struct vm_delays){ o->fault_delay_ns, o->mark_delay_ns, o->harvest_delay_ns };
 	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
+	vo->srcu = o->vm_srcu;
 }
 
 /* Runs one verification; 0 when it ran (the verdict is res->pages_lost),
@@ -527,7 +529,7 @@ static int verify_run(const void *opts, struct wl_ctx *ctx, char *err, size_t er
 
 	if (wl_cell_index(ctx) == 0) {
 		memset(&verify_total, 0, sizeof(verify_total));
-		wl_printf(ctx, "memslot protection: %s%s\n", memslot_protect_alias(o->memslot_protect),
+		wl_printf(ctx, "memslot protection: %s%s\n", workload_memslot_protect(o->memslot_protect, o->vm_srcu),
 			  o->memslot_updates ? ", table replaced after every round" : "");
 	}
 	if (workload_pick_cpus((int)o->vcpus, (enum placement)o->placement, o->cpus, cpus, &over,
@@ -591,10 +593,11 @@ static const struct wl_option verify_options[] = {
 	{ .name = "vcpus", .short_name = 'v', .type = WL_UINT, .flags = WL_LIST, .def = "1",
 	  .min = 1, .max = 1024, .offset = OPT(vcpus),
 	  .help = "vCPU counts, e.g. 1,2,4; more than CPUs is allowed" },
-	{ .name = "memslot-protect", .type = WL_TEXT, .def = VM_MEMSLOT_PROTECT_DEFAULT,
+	{ .name = "memslot-protect", .type = WL_TEXT, .def = "srcu",
 	  .metavar = "P", .offset = OPT(memslot_protect), .check_value = memslot_protect_check,
 	  .help = "memslot read protection of the fault path: floor, mutex,\n"
-		  "rwlock, rwlock-cond, srcu-mb, srcu-fast, srcu-classic, urcu (`srcu` is srcu-mb)" },
+		  "rwlock, rwlock-cond, srcu-mb, srcu-fast, srcu-classic, urcu\n"
+		  "(`srcu`, the default: the SRCU one of --vm-srcu's flavour)" },
 	{ .name = "memslot-updates", .type = WL_FLAG, .offset = OPT(memslot_updates),
 	  .help = "after every round, replace the memslot table (same slots)\n"
 		  "through the protection, with the vCPUs running" },
@@ -631,6 +634,7 @@ static const struct wl_option verify_options[] = {
 	DELAY_OPTION("harvest-delay", harvest_delay_ns,
 		     "test hook: busy wait between a harvest's steps"),
 	WL_MMU_OPTIONS(struct verify_opts, mmu, mmu_wp, fault_delivery),
+	WL_VM_SRCU_OPTION(struct verify_opts, vm_srcu),
 	{ 0 },
 };
 

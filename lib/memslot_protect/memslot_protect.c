@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/srcu/srcu.h"
 #include "lib/util/compiler.h"
 #include "lib/util/spec.h"
 
@@ -111,6 +112,21 @@ int memslot_protect_spec_check(const char *spec, char *err, size_t errlen)
 
 	memslot_protect_options_default(&o);
 	return spec_apply(spec, &ops, &o, err, errlen);
+}
+
+int memslot_protect_spec_srcu(const char *spec, struct memslot_protect_options *o, char *err,
+			      size_t errlen)
+{
+	const struct memslot_protect_ops *ops;
+
+	if (spec_apply(spec, &ops, o, err, errlen))
+		return -2;
+#define SPEC_SRCU_FLAVOUR(ident, str, flavour, sum)             \
+	if (ops == &memslot_protect_##ident##_ops)              \
+		return (int)(flavour);
+	MEMSLOT_PROTECT_SRCU_FLAVOURS(SPEC_SRCU_FLAVOUR)
+#undef SPEC_SRCU_FLAVOUR
+	return -1;
 }
 
 /* A comma starts a new spec unless the text after it up to the next comma

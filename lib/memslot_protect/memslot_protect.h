@@ -91,6 +91,7 @@
 
 struct memslot_protect;
 struct memslot_reader;
+struct srcu_struct;
 
 struct memslot_protect_options {
 	/* srcu-*: synchronize_srcu_expedited instead of synchronize_srcu
@@ -103,6 +104,14 @@ struct memslot_protect_options {
 	 * it never succeeds and costs two updater fences (membarriers in the
 	 * fast flavour) per grace period. */
 	bool srcu_idle_fast_path;
+	/* srcu-*: read under this domain instead of one of its own (the
+	 * emulated VM's kvm->srcu, lib/vm/vm.h).  It stays the caller's, and
+	 * its flavour should be the protection's.  Every reader thread must
+	 * then hold a read section of it around each memslot read section:
+	 * read_begin and read_end only load the table (no lock of their own,
+	 * no nesting), and an update waits a grace period of this domain.
+	 * NULL: a domain of the protection's own. */
+	struct srcu_struct *srcu_domain;
 	/* floor only: the most bytes of replaced tables it keeps (it never
 	 * frees a table while readers run); an update beyond it fails with
 	 * -ENOSPC (spec option retain=BYTES). */
@@ -217,6 +226,12 @@ int memslot_protect_spec_check(const char *spec, char *err, size_t errlen);
  * single spec (keep it), -1 when there are more than @max.  The strings
  * are allocated once and live as long as the process. */
 int memslot_protect_spec_expand(const char *value, const char **out, int max);
+/* The SRCU flavour (enum srcu_flavour) of the SRCU protection @spec names,
+ * with its options parsed into @o (which holds the defaults); -1 when
+ * @spec is a valid spec of a protection that is not SRCU; -EINVAL-style
+ * -2 with one line in @err when @spec is not valid. */
+int memslot_protect_spec_srcu(const char *spec, struct memslot_protect_options *o, char *err,
+			      size_t errlen);
 /* "  name  summary  [options]" lines, for --help. */
 void memslot_protect_list(FILE *f);
 

@@ -10,6 +10,14 @@
  * one with gp=expedited) and frees the old one.  The protections differ
  * only in the SRCU flavour of their domain (ops->variant).
  *
+ * Shared domain (memslot_protect_options.srcu_domain): in the emulated VM
+ * the memslots are read under the VM's one domain, kvm->srcu, whose read
+ * section each vCPU holds across its whole exit (lib/vm/vm.h).  The
+ * protection then has no domain and no SRCU readers of its own: a read
+ * section is the acquire load of the table inside the caller's section,
+ * and an update waits a grace period of the caller's domain, as
+ * __kvm_set_memory_region's synchronize_srcu_expedited(&kvm->srcu).
+ *
  * Mutants: memslot_srcu_no_grace_period (frees without waiting),
  * memslot_srcu_relaxed_publish (the publish is a relaxed store: nothing
  * orders the table's contents before the pointer; on x86 only
@@ -26,7 +34,8 @@
 #include "lib/util/mutant.h"
 
 struct srcu_state {
-	struct srcu_struct srcu;               /* cache-line aligned */
+	struct srcu_struct srcu;               /* cache-line aligned; own domain */
+	struct srcu_struct *sp;                /* &srcu, or the shared domain */
 	_Atomic(struct memslot_table *) table;
 	/* Tables published over that synchronize_srcu refused to wait for
 	 * (only an updater inside a read section of the domain): readers may
@@ -73,6 +82,14 @@ static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *in
 		return -ENOMEM;
 	}
 	memset(st, 0, sizeof(*st));
+	if (p->opt.srcu_domain) {
+		/* the caller's domain: nothing to set up */
+		st->sp = p->opt.srcu_domain;
+		atomic_init(&st->table, initial);
+		p->priv = st;
+		return 0;
+	}
+	st->sp = &st->srcu;
 	srcu_options_default(&o);
 	o.flavour = (enum srcu_flavour)p->ops->variant;
 	o.idle_fast_path = p->opt.srcu_idle_fast_path;
@@ -98,7 +115,8 @@ static void srcu_protect_destroy(struct memslot_protect *p)
 	for (size_t i = 0; i < st->norphans; i++)
 		memslot_table_retire(st->orphans[i]);
 	free(st->orphans);
-	srcu_destroy(&st->srcu, NULL, 0);
+	if (st->sp == &st->srcu)
+		srcu_destroy(&st->srcu, NULL, 0);
 	free(st);
 }
 
@@ -110,6 +128,8 @@ static struct memslot_reader *srcu_protect_reader_register(struct memslot_protec
 
 	if (!r)
 		return NULL;
+	if (st->sp != &st->srcu)
+		return &r->base;   /* the caller's section: no reader here */
 	r->sr = srcu_register_reader(&st->srcu, name, NULL, 0);
 	if (!r->sr) {
 		free(r);
@@ -123,7 +143,8 @@ static void srcu_protect_reader_unregister(struct memslot_reader *base)
 {
 	struct srcu_protect_reader *r = (struct srcu_protect_reader *)base;
 
-	srcu_unregister_reader(r->sr, NULL, 0);
+	if (r->sr)
+		srcu_unregister_reader(r->sr, NULL, 0);
 	free(r);
 }
 
@@ -132,7 +153,9 @@ static const struct memslot_table *srcu_protect_read_begin(struct memslot_reader
 	struct srcu_protect_reader *r = (struct srcu_protect_reader *)base;
 	struct srcu_state *st = base->protect->priv;
 
-	r->idx = srcu_read_lock(r->sr);
+	/* a shared domain: the caller's read section covers ours */
+	if (r->sr)
+		r->idx = srcu_read_lock(r->sr);
 	/* acquire: pairs with the release store in srcu_protect_replace, so
 	 * the table's contents written before publication are visible. */
 	return atomic_load_explicit(&st->table, memory_order_acquire);
@@ -142,7 +165,8 @@ static void srcu_protect_read_end(struct memslot_reader *base)
 {
 	struct srcu_protect_reader *r = (struct srcu_protect_reader *)base;
 
-	srcu_read_unlock(r->sr, r->idx);
+	if (r->sr)
+		srcu_read_unlock(r->sr, r->idx);
 }
 
 static void srcu_protect_quiescent(struct memslot_reader *base)
@@ -181,8 +205,7 @@ static int srcu_protect_replace(struct memslot_protect *p, struct memslot_table 
 	memslot_protect_before_wait(p);
 	if (MUTANT(memslot_srcu_no_grace_period))
 		return 0;
-	rc = p->opt.expedited ? synchronize_srcu_expedited(&st->srcu)
-			      : synchronize_srcu(&st->srcu);
+	rc = p->opt.expedited ? synchronize_srcu_expedited(st->sp) : synchronize_srcu(st->sp);
 	if (rc)
 		/* -EDEADLK: an update from inside a read section of the
 		 * domain.  @next is published; the old table may still be

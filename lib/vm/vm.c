@@ -12,6 +12,8 @@
 #include "lib/vm/vm_internal.h"
 
 const char *const fault_path_names[] = { "locked", "fast", NULL };
+const char *const vm_srcu_choices[] = { "auto", "mb", "fast", "classic", NULL };
+_Static_assert(SRCU_FLAVOUR_COUNT == 3, "vm_srcu_choices lists every flavour after auto");
 
 void vm_backoff(unsigned n)
 {
@@ -143,6 +145,86 @@ static void vm_init_vcpus(struct vm *vm)
 	}
 }
 
+const char *vm_memslot_protect_default(int choice)
+{
+#define VM_SRCU_PROTECT_NAME(ident, str, flavour, sum) [flavour] = str,
+	static const char *const names[SRCU_FLAVOUR_COUNT] = {
+		MEMSLOT_PROTECT_SRCU_FLAVOURS(VM_SRCU_PROTECT_NAME)
+	};
+#undef VM_SRCU_PROTECT_NAME
+
+	if (choice <= VM_SRCU_AUTO || choice > SRCU_FLAVOUR_COUNT)
+		return names[SRCU_FLAVOUR_MB];
+	return names[choice - 1];
+}
+
+static const char *vm_protect_spec(const struct vm_options *o)
+{
+	return o->memslot_protect ? o->memslot_protect : vm_memslot_protect_default(o->srcu);
+}
+
+int vm_srcu_plan(const struct vm_options *o, struct memslot_protect_options *po, bool *shared,
+		 char *err, size_t errlen)
+{
+	const char *protect = vm_protect_spec(o);
+	struct memslot_protect_options tmp;
+	int pf;
+
+	if (!po)
+		po = &tmp;
+	memslot_protect_options_default(po);
+	po->expedited = o->memslot_expedited;
+	pf = memslot_protect_spec_srcu(protect, po, err, errlen);
+	if (pf == -2)
+		return -EINVAL;
+	if (shared)
+		*shared = pf >= 0;
+	if (o->srcu < 0 || o->srcu > SRCU_FLAVOUR_COUNT) {
+		snprintf(err, errlen, "--vm-srcu: no flavour number %d", o->srcu);
+		return -EINVAL;
+	}
+	if (o->srcu == VM_SRCU_AUTO)
+		return pf >= 0 ? pf : SRCU_FLAVOUR_MB;
+	if (pf >= 0 && pf != o->srcu - 1) {
+		snprintf(err, errlen,
+			 "--vm-srcu %s contradicts --memslot-protect %s: an SRCU memslot protection"
+			 " reads under the VM's domain (kvm->srcu), so their flavours must agree",
+			 vm_srcu_choices[o->srcu], protect);
+		return -EINVAL;
+	}
+	return o->srcu - 1;
+}
+
+/* kvm->srcu: the VM's one domain, of flavour @f; the idle fast path as the
+ * SRCU memslot protection's option says (on otherwise; classic has none). */
+static int vm_srcu_create(struct vm *vm, int f, const struct memslot_protect_options *po,
+			  char *err, size_t errlen)
+{
+	struct srcu_options so;
+	int rc;
+
+	vm->srcu = aligned_alloc(SRCU_CACHELINE, sizeof(*vm->srcu));
+	if (!vm->srcu) {
+		snprintf(err, errlen, "vm: out of memory for its SRCU domain");
+		return -ENOMEM;
+	}
+	srcu_options_default(&so);
+	so.flavour = (enum srcu_flavour)f;
+	so.idle_fast_path = po->srcu_idle_fast_path;
+	so.name = "kvm->srcu";
+	/* a fast domain without membarrier becomes mb (vm_srcu_name says it):
+	 * the notice srcu_init leaves in @err is not an error */
+	rc = srcu_init(vm->srcu, &so, err, errlen);
+	if (rc) {
+		free(vm->srcu);
+		vm->srcu = NULL;
+		return rc;
+	}
+	if (err && errlen)
+		err[0] = 0;
+	return 0;
+}
+
 /* Frees what vm_create allocated, on its error paths and in vm_destroy. */
 static void vm_free(struct vm *vm)
 {
@@ -151,6 +233,12 @@ static void vm_free(struct vm *vm)
 		memslot_protect_destroy(vm->memslots_protect);
 	else
 		free(vm->memslots);
+	/* after the protection and the log (srcu-swap's call_srcu callbacks
+	 * are barriered at its detach): nothing uses the domain any more */
+	if (vm->srcu) {
+		srcu_destroy(vm->srcu, NULL, 0);
+		free(vm->srcu);
+	}
 	free(vm->spte);
 	free(vm->vcpus);
 	free(vm);
@@ -159,11 +247,16 @@ static void vm_free(struct vm *vm)
 struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 		     struct dirty_log *log, char *err, size_t errlen)
 {
-	const char *protect = o->memslot_protect ? o->memslot_protect : VM_MEMSLOT_PROTECT_DEFAULT;
+	const char *protect = vm_protect_spec(o);
 	struct memslot_protect_options po;
 	struct vm *vm;
+	bool shared;
+	int flavour;
 
 	if (vm_check_layout(o, mem, protect, err, errlen))
+		return NULL;
+	flavour = vm_srcu_plan(o, &po, &shared, err, errlen);
+	if (flavour < 0)
 		return NULL;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -194,8 +287,16 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	}
 	vm_init_slots(vm, o->nslots);
 	vm_init_vcpus(vm);
+	if (vm_srcu_create(vm, flavour, &po, err, errlen)) {
+		vm_free(vm);
+		return NULL;
+	}
+	/* an SRCU protection reads under kvm->srcu (memslot_protect.h:
+	 * srcu_domain); its own options were parsed by vm_srcu_plan and are
+	 * parsed again from the spec below */
 	memslot_protect_options_default(&po);
 	po.expedited = o->memslot_expedited;
+	po.srcu_domain = shared ? vm->srcu : NULL;
 	/* owns the table from here on, also on failure */
 	vm->memslots_protect = memslot_protect_create(protect, &po, vm->memslots, err, errlen);
 	if (!vm->memslots_protect) {
@@ -235,8 +336,7 @@ void vm_destroy(struct vm *vm)
 
 const char *vm_srcu_name(const struct vm *vm)
 {
-	(void)vm;
-	return "none";
+	return vm->srcu ? srcu_flavour_name(srcu_flavour_of(vm->srcu)) : "none";
 }
 
 struct memslot *vm_slot_by_id(struct vm *vm, uint32_t id)
@@ -319,25 +419,33 @@ int vcpu_thread_begin(struct vcpu *v, char *err, size_t errlen)
 	int rc;
 
 	snprintf(name, sizeof(name), "vcpu%d", v->index);
+	v->srcu_reader = srcu_register_reader(v->vm->srcu, name, NULL, 0);
+	if (!v->srcu_reader) {
+		snprintf(err, errlen, "vCPU %d cannot register as a reader of kvm->srcu", v->index);
+		return -ENOMEM;
+	}
 	v->memslot_reader = memslot_reader_register(v->vm->memslots_protect, name);
 	if (!v->memslot_reader) {
 		snprintf(err, errlen, "vCPU %d cannot register as a memslot reader", v->index);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto out_srcu;
 	}
-	if (v->vm->log && (rc = dirty_log_vcpu_thread_begin(v->vm->log, v, err, errlen))) {
-		memslot_reader_unregister(v->memslot_reader);
-		v->memslot_reader = NULL;
-		return rc;
-	}
+	if (v->vm->log && (rc = dirty_log_vcpu_thread_begin(v->vm->log, v, err, errlen)))
+		goto out_memslot;
 	if ((rc = vm_real_thread_begin(v, err, errlen))) {
 		if (v->vm->log)
 			dirty_log_vcpu_thread_end(v->vm->log, v);
-		memslot_reader_unregister(v->memslot_reader);
-		v->memslot_reader = NULL;
-		return rc;
+		goto out_memslot;
 	}
 	vcpu_enter_guest(v);
 	return 0;
+out_memslot:
+	memslot_reader_unregister(v->memslot_reader);
+	v->memslot_reader = NULL;
+out_srcu:
+	srcu_unregister_reader(v->srcu_reader, NULL, 0);
+	v->srcu_reader = NULL;
+	return rc;
 }
 
 void vcpu_thread_end(struct vcpu *v)
@@ -348,12 +456,45 @@ void vcpu_thread_end(struct vcpu *v)
 		dirty_log_vcpu_thread_end(v->vm->log, v);
 	memslot_reader_unregister(v->memslot_reader);
 	v->memslot_reader = NULL;
+	srcu_unregister_reader(v->srcu_reader, NULL, 0);
+	v->srcu_reader = NULL;
 }
 
 /* ---- the write fault ---- */
 
+/*
+ * The exit a fault makes (see "kvm->srcu" in vm.h): the thread handling it
+ * (the vCPU's own, or the real MMU's handler thread) with its memslot
+ * reader and its reader of the VM's domain, and the index of the read
+ * section it holds for the whole fault.
+ */
+struct vcpu_exit {
+	struct memslot_reader *memslot_reader;
+	struct srcu_reader *srcu_reader;
+	int srcu_idx;
+};
+
+/* The strategy's mark, inside the exit's read section of kvm->srcu:
+ * srcu-swap's marker reads the slot's bitmap pointer under it and takes no
+ * read lock of its own. */
+static void vcpu_mark(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot, uint64_t gfn)
+{
+	struct vm *vm = v->vm;
+
+	/* a vCPU that leaves the section before its mark (as if kvm->srcu
+	 * were dropped before mark_page_dirty): srcu-swap's grace period no
+	 * longer waits for the marker, which may set its bit in a bitmap the
+	 * harvester already reported and zeroed */
+	if (MUTANT(vm_srcu_unlock_before_mark))
+		srcu_read_unlock(x->srcu_reader, x->srcu_idx);
+	dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
+	if (MUTANT(vm_srcu_unlock_before_mark))
+		x->srcu_idx = srcu_read_lock(x->srcu_reader);
+}
+
 /* The locked path: check, mark, make writable, all under mmu_lock. */
-static void vcpu_fault_locked(struct vcpu *v, struct memslot *slot, uint64_t gfn)
+static void vcpu_fault_locked(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot,
+			      uint64_t gfn)
 {
 	struct vm *vm = v->vm;
 
@@ -367,7 +508,7 @@ static void vcpu_fault_locked(struct vcpu *v, struct memslot *slot, uint64_t gfn
 		/* mark before writable, as set_spte: under the lock the order
 		 * is invisible to a harvester (it takes the mark and
 		 * write-protects under the same lock) */
-		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
+		vcpu_mark(v, x, slot, gfn);
 		vm_test_delay(vm->delay.fault_ns);
 		if (vm->wp && MUTANT(vm_real_unprotect_outside_mmu_lock)) {
 			/* the page tables changed after the lock: a harvest in
@@ -388,16 +529,17 @@ static void vcpu_fault_locked(struct vcpu *v, struct memslot *slot, uint64_t gfn
 		vm_mmu_unlock(vm);
 }
 
-static void vcpu_fault_mark(struct vcpu *v, struct memslot *slot, uint64_t gfn)
+static void vcpu_fault_mark(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot,
+			    uint64_t gfn)
 {
 	struct vm *vm = v->vm;
 
 	if (dirty_log_marks_need_mmu_lock(vm->log)) {
 		vm_mmu_lock(vm);
-		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
+		vcpu_mark(v, x, slot, gfn);
 		vm_mmu_unlock(vm);
 	} else {
-		dirty_log_mark(vm->log, v, slot, gfn - slot->base_gfn);
+		vcpu_mark(v, x, slot, gfn);
 	}
 }
 
@@ -440,19 +582,20 @@ static void vcpu_fast_unprotect(struct vm *vm, uint64_t gfn)
  * harvest between the mark and the swap take the mark and write-protect,
  * and the swap would then make the page writable with no mark.
  */
-static void vcpu_fault_fast(struct vcpu *v, struct memslot *slot, uint64_t gfn)
+static void vcpu_fault_fast(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot,
+			    uint64_t gfn)
 {
 	struct vm *vm = v->vm;
 
 	if (MUTANT(vm_fault_fast_mark_before_swap)) {
 		if (!vm_spte_writable(vm, gfn)) {
-			vcpu_fault_mark(v, slot, gfn);
+			vcpu_fault_mark(v, x, slot, gfn);
 			vm_test_delay(vm->delay.fault_ns);
 			(void)vm_try_make_writable(vm, gfn);
 		}
 	} else if (vm_try_make_writable(vm, gfn)) {
 		vm_test_delay(vm->delay.fault_ns);
-		vcpu_fault_mark(v, slot, gfn);
+		vcpu_fault_mark(v, x, slot, gfn);
 	}
 	if (vm->wp)
 		vcpu_fast_unprotect(vm, gfn);
@@ -461,26 +604,46 @@ static void vcpu_fault_fast(struct vcpu *v, struct memslot *slot, uint64_t gfn)
 /*
  * The memslot read side of the fault path, in one place: a read section of
  * the VM's memslot protection around the lookup and every use of the slot
- * (the protection orders the table's publication before our reads).
+ * (the protection orders the table's publication before our reads).  An
+ * SRCU protection reads under kvm->srcu, whose section the caller holds:
+ * its read_begin is then only the table's load.
  */
-static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn, struct memslot_reader *r)
+static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn, struct vcpu_exit *x)
 {
+	struct memslot_reader *r = x->memslot_reader;
 	const struct memslot_table *t = memslot_read_begin(r);
 	struct memslot *slot = memslot_lookup(t, gfn);
 
 	if (slot && !v->vm->log)
 		vm_make_writable(v->vm, gfn);   /* nothing write-protects, nothing to mark */
 	else if (slot && v->vm->fault_path == FAULT_PATH_LOCKED)
-		vcpu_fault_locked(v, slot, gfn);
+		vcpu_fault_locked(v, x, slot, gfn);
 	else if (slot)
-		vcpu_fault_fast(v, slot, gfn);
+		vcpu_fault_fast(v, x, slot, gfn);
 	memslot_read_end(r);
 	return slot != NULL;
 }
 
-void vcpu_fault_body(struct vcpu *v, uint64_t gfn, struct memslot_reader *r)
+/*
+ * kvm->srcu across the exit: the thread that handles the fault enters the
+ * VM's read side as the vCPU leaves guest mode for it, and leaves it when
+ * the vCPU would re-enter (vcpu_run and kvm_arch_vcpu_ioctl_run, Linux
+ * 3.3, hold kvm->srcu from the exit to the next guest entry).  So the
+ * section covers the memslot lookup, any spin on mmu_lock, the mark and
+ * the make-writable: a grace period of the VM's domain (srcu-swap's
+ * get_log, a memslot update under an SRCU protection) waits for every
+ * fault that began before it, whole.
+ */
+void vcpu_fault_body(struct vcpu *v, uint64_t gfn, struct memslot_reader *r,
+		     struct srcu_reader *sr)
 {
-	if (!vcpu_fault_with_slot(v, gfn, r)) {
+	struct vcpu_exit x = { .memslot_reader = r, .srcu_reader = sr };
+	bool ok;
+
+	x.srcu_idx = srcu_read_lock(sr);
+	ok = vcpu_fault_with_slot(v, gfn, &x);
+	srcu_read_unlock(sr, x.srcu_idx);
+	if (!ok) {
 		/* a programming error, not input: see vm.h */
 		fprintf(stderr, "dlbench: BUG: vCPU %d wrote gfn 0x%llx outside every memslot\n",
 			v->index, (unsigned long long)gfn);
@@ -500,7 +663,7 @@ void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
 	 * while it still holds the translation the fault hands back. */
 	if (MUTANT(vm_fault_outside_guest_mode))
 		atomic_store_explicit(&v->mode, VCPU_OUTSIDE_GUEST, memory_order_seq_cst);
-	vcpu_fault_body(v, gfn, v->memslot_reader);
+	vcpu_fault_body(v, gfn, v->memslot_reader, v->srcu_reader);
 	if (MUTANT(vm_fault_outside_guest_mode))
 		vcpu_enter_guest(v);
 	if (v->stall_hist)
@@ -576,14 +739,17 @@ void vcpu_handle_requests(struct vcpu *v)
 	/* acquire: pairs with the harvester's fetch_or (seq_cst) of the
 	 * request, so its write-protections happen before our next access */
 	unsigned long req = atomic_exchange_explicit(&v->requests, 0, memory_order_acquire);
+	/* an exit for requests: kvm->srcu held while they are handled, as
+	 * vcpu_enter_guest (Linux 3.3) handles them before it drops the
+	 * section for guest entry; not across the waits below, which are
+	 * exits to userspace (KVM_RUN returns, and drops it) */
+	int idx = srcu_read_lock(v->srcu_reader);
 
 	if ((req & VCPU_REQ_FAULT_DONE) && v->stall_hist)
 		/* relaxed: the exchange above acquired the handler thread's
 		 * release of the request, after its store of fault_t0 */
 		histogram_record(v->stall_hist,
 				 now_ns() - atomic_load_explicit(&v->fault_t0, memory_order_relaxed));
-	if (req & VCPU_REQ_PAUSE)
-		vcpu_pause_wait(v);
 	if (req & VCPU_REQ_TLB_FLUSH) {
 		/* The harvester bumped flush_seq before raising the request we
 		 * just consumed, so this reads at least its sequence. */
@@ -597,6 +763,9 @@ void vcpu_handle_requests(struct vcpu *v)
 	}
 	if (req & VCPU_REQ_MEMSLOT_QUIESCENT)
 		memslot_quiescent(v->memslot_reader);
+	srcu_read_unlock(v->srcu_reader, idx);
+	if (req & VCPU_REQ_PAUSE)
+		vcpu_pause_wait(v);
 	if (req & VCPU_REQ_DIRTY_RING_FULL)
 		vcpu_wait_ring_space(v);
 }

@@ -28,8 +28,31 @@
  * page writable), so that an MMU mode using real page tables (userfaultfd
  * write-protect) can replace them in one place.
  *
+ * kvm->srcu: the VM owns one SRCU domain (vm->srcu, vm_options.srcu:
+ * mb, fast or classic, the 2012 SRCU), as struct kvm owns its srcu.  A
+ * vCPU holds a read section of it across each exit, as vcpu_run and
+ * kvm_arch_vcpu_ioctl_run (Linux 3.3) hold kvm->srcu from the exit to the
+ * next guest entry: vcpu_fault_body enters it when the vCPU leaves guest
+ * mode for a write fault (vcpu_write_fault, and the real MMU's handlers:
+ * the signal handler on the vCPU's thread, or the handler thread, which
+ * registers as a reader of its own and whose section spans the whole fault
+ * before the vCPU is woken) and leaves it on re-entry, so the section
+ * covers the memslot lookup, any spin on mmu_lock, the mark and the
+ * make-writable; vcpu_handle_requests holds it while it handles requests,
+ * but not across the waits that are exits to userspace (a pause, a full
+ * dirty ring: KVM_RUN returns and drops it).  Readers under it: the
+ * memslots when the protection is an SRCU one, and srcu-swap's bitmaps
+ * (its mark takes no read lock of its own).  Its grace periods (srcu-swap's
+ * get_log, a memslot update) so wait for whole faults.
+ *
  * Memslot reads: the VM owns a memslot read protection chosen by name
- * (lib/memslot_protect/memslot_protect.h; default srcu-mb).  Each vCPU
+ * (lib/memslot_protect/memslot_protect.h; default: the SRCU one of the
+ * VM's flavour, srcu-mb by default).  An SRCU protection (srcu-mb,
+ * srcu-fast, srcu-classic) reads under kvm->srcu (its flavour must agree
+ * with vm_options.srcu: vm_srcu_plan), its read section then only the
+ * table's load inside the fault's section; the others (floor, mutex,
+ * rwlock, rwlock-cond, urcu) keep their own lock around the lookup,
+ * inside the fault's section of kvm->srcu.  Each vCPU
  * registers as its reader from its own thread (vcpu_thread_begin), and the
  * write-fault path looks the gfn up between memslot_read_begin and
  * memslot_read_end.  The guest-access loop itself never touches the
@@ -140,8 +163,18 @@ enum vcpu_mode {
 /* Leave guest mode until vm_resume_vcpus (vm_pause_vcpus) */
 #define VCPU_REQ_PAUSE            (1ul << 4)
 
-/* The memslot read protection of vm_options.memslot_protect == NULL. */
+/* vm_options.srcu: "auto" (the memslot protection's flavour if it is an
+ * SRCU one, else mb), then the lib/srcu flavours; NULL-terminated. */
+extern const char *const vm_srcu_choices[];
+#define VM_SRCU_AUTO 0      /* else 1 + enum srcu_flavour */
+
+/* The memslot read protection of vm_options.memslot_protect == NULL is
+ * the SRCU one of the VM's flavour (srcu-mb unless vm_options.srcu says
+ * otherwise): vm_memslot_protect_default. */
 #define VM_MEMSLOT_PROTECT_DEFAULT "srcu-mb"
+/* "srcu-mb", "srcu-fast", "srcu-classic" for vm_options.srcu @choice
+ * (VM_SRCU_AUTO: srcu-mb). */
+const char *vm_memslot_protect_default(int choice);
 
 struct vm;
 struct dirty_log;
@@ -171,6 +204,7 @@ struct vcpu {
 	bool soft_mmu;              /* vm->mmu == VM_MMU_SOFT: check sptes */
 	uint8_t *guest_base;        /* vm->guest_base */
 	struct memslot_reader *memslot_reader;
+	struct srcu_reader *srcu_reader;   /* of vm->srcu (kvm->srcu) */
 	void *log_vcpu;             /* the dirty-log strategy's per-vCPU state */
 	/* When set, the time of each write fault and of each wait for
 	 * dirty-ring space is recorded (the vCPU's stalls). */
@@ -209,10 +243,15 @@ struct vm_options {
 	uint32_t nslots;            /* equal slots, each a multiple of 64 pages */
 	int nvcpus;
 	enum fault_path fault_path;
-	/* lib/memslot_protect name; NULL: VM_MEMSLOT_PROTECT_DEFAULT */
+	/* lib/memslot_protect name; NULL: vm_memslot_protect_default(srcu) */
 	const char *memslot_protect;
 	/* srcu-mb, srcu-fast: expedited grace periods for memslot updates */
 	bool memslot_expedited;
+	/* The flavour of the VM's SRCU domain (kvm->srcu): VM_SRCU_AUTO, or
+	 * 1 + enum srcu_flavour (an index of vm_srcu_choices).  An SRCU
+	 * memslot protection reads under this domain: its flavour must agree
+	 * (vm_srcu_plan). */
+	int srcu;
 	struct vm_delays delays;
 	/* The MMU (see the top); real: the write-protect mechanism of the
 	 * KVM-style strategies (MMU_WP_AUTO: userfaultfd, else mprotect; the
@@ -239,6 +278,10 @@ struct vm {
 	struct memslot_protect *memslots_protect;
 	struct memslot_table *memslots;
 
+	/* kvm->srcu: the VM's one SRCU domain (see the top).  Its readers
+	 * are the vCPU threads and the real MMU's handler thread. */
+	struct srcu_struct *srcu;
+
 	/* The real MMU (NULL wp: nothing is write-protected in the page
 	 * tables, under soft, without a log, or with a kernel marker).
 	 * wp_batch collects the page-table side of write-protections made
@@ -252,8 +295,10 @@ struct vm {
 	atomic_int mmu_error;
 	char mmu_name[32];          /* "soft", "uffd-wp:signal", "uffd-wp-async", ... */
 	char mmu_fallback[256];     /* why the mechanism fell back to mprotect, or "" */
-	/* thread delivery: the handler thread's own memslot reader */
+	/* thread delivery: the handler thread's own memslot reader, and its
+	 * reader of vm->srcu */
 	struct memslot_reader *handler_memslot_reader;
+	struct srcu_reader *handler_srcu_reader;
 
 	_Alignas(CACHELINE) struct spinlock mmu_lock;
 	_Alignas(CACHELINE) _Atomic uint64_t flush_seq;   /* flushes requested so far */
@@ -566,9 +611,27 @@ int vm_floor_pass(struct vm *vm, const unsigned long *dirty);
 const char *vm_mmu_name(const struct vm *vm);
 /* Why the real MMU fell back to mprotect, or "". */
 const char *vm_mmu_fallback(const struct vm *vm);
-/* The flavour of the VM's SRCU domain (kvm->srcu), or "none" when nothing
- * reads under it. */
+/* The flavour of the VM's SRCU domain (kvm->srcu): "mb", "fast",
+ * "classic" (after a fast domain's fallback: "mb"). */
 const char *vm_srcu_name(const struct vm *vm);
+
+/* The VM's SRCU domain (kvm->srcu), for its users (srcu-swap). */
+static inline struct srcu_struct *vm_srcu(struct vm *vm)
+{
+	return vm->srcu;
+}
+
+/*
+ * The flavour of the VM's domain that vm_create would make of @o: the
+ * --vm-srcu choice, or by default the memslot protection's flavour when it
+ * is an SRCU one (srcu-mb, srcu-fast, srcu-classic: it reads under the
+ * VM's domain), else mb.  An SRCU protection whose flavour contradicts an
+ * explicit choice is refused.  Returns the enum srcu_flavour, with the
+ * protection's options in @po (may be NULL) and whether it is an SRCU one
+ * in *@shared (may be NULL); or -EINVAL with one line in @err.
+ */
+int vm_srcu_plan(const struct vm_options *o, struct memslot_protect_options *po, bool *shared,
+		 char *err, size_t errlen);
 
 /*
  * What vm_create would make of @o with the strategy @log (NULL: none) for

@@ -25,8 +25,10 @@ int vm_real_thread_begin(struct vcpu *v, char *err, size_t errlen);
 void vm_real_thread_end(struct vcpu *v);
 
 /* vm.c: the KVM write-fault path of @v at @gfn, with the memslot reader
- * of the thread it runs on (@v's own, or the handler thread's): the
- * memslot read side, then the locked or fast path.  No accounting. */
-void vcpu_fault_body(struct vcpu *v, uint64_t gfn, struct memslot_reader *r);
+ * and the kvm->srcu reader of the thread it runs on (@v's own, or the
+ * handler thread's): a read section of kvm->srcu around the memslot read
+ * side and the locked or fast path.  No accounting. */
+void vcpu_fault_body(struct vcpu *v, uint64_t gfn, struct memslot_reader *r,
+		     struct srcu_reader *sr);
 
 #endif

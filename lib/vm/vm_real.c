@@ -172,10 +172,13 @@ static void vcpu_real_fault(void *arg, uint64_t page)
 	if (vm->log && dirty_log_mmu_kind(vm->log) != DIRTY_LOG_MMU_SPTE) {
 		dirty_log_handle_fault(vm->log, v, page);
 	} else {
-		if (!vm->handler_memslot_reader)
+		if (!vm->handler_memslot_reader || !vm->handler_srcu_reader)
 			vm_real_bug("memslot reader of the fault handler thread for a fault", page,
 				    -ENOMEM);
-		vcpu_fault_body(v, page, vm->handler_memslot_reader);
+		/* the handler thread is the reader of kvm->srcu for the
+		 * vCPU's exit: its section spans the whole fault, and the
+		 * vCPU is woken after it (vcpu_real_fault_done) */
+		vcpu_fault_body(v, page, vm->handler_memslot_reader, vm->handler_srcu_reader);
 		/* the handler thread is no vCPU: it keeps nothing an updater
 		 * would wait for (rwlock-cond's read side) between faults */
 		memslot_reader_offline(vm->handler_memslot_reader);
@@ -189,6 +192,7 @@ static void vm_handler_init(void *arg)
 {
 	struct vm *vm = arg;
 
+	vm->handler_srcu_reader = srcu_register_reader(vm->srcu, "fault-handler", NULL, 0);
 	vm->handler_memslot_reader = memslot_reader_register(vm->memslots_protect, "fault-handler");
 }
 
@@ -199,6 +203,9 @@ static void vm_handler_fini(void *arg)
 	if (vm->handler_memslot_reader)
 		memslot_reader_unregister(vm->handler_memslot_reader);
 	vm->handler_memslot_reader = NULL;
+	if (vm->handler_srcu_reader)
+		srcu_unregister_reader(vm->handler_srcu_reader, NULL, 0);
+	vm->handler_srcu_reader = NULL;
 }
 
 int vm_real_thread_begin(struct vcpu *v, char *err, size_t errlen)
@@ -246,6 +253,9 @@ int vm_mmu_plan(const struct vm_options *o, enum guest_backing backing, uint64_t
 	struct mmu_wp_plan plan = { .name = "real" };
 	int rc;
 
+	/* the VM's SRCU domain against its memslot protection */
+	if ((rc = vm_srcu_plan(o, NULL, NULL, err, errlen)) < 0)
+		return rc;
 	if (o->mmu == VM_MMU_SOFT && vm_log_kind(log) != DIRTY_LOG_MMU_SPTE) {
 		snprintf(err, errlen,
 			 "Linux's own dirty tracking runs on the real MMU only (--mmu real)");
