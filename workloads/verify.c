@@ -97,7 +97,7 @@ struct verify_state {
 
 enum {
 	COL_STRATEGY, COL_FAULT, COL_VCPUS, COL_ROUNDS, COL_VERIFIED, COL_LOST, COL_WRITES,
-	COL_FAULTS, COL_SECONDS, COL_MMU, COL_VM_SRCU, COL_FAULT_FLOOR_NS,
+	COL_FAULTS, COL_SECONDS, COL_MMU, COL_MMU_MECHANISM, COL_VM_SRCU, COL_FAULT_FLOOR_NS,
 };
 
 static const struct wl_column verify_columns[] = {
@@ -110,7 +110,8 @@ static const struct wl_column verify_columns[] = {
 	[COL_WRITES] = { "writes", WL_COL_UINT, "", WL_SHOW, NULL, 12 },
 	[COL_FAULTS] = { "faults", WL_COL_UINT, "", WL_SHOW, NULL, 10 },
 	[COL_SECONDS] = { "seconds", WL_COL_REAL, "s", WL_SHOW, "%.2f", 8 },
-	[COL_MMU] = { "mmu", WL_COL_TEXT, "", WL_SHOW, NULL, 15 },
+	[COL_MMU] = { "mmu", WL_COL_TEXT, "", WL_SHOW, NULL, 4 },
+	[COL_MMU_MECHANISM] = { "mmu_mechanism", WL_COL_TEXT, "", WL_SHOW, NULL, 15 },
 	[COL_VM_SRCU] = { "vm_srcu", WL_COL_TEXT, "", WL_SHOW, NULL, 7 },
 	[COL_FAULT_FLOOR_NS] = { "fault_floor_ns", WL_COL_REAL, "ns", WL_SHOW, "%.0f", 14 },
 	{ 0 },
@@ -552,7 +553,8 @@ static int verify_run(const void *opts, struct wl_ctx *ctx, char *err, size_t er
 	wl_put_uint(ctx, COL_WRITES, res.writes);
 	wl_put_uint(ctx, COL_FAULTS, res.faults);
 	wl_put_real(ctx, COL_SECONDS, res.seconds);
-	wl_put_text(ctx, COL_MMU, res.mmu);
+	wl_put_text(ctx, COL_MMU, vm_mmu_names[o->mmu]);
+	wl_put_text(ctx, COL_MMU_MECHANISM, res.mmu);
 	wl_put_text(ctx, COL_VM_SRCU, res.vm_srcu);
 	workload_put_fault_floor(ctx, COL_FAULT_FLOOR_NS, res.fault_floor_ns);
 	wl_row_end(ctx);
