@@ -787,6 +787,38 @@ static void test_flavour_names(enum srcu_flavour f)
 	CHECK(srcu_flavour_names[SRCU_FLAVOUR_COUNT] == NULL);
 }
 
+/* classic's expedited sync_func: the names, the default (stop-cpus, one
+ * stopper per CPU this process may use, joined at destroy), the
+ * membarrier alone (no stoppers), and none for mb and fast; an expedited
+ * grace period runs either way. */
+static void test_expedited_mechanisms(enum srcu_flavour f)
+{
+	struct srcu_options o;
+	struct srcu_struct sp;
+	char err[256];
+
+	CHECK(srcu_expedited_parse("stop-cpus") == SRCU_EXPEDITED_STOP_CPUS);
+	CHECK(srcu_expedited_parse("membarrier") == SRCU_EXPEDITED_MEMBARRIER);
+	CHECK(srcu_expedited_parse("nope") == -1 && srcu_expedited_parse(NULL) == -1);
+	CHECK(srcu_expedited_names[SRCU_EXPEDITED_COUNT] == NULL);
+	for (int m = 0; m < SRCU_EXPEDITED_COUNT; m++) {
+		bool stop = f == SRCU_FLAVOUR_CLASSIC && m == SRCU_EXPEDITED_STOP_CPUS;
+
+		domain_options(&o, f, true);
+		CHECK(o.expedited == SRCU_EXPEDITED_STOP_CPUS);
+		o.expedited = (enum srcu_expedited)m;
+		CHECK(srcu_init(&sp, &o, err, sizeof(err)) == 0);
+		CHECK(!strcmp(srcu_expedited_of(&sp), f == SRCU_FLAVOUR_CLASSIC ?
+			      srcu_expedited_names[m] : "none"));
+		CHECK(stop ? srcu_stopper_count(&sp) >= 1 : srcu_stopper_count(&sp) == 0);
+		CHECK(stop ? strcmp(srcu_stopper_priority(&sp), "none") != 0 :
+			     !strcmp(srcu_stopper_priority(&sp), "none"));
+		CHECK(synchronize_srcu_expedited(&sp) == 0);
+		CHECK(synchronize_srcu_expedited(&sp) == 0);
+		destroy_domain(&sp);
+	}
+}
+
 /* membarrier missing at srcu_init: fast becomes mb (and says so), classic
  * refuses; both decided before any reader exists. */
 static void test_membarrier_at_init(enum srcu_flavour f)
@@ -1055,6 +1087,7 @@ int main(int argc, char **argv)
 {
 	static const struct test tests[] = {
 		{ "flavour_names", test_flavour_names, false },
+		{ "expedited_mechanisms", test_expedited_mechanisms, false },
 		{ "nesting_state", test_nesting_state, false },
 		{ "reader", test_reader, true },
 		{ "concurrent_callers_share", test_concurrent_callers_share, false },

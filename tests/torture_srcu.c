@@ -243,7 +243,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: torture_srcu [-f mb|fast|classic] [-m sync|expedited|call] [-r READERS] [-u UPDATERS]\n"
-		"                    [-d SECONDS] [-n] [-i N] [--broken --expect-failures]\n"
+		"                    [-d SECONDS] [-n] [-i N] [-x stop-cpus|membarrier]\n"
+		"                    [--broken --expect-failures]\n"
 		"  -f, --flavour       read-side flavour (default mb)\n"
 		"  -m, --retire        how updaters wait before poisoning (default sync)\n"
 		"  -r, --readers       reader threads (default 8, more than CPUs on purpose)\n"
@@ -252,6 +253,7 @@ static void usage(FILE *f)
 		"  -n, --no-delays     no delays injected\n"
 		"  -i, --index-delay N delay 1 of N read locks between index and increment (default 64;\n"
 		"                      a yield, or one time in 8 a sleep of up to 1 ms)\n"
+		"  -x, --expedited     classic: the expedited sync_func (default stop-cpus)\n"
 		"      --broken        skip the grace period (the test must then fail)\n"
 		"      --expect-failures  exit 0 only if failures were seen\n");
 }
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "no-delays", no_argument, NULL, 'n' },
 		{ "index-delay", required_argument, NULL, 'i' },
+		{ "expedited", required_argument, NULL, 'x' },
 		{ "broken", no_argument, NULL, 'B' },
 		{ "expect-failures", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
@@ -282,7 +285,7 @@ int main(int argc, char **argv)
 	srcu_options_default(&o);
 	o.name = "torture";
 	torture_index_delay = 64;
-	while ((c = getopt_long(argc, argv, "f:m:r:u:d:ni:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:m:r:u:d:ni:x:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (srcu_flavour_parse(optarg) < 0) {
@@ -300,6 +303,13 @@ int main(int argc, char **argv)
 		case 'd': seconds = atof(optarg); break;
 		case 'n': delays = false; torture_index_delay = 0; break;
 		case 'i': torture_index_delay = atoi(optarg); break;
+		case 'x':
+			if (srcu_expedited_parse(optarg) < 0) {
+				fprintf(stderr, "torture_srcu: unknown expedited mechanism '%s'\n", optarg);
+				return 2;
+			}
+			o.expedited = (enum srcu_expedited)srcu_expedited_parse(optarg);
+			break;
 		case 'B': broken = true; break;
 		case 'E': expect_failures = true; break;
 		case 'h': usage(stdout); return 0;
@@ -365,6 +375,9 @@ int main(int argc, char **argv)
 	       srcu_flavour_name(srcu_flavour_of(&domain)),
 	       retire == RETIRE_CALL ? "call" : retire == RETIRE_EXPEDITED ? "expedited" : "sync",
 	       nreaders, nupdaters, delays ? "on" : "off", broken ? " BROKEN" : "");
+	if (srcu_flavour_of(&domain) == SRCU_FLAVOUR_CLASSIC)
+		printf("torture: expedited=%s stoppers=%d priority=%s\n", srcu_expedited_of(&domain),
+		       srcu_stopper_count(&domain), srcu_stopper_priority(&domain));
 	printf("torture: reads %lu, replacements %lu, grace periods %lu\n", reads, repl,
 	       srcu_completed(&domain));
 	printf("torture: ages 0:%lu 1:%lu 2:%lu >=3:%lu, poisoned reads %lu, failed grace periods %lu\n",

@@ -245,6 +245,17 @@ static void linux_tracking_meta(struct wl_ctx *ctx)
 	wl_meta(ctx, "linux_dirty_tracking", "%s", json);
 }
 
+void workload_vm_srcu_meta(struct wl_ctx *ctx, const struct vm *vm)
+{
+	const struct srcu_struct *sp = vm->srcu;
+
+	if (!sp || srcu_flavour_of(sp) != SRCU_FLAVOUR_CLASSIC)
+		return;
+	wl_meta(ctx, "srcu_expedited", "\"%s\"", srcu_expedited_of(sp));
+	wl_meta(ctx, "srcu_stopper_priority", "\"%s\"", srcu_stopper_priority(sp));
+	wl_meta(ctx, "srcu_stoppers", "%d", srcu_stopper_count(sp));
+}
+
 void workload_mmu_meta(struct wl_ctx *ctx, const struct vm *vm)
 {
 	static bool said;

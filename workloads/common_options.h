@@ -104,6 +104,23 @@ int workload_pick_cpus(int n, enum placement placement, const char *list, int *c
 		  "SRCU --memslot-protect's flavour, else mb); an SRCU memslot\n"        \
 		  "protection of another flavour is an error" }
 
+/*
+ * --srcu-expedited stop-cpus|membarrier: a classic kvm->srcu's expedited
+ * sync_func (vm_options.srcu_expedited, an int field of @opts_type).
+ */
+#define WL_SRCU_EXPEDITED_OPTION(opts_type, field)                                             \
+	{ .name = "srcu-expedited", .type = WL_CHOICE, .def = "stop-cpus",                  \
+	  .choices = srcu_expedited_names, .metavar = "M", .offset = offsetof(opts_type, field), \
+	  .help = "--vm-srcu classic: the expedited grace period's sync_func: stop-cpus\n" \
+		  "(membarrier, then a pinned SCHED_FIFO stopper thread per CPU runs\n"  \
+		  "and the caller waits for all, as synchronize_sched_expedited's\n"     \
+		  "try_stop_cpus of 2012) or membarrier (PRIVATE_EXPEDITED alone)" }
+
+/* meta.json for a cell's VM whose kvm->srcu is classic: "srcu_expedited"
+ * (stop-cpus or membarrier), "srcu_stopper_priority" (fifo or normal) and
+ * "srcu_stoppers"; nothing for another flavour. */
+void workload_vm_srcu_meta(struct wl_ctx *ctx, const struct vm *vm);
+
 /* The MMU part of @vo from the three options' values. */
 void workload_mmu_options(struct vm_options *vo, int mmu, int wp, int delivery);
 

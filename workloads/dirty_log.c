@@ -115,6 +115,7 @@ struct dlw_opts {
 	bool quiet;                   /* no kernel-style progress lines */
 	int mmu, mmu_wp, fault_delivery;
 	int vm_srcu;                /* vm_options.srcu */
+	int srcu_expedited;         /* vm_options.srcu_expedited */
 };
 
 /* The values a cell runs with, resolved from its options. */
@@ -980,6 +981,7 @@ static void dlw_vm_options(const struct dlw_config *cfg, struct vm_options *vo)
 	vo->memslot_protect = workload_memslot_protect(o->memslot_protect, o->vm_srcu);
 	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
 	vo->srcu = o->vm_srcu;
+	vo->srcu_expedited = o->srcu_expedited;
 }
 
 /* Runs one cell on @mem: 0, or WL_ERROR / WL_BAD_INPUT with a line. */
@@ -1009,6 +1011,7 @@ static int dlw_run_vm(struct wl_ctx *ctx, const struct dlw_config *cfg, struct d
 	snprintf(cell->mmu, sizeof(cell->mmu), "%s", vm_mmu_name(run.vm));
 	snprintf(cell->vm_srcu, sizeof(cell->vm_srcu), "%s", vm_srcu_name(run.vm));
 	workload_mmu_meta(ctx, run.vm);
+	workload_vm_srcu_meta(ctx, run.vm);
 	rc = WL_ERROR;
 	run.dirty = bitmap_alloc_plain(pages);
 	if (!run.dirty)
@@ -1817,6 +1820,7 @@ static const struct wl_option dlw_options[] = {
 	  .help = "no kernel-style lines per phase, only the tables" },
 	WL_MMU_OPTIONS(struct dlw_opts, mmu, mmu_wp, fault_delivery),
 	WL_VM_SRCU_OPTION(struct dlw_opts, vm_srcu),
+	WL_SRCU_EXPEDITED_OPTION(struct dlw_opts, srcu_expedited),
 	{ 0 },
 };
 

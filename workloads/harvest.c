@@ -42,6 +42,7 @@ struct harvest_opts {
 	const char *numa;
 	int mmu, mmu_wp, fault_delivery;
 	int vm_srcu;                /* vm_options.srcu */
+	int srcu_expedited;         /* vm_options.srcu_expedited */
 };
 
 struct harvest_sample {
@@ -170,6 +171,7 @@ static void harvest_vm_options(const struct harvest_opts *o, struct vm_options *
 	vo->fault_path = (enum fault_path)o->fault_path;
 	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
 	vo->srcu = o->vm_srcu;
+	vo->srcu_expedited = o->srcu_expedited;
 }
 
 /* The series on @vm, with this thread as its only vCPU. */
@@ -221,6 +223,7 @@ static int harvest_measure(struct wl_ctx *ctx, const struct harvest_opts *o,
 	snprintf(cell->mmu, sizeof(cell->mmu), "%s", vm_mmu_name(vm));
 	snprintf(cell->vm_srcu, sizeof(cell->vm_srcu), "%s", vm_srcu_name(vm));
 	workload_mmu_meta(ctx, vm);
+	workload_vm_srcu_meta(ctx, vm);
 	rc = harvest_on_vm(o, vm, dirty, out, err, errlen);
 	free(dirty);
 	vm_destroy(vm);
@@ -377,6 +380,7 @@ static const struct wl_option harvest_options[] = {
 	  .check_value = guest_numa_check },
 	WL_MMU_OPTIONS(struct harvest_opts, mmu, mmu_wp, fault_delivery),
 	WL_VM_SRCU_OPTION(struct harvest_opts, vm_srcu),
+	WL_SRCU_EXPEDITED_OPTION(struct harvest_opts, srcu_expedited),
 	{ 0 },
 };
 

@@ -87,6 +87,7 @@ struct srcu_opts {
 	int placement;
 	const char *loops;
 	uint64_t hz;
+	int expedited;              /* enum srcu_expedited: srcu-classic's */
 };
 
 /* The options' lists, parsed. */
@@ -432,14 +433,15 @@ struct read_figures {
 };
 
 static int srcu_domain_init(struct srcu_struct *sp, enum srcu_flavour f, bool idle_path,
-			    uint64_t hz, const char *name, char *err, size_t errlen)
+			    const struct srcu_opts *so, const char *name, char *err, size_t errlen)
 {
 	struct srcu_options o;
 
 	srcu_options_default(&o);
 	o.flavour = f;
 	o.idle_fast_path = idle_path;
-	o.hz = (unsigned)hz;
+	o.hz = (unsigned)so->hz;
+	o.expedited = (enum srcu_expedited)so->expedited;
 	o.name = name;
 	return srcu_init(sp, &o, err, errlen) ? WL_ERROR : 0;
 }
@@ -539,7 +541,7 @@ static int read_cell(const struct srcu_opts *o, const struct primitive *p, enum 
 	pthread_rwlock_init(&sh->rwlock, NULL);
 	pthread_mutex_init(&sh->mutex, NULL);
 	if (sh->srcu) {
-		rc = srcu_domain_init(&srcu, p->flavour, true, o->hz, "bench", err, errlen);
+		rc = srcu_domain_init(&srcu, p->flavour, true, o, "bench", err, errlen);
 		srcu_ready = !rc;
 	}
 	if (!rc)
@@ -826,7 +828,7 @@ static int gp_rep(const struct srcu_opts *o, const struct gp_cell *c, int n, str
 	int rc = 0;
 
 	if (c->prim->kind == K_SRCU) {
-		if (srcu_domain_init(&srcu, c->prim->flavour, c->idle_path, o->hz, "gp-bench", err,
+		if (srcu_domain_init(&srcu, c->prim->flavour, c->idle_path, o, "gp-bench", err,
 				     errlen))
 			return WL_ERROR;
 		gr.srcu = &srcu;
@@ -998,7 +1000,7 @@ static int srcu_check(const void *opts, char *err, size_t errlen)
 
 		if (!pl.prim[pi] || primitives[pi].kind != K_SRCU)
 			continue;
-		if (srcu_domain_init(&sp, primitives[pi].flavour, true, o->hz, "check", err, errlen))
+		if (srcu_domain_init(&sp, primitives[pi].flavour, true, o, "check", err, errlen))
 			return WL_BAD_INPUT;
 		srcu_destroy(&sp, NULL, 0);
 	}
@@ -1013,13 +1015,31 @@ static void srcu_fallback_notice(struct wl_ctx *ctx, const struct srcu_opts *o,
 	struct srcu_struct sp;
 	int f = SRCU_FLAVOUR_FAST;
 
-	if (!pl->prim[f] || srcu_domain_init(&sp, SRCU_FLAVOUR_FAST, true, o->hz, "bench", err,
+	if (!pl->prim[f] || srcu_domain_init(&sp, SRCU_FLAVOUR_FAST, true, o, "bench", err,
 					       sizeof(err)))
 		return;
 	if (srcu_flavour_of(&sp) != SRCU_FLAVOUR_FAST) {
 		wl_notice(ctx, "%s", err);
 		wl_meta(ctx, "srcu_fast_runs_as", "\"mb\"");
 	}
+	srcu_destroy(&sp, NULL, 0);
+}
+
+/* srcu-classic: its expedited sync_func, and at which priority the
+ * stop-cpus stoppers ran (SCHED_FIFO needs privileges). */
+static void srcu_classic_meta(struct wl_ctx *ctx, const struct srcu_opts *o,
+			      const struct plan *pl)
+{
+	char err[256];
+	struct srcu_struct sp;
+	int f = SRCU_FLAVOUR_CLASSIC;
+
+	if (!pl->prim[f] || srcu_domain_init(&sp, SRCU_FLAVOUR_CLASSIC, false, o, "meta", err,
+					       sizeof(err)))
+		return;
+	wl_meta(ctx, "srcu_expedited", "\"%s\"", srcu_expedited_of(&sp));
+	wl_meta(ctx, "srcu_stopper_priority", "\"%s\"", srcu_stopper_priority(&sp));
+	wl_meta(ctx, "srcu_stoppers", "%d", srcu_stopper_count(&sp));
 	srcu_destroy(&sp, NULL, 0);
 }
 
@@ -1048,6 +1068,7 @@ static int srcu_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errl
 			wl_notice(ctx, "warning: %llu readers on %d CPUs: overcommitted, readers share CPUs",
 				  (unsigned long long)pl.readers[i], ncpu);
 	srcu_fallback_notice(ctx, o, &pl);
+	srcu_classic_meta(ctx, o, &pl);
 	for (int l = 0; l < LOOP_COUNT && !o->no_read; l++)
 		if (pl.loop[l] && (rc = read_table(ctx, o, &pl, (enum loop)l, err, errlen)))
 			return rc;
@@ -1096,6 +1117,12 @@ static const struct wl_option srcu_options[] = {
 		  "a protected pointer, count reads in memory), or all" },
 	{ .name = "hz", .type = WL_UINT, .def = "250", .min = 1, .max = 100000,
 	  .offset = OPT(hz), .help = "srcu-classic: its reader wait sleeps 1/HZ s (a jiffy)" },
+	{ .name = "srcu-expedited", .type = WL_CHOICE, .def = "stop-cpus",
+	  .choices = srcu_expedited_names, .metavar = "M", .offset = OPT(expedited),
+	  .help = "srcu-classic: its expedited grace period's sync_func: stop-cpus\n"
+		  "(membarrier, then a pinned SCHED_FIFO stopper thread per CPU runs and\n"
+		  "the caller waits for all, as synchronize_sched_expedited's\n"
+		  "try_stop_cpus of 2012) or membarrier (PRIVATE_EXPEDITED alone)" },
 	{ 0 },
 };
 

@@ -57,6 +57,7 @@ struct verify_opts {
 	uint64_t fault_delay_ns, mark_delay_ns, harvest_delay_ns;
 	int mmu, mmu_wp, fault_delivery;
 	int vm_srcu;                /* vm_options.srcu */
+	int srcu_expedited;         /* vm_options.srcu_expedited */
 };
 
 struct verify_result {
@@ -437,6 +438,7 @@ static void verify_vm_options(const struct verify_opts *o, struct vm_options *vo
 	vo->delays = (struct vm_delays){ o->fault_delay_ns, o->mark_delay_ns, o->harvest_delay_ns };
 	workload_mmu_options(vo, o->mmu, o->mmu_wp, o->fault_delivery);
 	vo->srcu = o->vm_srcu;
+	vo->srcu_expedited = o->srcu_expedited;
 }
 
 /* Runs one verification; 0 when it ran (the verdict is res->pages_lost),
@@ -465,6 +467,7 @@ static int verify_cell(const struct verify_opts *o, struct wl_ctx *ctx, const in
 	snprintf(res->mmu, sizeof(res->mmu), "%s", vm_mmu_name(st.vm));
 	snprintf(res->vm_srcu, sizeof(res->vm_srcu), "%s", vm_srcu_name(st.vm));
 	workload_mmu_meta(ctx, st.vm);
+	workload_vm_srcu_meta(ctx, st.vm);
 	rc = WL_ERROR;
 	if (!verify_alloc(&st, vo.nvcpus, err, errlen) &&
 	    !verify_threads(&st, cpus, res, err, errlen)) {
@@ -637,6 +640,7 @@ static const struct wl_option verify_options[] = {
 		     "test hook: busy wait between a harvest's steps"),
 	WL_MMU_OPTIONS(struct verify_opts, mmu, mmu_wp, fault_delivery),
 	WL_VM_SRCU_OPTION(struct verify_opts, vm_srcu),
+	WL_SRCU_EXPEDITED_OPTION(struct verify_opts, srcu_expedited),
 	{ 0 },
 };
 

@@ -214,6 +214,7 @@ void memslot_protect_options_default(struct memslot_protect_options *o)
 	memset(o, 0, sizeof(*o));
 	o->expedited = false;
 	o->srcu_idle_fast_path = true;
+	o->srcu_expedited = -1;
 	o->floor_retain_bytes = 256ull << 20;
 }
 

@@ -104,6 +104,11 @@ struct memslot_protect_options {
 	 * it never succeeds and costs two updater fences (membarriers in the
 	 * fast flavour) per grace period. */
 	bool srcu_idle_fast_path;
+	/* srcu-classic: its domain's expedited sync_func (enum
+	 * srcu_expedited; spec option expedited=stop-cpus|membarrier); -1,
+	 * the default: the domain's default (stop-cpus), or for the VM's
+	 * domain, vm_options.srcu_expedited.  mb and fast ignore it. */
+	int srcu_expedited;
 	/* srcu-*: read under this domain instead of one of its own (the
 	 * emulated VM's kvm->srcu, lib/vm/vm.h).  It stays the caller's, and
 	 * its flavour should be the protection's.  Every reader thread must

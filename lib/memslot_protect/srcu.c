@@ -61,11 +61,16 @@ static int srcu_protect_set_option(struct memslot_protect_options *o, const char
 		o->srcu_idle_fast_path = value[1] == 'n';
 		return 0;
 	}
-	if (!strcmp(key, "gp") || !strcmp(key, "idle"))
+	if (!strcmp(key, "expedited") && srcu_expedited_parse(value) >= 0) {
+		o->srcu_expedited = srcu_expedited_parse(value);
+		return 0;
+	}
+	if (!strcmp(key, "gp") || !strcmp(key, "idle") || !strcmp(key, "expedited"))
 		snprintf(err, errlen, "%s=%s: not %s", key, value,
-			 key[0] == 'g' ? "normal or expedited" : "on or off");
+			 key[0] == 'g' ? "normal or expedited" :
+			 key[0] == 'i' ? "on or off" : "stop-cpus or membarrier");
 	else
-		snprintf(err, errlen, "unknown option '%s' (gp=normal|expedited, idle=on|off)", key);
+		snprintf(err, errlen, "unknown option '%s' (gp=normal|expedited, idle=on|off, expedited=stop-cpus|membarrier)", key);
 	return -EINVAL;
 }
 
@@ -93,6 +98,8 @@ static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *in
 	srcu_options_default(&o);
 	o.flavour = (enum srcu_flavour)p->ops->variant;
 	o.idle_fast_path = p->opt.srcu_idle_fast_path;
+	if (p->opt.srcu_expedited >= 0)
+		o.expedited = (enum srcu_expedited)p->opt.srcu_expedited;
 	o.name = p->ops->name;
 	rc = srcu_init(&st->srcu, &o, NULL, 0);
 	if (rc) {
@@ -218,7 +225,7 @@ static int srcu_protect_replace(struct memslot_protect *p, struct memslot_table 
 	const struct memslot_protect_ops memslot_protect_##ident##_ops = {                  \
 		.name = str,                                                                \
 		.summary = sum,                                                             \
-		.options_help = "gp=normal|expedited idle=on|off",                         \
+		.options_help = "gp=normal|expedited idle=on|off expedited=stop-cpus|membarrier (classic's sync_func)",                         \
 		.variant = flavour,                                                         \
 		.set_option = srcu_protect_set_option,                                      \
 		.init = srcu_protect_init,                                                  \

@@ -84,6 +84,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/srcu/stop_cpus.h"
 #include "lib/util/mutant.h"
 #include "lib/util/timing.h"
 
@@ -110,6 +111,21 @@ const char *srcu_flavour_name(enum srcu_flavour f)
 	return (unsigned)f < SRCU_FLAVOUR_COUNT ? srcu_flavour_names[f] : "?";
 }
 
+const char *const srcu_expedited_names[SRCU_EXPEDITED_COUNT + 1] = {
+#define SRCU_EXPEDITED_NAME(e, n) [SRCU_EXPEDITED_##e] = n,
+	SRCU_EXPEDITED_MECHANISMS(SRCU_EXPEDITED_NAME)
+#undef SRCU_EXPEDITED_NAME
+	NULL,
+};
+
+int srcu_expedited_parse(const char *name)
+{
+	for (int m = 0; m < SRCU_EXPEDITED_COUNT; m++)
+		if (name && !strcmp(name, srcu_expedited_names[m]))
+			return m;
+	return -1;
+}
+
 __attribute__((format(printf, 3, 4)))
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -129,6 +145,7 @@ void srcu_options_default(struct srcu_options *o)
 	o->idle_fast_path = true;
 	o->stall_timeout_ns = 10ull * 1000000000ull;
 	o->hz = 250;
+	o->expedited = SRCU_EXPEDITED_STOP_CPUS;
 	o->name = "srcu";
 }
 
@@ -202,6 +219,10 @@ static int srcu_init_flavour(struct srcu_struct *sp, char *err, size_t errlen)
 				sp->name, why);
 			return rc;
 		}
+		/* last: nothing after this can fail, so no path stops them */
+		if (sp->expedited == SRCU_EXPEDITED_STOP_CPUS &&
+		    !(sp->stoppers = srcu_stop_cpus_create(sp->name, err, errlen)))
+			return -EAGAIN;
 	}
 	return 0;
 }
@@ -220,12 +241,17 @@ int srcu_init(struct srcu_struct *sp, const struct srcu_options *o, char *err, s
 		set_err(err, errlen, "srcu: flavour %d unknown", (int)o->flavour);
 		return -EINVAL;
 	}
+	if ((unsigned)o->expedited >= SRCU_EXPEDITED_COUNT) {
+		set_err(err, errlen, "srcu: expedited mechanism %d unknown", (int)o->expedited);
+		return -EINVAL;
+	}
 	memset(sp, 0, sizeof(*sp));
 	sp->flavour = o->flavour;
 	/* the 2012 SRCU had no idle fast path */
 	sp->idle_fast_path = o->idle_fast_path && o->flavour != SRCU_FLAVOUR_CLASSIC;
 	sp->stall_timeout_ns = o->stall_timeout_ns;
 	sp->jiffy_ns = 1000000000ull / (o->hz ? o->hz : 250);
+	sp->expedited = o->expedited;
 	sp->report = o->report;
 	sp->report_arg = o->report_arg;
 	sp->test = o->test;
@@ -248,6 +274,23 @@ int srcu_init(struct srcu_struct *sp, const struct srcu_options *o, char *err, s
 enum srcu_flavour srcu_flavour_of(const struct srcu_struct *sp)
 {
 	return sp->flavour;
+}
+
+const char *srcu_expedited_of(const struct srcu_struct *sp)
+{
+	return sp->flavour == SRCU_FLAVOUR_CLASSIC ? srcu_expedited_names[sp->expedited] : "none";
+}
+
+const char *srcu_stopper_priority(const struct srcu_struct *sp)
+{
+	if (!sp->stoppers)
+		return "none";
+	return srcu_stop_cpus_fifo(sp->stoppers) ? "fifo" : "normal";
+}
+
+int srcu_stopper_count(const struct srcu_struct *sp)
+{
+	return sp->stoppers ? srcu_stop_cpus_count(sp->stoppers) : 0;
 }
 
 int srcu_failed(struct srcu_struct *sp)
@@ -381,19 +424,32 @@ static int srcu_membarrier_or_fail(struct srcu_struct *sp, int cmd, const char *
  * preempt-disabled srcu_read_lock has finished.  Userspace gets the fence
  * half: membarrier(MEMBARRIER_CMD_GLOBAL) waits for a synchronize_rcu in
  * the kernel (milliseconds, like synchronize_sched), PRIVATE_EXPEDITED
- * IPIs the CPUs running this process (microseconds).  stop-machine also
- * forced a context switch on every online CPU; an emulation of that (one
- * SCHED_FIFO thread per CPU) needs privileges and would preempt the
- * measured vCPU threads in ways the kernel's stopper did not, so the IPI is
- * the closest unprivileged equivalent, and cheaper than the real thing.
- * The other half, waiting for a reader between reading the index and
- * incrementing, has no userspace counterpart: see srcu_gp_classic.
+ * IPIs the CPUs running this process (microseconds).
+ *
+ * Expedited, synchronize_sched_expedited (Linux 3.0-3.3) was
+ * try_stop_cpus on every online CPU: a stopper thread of the highest
+ * priority preempted whatever ran on each CPU, and the caller waited for
+ * the last.  The IPI alone (expedited=membarrier) has none of that cost:
+ * no context switch, no preempted vCPU thread, no wait for the slowest
+ * CPU.  expedited=stop-cpus (the default: the closer emulation) adds it:
+ * after the membarrier, pinned SCHED_FIFO stopper threads, one per CPU,
+ * each run and acknowledge (stop_cpus.c: what is emulated, how it differs
+ * from try_stop_cpus).  The membarrier still carries the ordering (fence
+ * A and the rest below): stop_cpus.c says why the stoppers alone are not
+ * argued to.  The other half of synchronize_sched, waiting for a reader
+ * between reading the index and incrementing, has no userspace
+ * counterpart: see srcu_gp_classic.
  */
 static int srcu_sync_func(struct srcu_struct *sp, bool expedited)
 {
-	return expedited ? srcu_membarrier_or_fail(sp, MEMBARRIER_CMD_PRIVATE_EXPEDITED,
-						   "PRIVATE_EXPEDITED")
-			 : srcu_membarrier_or_fail(sp, MEMBARRIER_CMD_GLOBAL, "GLOBAL");
+	int rc;
+
+	if (!expedited)
+		return srcu_membarrier_or_fail(sp, MEMBARRIER_CMD_GLOBAL, "GLOBAL");
+	rc = srcu_membarrier_or_fail(sp, MEMBARRIER_CMD_PRIVATE_EXPEDITED, "PRIVATE_EXPEDITED");
+	if (!rc && sp->stoppers)
+		srcu_stop_cpus_run(sp->stoppers);
+	return rc;
 }
 
 /* Fence A (see the top): 0, or the failed domain's -errno. */
@@ -872,6 +928,8 @@ int srcu_destroy(struct srcu_struct *sp, char *err, size_t errlen)
 		set_err(err, errlen, "srcu: %s failed (%s): %llu callback(s) never invoked", sp->name,
 			strerror(-failed), (unsigned long long)pending);
 	srcu_stop_callbacks(sp);
+	srcu_stop_cpus_destroy(sp->stoppers);
+	sp->stoppers = NULL;
 	free(sp->readers);
 	sp->readers = NULL;
 	pthread_mutex_destroy(&sp->readers_lock);

@@ -26,8 +26,12 @@
  *            sync_func, waits for the old index with a few 10 us spins and
  *            then one-jiffy sleeps, sync_func; grace periods serialized on a
  *            mutex; no idle fast path.  sync_func is membarrier(GLOBAL)
- *            (the kernel runs synchronize_rcu) or, expedited,
- *            membarrier(PRIVATE_EXPEDITED).  srcu.c says what differs.
+ *            (the kernel runs synchronize_rcu) or, expedited, as
+ *            srcu_options.expedited says: stop-cpus (the default:
+ *            membarrier(PRIVATE_EXPEDITED) and a stop of every CPU by
+ *            pinned stopper threads, as synchronize_sched_expedited's
+ *            try_stop_cpus) or membarrier (the IPI alone).  srcu.c and
+ *            stop_cpus.c say what differs.
  *
  * lib/srcu never prints: errors are -errno or NULL with one line in the
  * caller's err buffer (err may be NULL), stall reports and failures go to
@@ -67,6 +71,25 @@ extern const char *const srcu_flavour_names[SRCU_FLAVOUR_COUNT + 1];
 int srcu_flavour_parse(const char *name);
 /* Its name ("?" for a value out of range). */
 const char *srcu_flavour_name(enum srcu_flavour f);
+
+/* classic's expedited sync_func, one line each: X(ENUM_SUFFIX, "name").
+ * The first is the default (srcu_options_default). */
+#define SRCU_EXPEDITED_MECHANISMS(X)    \
+	X(STOP_CPUS, "stop-cpus")       \
+	X(MEMBARRIER, "membarrier")
+
+enum srcu_expedited {
+#define SRCU_EXPEDITED_ENUM(e, n) SRCU_EXPEDITED_##e,
+	SRCU_EXPEDITED_MECHANISMS(SRCU_EXPEDITED_ENUM)
+#undef SRCU_EXPEDITED_ENUM
+	SRCU_EXPEDITED_COUNT
+};
+
+/* "stop-cpus", "membarrier", NULL: indexed by enum srcu_expedited, usable
+ * as the choices of a WL_CHOICE option. */
+extern const char *const srcu_expedited_names[SRCU_EXPEDITED_COUNT + 1];
+/* The mechanism named @name, or -1. */
+int srcu_expedited_parse(const char *name);
 
 /*
  * The domain's index word: bit 0 is the current index; SRCU_IDX_FENCED is
@@ -130,6 +153,9 @@ struct srcu_options {
 	uint64_t stall_timeout_ns;
 	/* classic: the jiffy its reader wait sleeps is 1/hz s (default 250) */
 	unsigned hz;
+	/* classic: the expedited sync_func (default stop-cpus); ignored by
+	 * mb and fast */
+	enum srcu_expedited expedited;
 	const char *name;
 	/* One line at a time: stall reports, a membarrier that failed after
 	 * srcu_init.  NULL: they are only counted (srcu_get_stats). */
@@ -160,6 +186,10 @@ struct srcu_struct {
 	/* -errno of a membarrier that failed after srcu_init: every grace
 	 * period fails from then on (a fence-free reader is unprotected). */
 	atomic_int failed;
+	/* classic: the expedited sync_func; its stoppers (stop-cpus), started
+	 * by srcu_init, joined by srcu_destroy */
+	enum srcu_expedited expedited;
+	struct srcu_stop_cpus *stoppers;
 
 	pthread_mutex_t readers_lock;  /* registration vs. scans */
 	struct srcu_reader **readers;
@@ -183,7 +213,7 @@ struct srcu_struct {
 };
 
 /* Default options: mb flavour, idle fast path on, stall report after 10 s,
- * hz 250. */
+ * hz 250, classic's expedited sync_func stop-cpus. */
 void srcu_options_default(struct srcu_options *o);
 /*
  * Returns 0, or -errno with one line in @err (classic without the
@@ -195,6 +225,15 @@ void srcu_options_default(struct srcu_options *o);
 int srcu_init(struct srcu_struct *sp, const struct srcu_options *o, char *err, size_t errlen);
 /* The flavour the domain runs (after a fallback, mb). */
 enum srcu_flavour srcu_flavour_of(const struct srcu_struct *sp);
+/* What an expedited grace period's sync_func runs: classic "stop-cpus" or
+ * "membarrier"; mb and fast "none" (their expedited grace period only
+ * polls longer: it has no sync_func). */
+const char *srcu_expedited_of(const struct srcu_struct *sp);
+/* classic stop-cpus: "fifo" (every stopper is SCHED_FIFO) or "normal"
+ * (sched_setscheduler was refused: normal priority); otherwise "none". */
+const char *srcu_stopper_priority(const struct srcu_struct *sp);
+/* classic stop-cpus: how many stoppers (CPUs) each stop reaches; else 0. */
+int srcu_stopper_count(const struct srcu_struct *sp);
 /* Returns 0; -EBUSY with one line in @err if readers are still registered
  * (naming those inside a read section) or callbacks are queued, in which
  * case nothing is freed.  A failed domain (see srcu_failed) is freed with
@@ -292,7 +331,7 @@ bool srcu_reader_active(const struct srcu_reader *r);
  */
 int synchronize_srcu(struct srcu_struct *sp);
 /* The same, polling without sleeping for longer before it backs off
- * (classic: its sync_func is membarrier(PRIVATE_EXPEDITED)). */
+ * (classic: its sync_func is srcu_options.expedited's). */
 int synchronize_srcu_expedited(struct srcu_struct *sp);
 
 /* Run @func(@head) on the domain's callback thread after a grace period.

@@ -197,8 +197,8 @@ int vm_srcu_plan(const struct vm_options *o, struct memslot_protect_options *po,
 
 /* kvm->srcu: the VM's one domain, of flavour @f; the idle fast path as the
  * SRCU memslot protection's option says (on otherwise; classic has none). */
-static int vm_srcu_create(struct vm *vm, int f, const struct memslot_protect_options *po,
-			  char *err, size_t errlen)
+static int vm_srcu_create(struct vm *vm, int f, const struct vm_options *o,
+			  const struct memslot_protect_options *po, char *err, size_t errlen)
 {
 	struct srcu_options so;
 	int rc;
@@ -211,6 +211,8 @@ static int vm_srcu_create(struct vm *vm, int f, const struct memslot_protect_opt
 	srcu_options_default(&so);
 	so.flavour = (enum srcu_flavour)f;
 	so.idle_fast_path = po->srcu_idle_fast_path;
+	so.expedited = (enum srcu_expedited)(po->srcu_expedited >= 0 ? po->srcu_expedited
+								     : o->srcu_expedited);
 	so.name = "kvm->srcu";
 	/* a fast domain without membarrier becomes mb (vm_srcu_name says it):
 	 * the notice srcu_init leaves in @err is not an error */
@@ -287,7 +289,7 @@ struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
 	}
 	vm_init_slots(vm, o->nslots);
 	vm_init_vcpus(vm);
-	if (vm_srcu_create(vm, flavour, &po, err, errlen)) {
+	if (vm_srcu_create(vm, flavour, o, &po, err, errlen)) {
 		vm_free(vm);
 		return NULL;
 	}

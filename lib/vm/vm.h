@@ -252,6 +252,10 @@ struct vm_options {
 	 * memslot protection reads under this domain: its flavour must agree
 	 * (vm_srcu_plan). */
 	int srcu;
+	/* classic kvm->srcu: its expedited sync_func (enum srcu_expedited,
+	 * default 0: stop-cpus); an SRCU memslot spec's expedited= option,
+	 * when given, wins (it reads under this domain) */
+	int srcu_expedited;
 	struct vm_delays delays;
 	/* The MMU (see the top); real: the write-protect mechanism of the
 	 * KVM-style strategies (MMU_WP_AUTO: userfaultfd, else mprotect; the
