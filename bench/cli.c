@@ -37,8 +37,8 @@ uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
 	if (errno || *end)
 		cli_die("%s: '%s' is not a non-negative integer", opt, s);
 	if (v < min || v > max)
-		cli_die("%s: %llu is out of range [%llu, %llu]", opt, v,
-			(unsigned long long)min, (unsigned long long)max);
+		cli_die("%s: %llu is out of range [%llu, %llu]", opt, v, (unsigned long long)min,
+			(unsigned long long)max);
 	return v;
 }
 
@@ -55,12 +55,30 @@ uint64_t cli_size(const char *opt, const char *s, uint64_t min, uint64_t max)
 	if (errno || end == s)
 		cli_die("%s: '%s' is not a size (e.g. 4096, 10M, 3G)", opt, s);
 	switch (*end) {
-	case 0: break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: cli_die("%s: '%s' has an unknown size suffix (use K, M, G or T)", opt, s);
+	case 0:
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		cli_die("%s: '%s' has an unknown size suffix (use K, M, G or T)", opt, s);
 	}
 	if (*end == 'i' || *end == 'B')
 		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
@@ -89,8 +107,8 @@ double cli_double(const char *opt, const char *s, double min, double max)
 	return v;
 }
 
-size_t cli_u64_list(const char *opt, const char *s, uint64_t *out, size_t max,
-		    uint64_t min, uint64_t maxval)
+size_t cli_u64_list(const char *opt, const char *s, uint64_t *out, size_t max, uint64_t min,
+		    uint64_t maxval)
 {
 	char *copy = strdup(s), *save = NULL, *tok;
 	size_t n = 0;
@@ -145,7 +163,9 @@ int *cli_pick_cpus(int n, int placement, const char *list, const char *what)
 	if (topology_pick_cpus(n, (enum placement)placement, list, cpus, &over, err, sizeof(err)))
 		cli_die("-c/--cpus: %s", err);
 	if (over)
-		fprintf(stderr, "%s: warning: %d %s on fewer CPUs (overcommitted); figures include preemption\n",
+		fprintf(stderr,
+			"%s: warning: %d %s on fewer CPUs (overcommitted); figures include "
+			"preemption\n",
 			cli_prog, n, what);
 	return cpus;
 }

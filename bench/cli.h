@@ -20,8 +20,8 @@ uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max);
 uint64_t cli_size(const char *opt, const char *s, uint64_t min, uint64_t max);
 double cli_double(const char *opt, const char *s, double min, double max);
 /* A comma-separated list of unsigned integers ("1,2,4"); returns the count. */
-size_t cli_u64_list(const char *opt, const char *s, uint64_t *out, size_t max,
-		    uint64_t min, uint64_t maxval);
+size_t cli_u64_list(const char *opt, const char *s, uint64_t *out, size_t max, uint64_t min,
+		    uint64_t maxval);
 /* Index of @s in the NULL-terminated @names, or a one-line error naming
  * the choices. */
 int cli_choice(const char *opt, const char *s, const char *const *names);

@@ -8,7 +8,7 @@
 struct dlbench_command {
 	const char *name;
 	const char *summary;
-	int (*main)(int argc, char **argv);   /* argv[0] is the subcommand */
+	int (*main)(int argc, char **argv); /* argv[0] is the subcommand */
 };
 
 int cmd_run(int argc, char **argv);

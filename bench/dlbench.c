@@ -12,20 +12,15 @@
 #include "bench/driver.h"
 #include "version.h"
 
-extern const struct workload workload_srcu, workload_verify, workload_harvest,
-	workload_vcpu_array, workload_rmap, workload_memslot, workload_dirty_log;
+extern const struct workload workload_srcu, workload_verify, workload_harvest, workload_vcpu_array,
+	workload_rmap, workload_memslot, workload_dirty_log;
 
 const struct workload *const workloads[] = {
-	&workload_harvest,
-	&workload_vcpu_array,
-	&workload_rmap,
-	&workload_verify,
-	&workload_dirty_log,
-	&workload_memslot,
-	&workload_srcu,
-	NULL,
+	&workload_harvest,   &workload_vcpu_array, &workload_rmap, &workload_verify,
+	&workload_dirty_log, &workload_memslot,	   &workload_srcu, NULL,
 };
 
+/* clang-format off */
 static const struct dlbench_command commands[] = {
 	{ "run", "run a benchmark matrix (configs/*.ini), then plot it", cmd_run },
 	{ "merge", "merge the results directories of shards or hosts into one", cmd_merge },
@@ -34,6 +29,7 @@ static const struct dlbench_command commands[] = {
 	{ "report", "write report.html: metadata, verdicts, ranked tables, plots, failures", cmd_report },
 	{ NULL, NULL, NULL },
 };
+/* clang-format on */
 
 int dlbench_is_command(const char *name)
 {

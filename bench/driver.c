@@ -26,18 +26,18 @@
 #include "lib/util/compiler.h"
 
 #define DRIVER_MAX_OPTIONS 64
-#define DRIVER_MAX_VALUES 256       /* values of one option after expansion */
+#define DRIVER_MAX_VALUES 256 /* values of one option after expansion */
 #define DRIVER_MAX_CELLS 100000
 #define DRIVER_MAX_META 32
 #define DRIVER_MAX_REGISTERED 8
-#define OUT_LONG 2                  /* getopt's value for --out */
+#define OUT_LONG 2 /* getopt's value for --out */
 
 /* The values of one option for this invocation. */
 struct optvals {
-	const char *given[DRIVER_MAX_VALUES];   /* raw, as typed */
+	const char *given[DRIVER_MAX_VALUES]; /* raw, as typed */
 	size_t ngiven;
-	const char *v[DRIVER_MAX_VALUES];       /* expanded */
-	bool optional[DRIVER_MAX_VALUES];       /* made by the expand hook (WL_EXPAND_OPTIONAL) */
+	const char *v[DRIVER_MAX_VALUES]; /* expanded */
+	bool optional[DRIVER_MAX_VALUES]; /* made by the expand hook (WL_EXPAND_OPTIONAL) */
 	size_t n;
 	/* the lists matrix_expand made (v points into them), freed with
 	 * the parse */
@@ -49,14 +49,14 @@ struct optvals {
 struct wl_ctx {
 	const struct workload *w;
 	size_t ncols;
-	char **row;                /* formatted fields of the current row */
+	char **row; /* formatted fields of the current row */
 	bool in_row;
 	struct results_file summary;
 	bool have_summary;
 	char dir[4096];
 	bool have_dir;
 	bool table_header_done;
-	bool progress;             /* stderr is a terminal, not CI */
+	bool progress; /* stderr is a terminal, not CI */
 	size_t cell, ncells;
 	char *meta_key[DRIVER_MAX_META], *meta_val[DRIVER_MAX_META];
 	int nmeta;
@@ -174,8 +174,7 @@ static int parse_uint(const struct wl_option *o, const char *s, uint64_t *v, cha
 	return in_range(o, (double)*v) ? 0 : range_error(o, s, err, errlen);
 }
 
-static int parse_int(const struct wl_option *o, const char *s, int64_t *v, char *err,
-		     size_t errlen)
+static int parse_int(const struct wl_option *o, const char *s, int64_t *v, char *err, size_t errlen)
 {
 	char *end;
 
@@ -203,11 +202,28 @@ static int parse_size(const struct wl_option *o, const char *s, uint64_t *v, cha
 	if (end == s)
 		goto bad;
 	switch (*end) {
-	case 0: break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 0:
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	default:
 		snprintf(err, errlen, "'%s' has an unknown size suffix (use K, M, G or T)", s);
 		return -1;
@@ -225,8 +241,7 @@ bad:
 	return -1;
 }
 
-static int parse_real(const struct wl_option *o, const char *s, double *v, char *err,
-		      size_t errlen)
+static int parse_real(const struct wl_option *o, const char *s, double *v, char *err, size_t errlen)
 {
 	char *end;
 
@@ -239,8 +254,7 @@ static int parse_real(const struct wl_option *o, const char *s, double *v, char 
 	return in_range(o, *v) ? 0 : range_error(o, s, err, errlen);
 }
 
-static int parse_choice(const struct wl_option *o, const char *s, int *v, char *err,
-			size_t errlen)
+static int parse_choice(const struct wl_option *o, const char *s, int *v, char *err, size_t errlen)
 {
 	size_t used;
 
@@ -258,10 +272,15 @@ static int parse_choice(const struct wl_option *o, const char *s, int *v, char *
 	return -1;
 }
 
-int workload_parse_value(const struct wl_option *o, const char *text, void *dst,
-			 char *err, size_t errlen)
+int workload_parse_value(const struct wl_option *o, const char *text, void *dst, char *err,
+			 size_t errlen)
 {
-	union { uint64_t u; int64_t i; double d; int c; } v;
+	union {
+		uint64_t u;
+		int64_t i;
+		double d;
+		int c;
+	} v;
 	int rc = 0;
 
 	if (memchr(text, '\n', strlen(text))) {
@@ -353,8 +372,8 @@ static int expand_one(const struct wl_option *o, struct optvals *ov, const char 
 
 /* A list value: matrix_expand's lists and ranges (strings kept for the
  * life of the process: the options structure points into them). */
-static int expand_list(const struct wl_option *o, struct optvals *ov, const char *text,
-		       char *err, size_t errlen)
+static int expand_list(const struct wl_option *o, struct optvals *ov, const char *text, char *err,
+		       size_t errlen)
 {
 	char **vals = NULL, why[MATRIX_ERR_LEN];
 	size_t nv = 0;
@@ -422,12 +441,12 @@ int workload_check_value(const struct wl_option *o, const char *text, char *err,
 struct parsed {
 	const struct workload *w;
 	size_t nopts;
-	struct optvals *vals;      /* one per option */
+	struct optvals *vals; /* one per option */
 	const char *out;
 	bool help;
-	void (*action)(FILE *f);   /* an option's action: print, exit 0 */
+	void (*action)(FILE *f); /* an option's action: print, exit 0 */
 	size_t ncells;
-	bool *skip;                /* per cell: left out (WL_EXPAND_OPTIONAL) */
+	bool *skip; /* per cell: left out (WL_EXPAND_OPTIONAL) */
 	size_t nskipped;
 };
 
@@ -436,8 +455,9 @@ static void build_getopt(const struct workload *w, struct option *lo, char *so)
 	size_t n = 0, s = 0;
 
 	for (const struct wl_option *o = w->options; o->name; o++, n++) {
-		lo[n] = (struct option){ o->name, o->type == WL_FLAG ? no_argument : required_argument,
-					 NULL, (int)(1000 + n) };
+		lo[n] = (struct option){ o->name,
+					 o->type == WL_FLAG ? no_argument : required_argument, NULL,
+					 (int)(1000 + n) };
 		if (o->short_name) {
 			so[s++] = (char)o->short_name;
 			if (o->type != WL_FLAG)
@@ -500,7 +520,7 @@ static int parse_argv(struct parsed *p, int argc, char **argv, char *err, size_t
 
 	build_getopt(p->w, lo, so);
 	optind = 1;
-	opterr = 0;   /* our one line, not getopt's as well */
+	opterr = 0; /* our one line, not getopt's as well */
 	while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		if (c == 'h') {
 			p->help = true;
@@ -518,14 +538,15 @@ static int parse_argv(struct parsed *p, int argc, char **argv, char *err, size_t
 		}
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s' (--help lists the options)", argv[optind]);
+		snprintf(err, errlen, "unexpected argument '%s' (--help lists the options)",
+			 argv[optind]);
 		return -1;
 	}
 	return 0;
 }
 
-static int parse_all(struct parsed *p, const struct workload *w, int argc, char **argv,
-		     char *err, size_t errlen)
+static int parse_all(struct parsed *p, const struct workload *w, int argc, char **argv, char *err,
+		     size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	p->w = w;
@@ -550,7 +571,8 @@ static int parse_all(struct parsed *p, const struct workload *w, int argc, char 
 		if (p->vals[i].n > 1)
 			p->ncells *= p->vals[i].n;
 		if (p->ncells > DRIVER_MAX_CELLS) {
-			snprintf(err, errlen, "the options expand to more than %d cells", DRIVER_MAX_CELLS);
+			snprintf(err, errlen, "the options expand to more than %d cells",
+				 DRIVER_MAX_CELLS);
 			return -1;
 		}
 	}
@@ -610,9 +632,9 @@ static void free_parsed(struct parsed *p)
 /* The reasons cells were left out for, grouped: "--strategy a, b: why". */
 struct skips {
 	struct {
-		char head[96];     /* "--strategy" (or "" when @why names no value) */
+		char head[96]; /* "--strategy" (or "" when @why names no value) */
 		char why[256];
-		char values[512];  /* "a, b" */
+		char values[512]; /* "a, b" */
 	} g[16];
 	size_t n;
 };
@@ -651,7 +673,8 @@ static void skip_add(struct skips *sk, const struct parsed *p, size_t cell, cons
 		why = err + strlen(head) + 1 + strlen(value) + 2;
 	}
 	for (g = 0; g < sk->n; g++)
-		if (!strcmp(sk->g[g].head, head) && !strncmp(sk->g[g].why, why, sizeof(sk->g[g].why) - 1))
+		if (!strcmp(sk->g[g].head, head) &&
+		    !strncmp(sk->g[g].why, why, sizeof(sk->g[g].why) - 1))
 			break;
 	if (g == ARRAY_SIZE(sk->g))
 		return;
@@ -733,7 +756,7 @@ out:
 static const char *metavar(const struct wl_option *o)
 {
 	static const char *const by_type[] = {
-		[WL_FLAG] = "", [WL_UINT] = "N", [WL_INT] = "N", [WL_SIZE] = "SIZE",
+		[WL_FLAG] = "",	 [WL_UINT] = "N",	[WL_INT] = "N",	    [WL_SIZE] = "SIZE",
 		[WL_REAL] = "X", [WL_CHOICE] = "WHICH", [WL_TEXT] = "TEXT",
 	};
 
@@ -781,7 +804,8 @@ void workload_usage(const struct workload *w, FILE *f)
 			fprintf(f, "%-30s", "  -o, --out DIR");
 		else
 			fprintf(f, "%-30s", "      --out DIR");
-		fprintf(f, "results directory; must not exist [default results/<time>-%s]\n", w->name);
+		fprintf(f, "results directory; must not exist [default results/<time>-%s]\n",
+			w->name);
 	}
 	fprintf(f, "%-30s%s\n", "  -h, --help", "this text");
 	fprintf(f, "\nLIST: a,b,c; ranges START:*F:END (geometric), START:+N:END; `max` = CPUs.\n");
@@ -798,7 +822,9 @@ static void put_check(struct wl_ctx *ctx, int col, enum wl_col_type t)
 	if (!ctx->in_row || col < 0 || (size_t)col >= ctx->ncols ||
 	    ctx->w->columns[col].type != t) {
 		/* a bug in the workload's run: its tables disagree with it */
-		fprintf(stderr, "dlbench %s: internal error: column %d put outside a row or with the wrong type\n",
+		fprintf(stderr,
+			"dlbench %s: internal error: column %d put outside a row or with the wrong "
+			"type\n",
 			ctx->w->name, col);
 		abort();
 	}

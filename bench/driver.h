@@ -27,8 +27,8 @@ const struct wl_option *workload_option(const struct workload *w, const char *ke
  * Parses one value of @o into @dst (the option's type; NULL: check only).
  * 0, or -1 with one line in @err that names the value but not the option.
  */
-int workload_parse_value(const struct wl_option *o, const char *text, void *dst,
-			 char *err, size_t errlen);
+int workload_parse_value(const struct wl_option *o, const char *text, void *dst, char *err,
+			 size_t errlen);
 
 /*
  * Checks one value of @o as given on a command line or in a config: a

@@ -11,26 +11,25 @@
 static int check_failures;
 static int check_test_failures;
 
-#define CHECK(cond)                                                             \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                               \
-			check_failures++;                                       \
-			check_test_failures++;                                  \
-		}                                                               \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			check_failures++;                                                        \
+			check_test_failures++;                                                   \
+		}                                                                                \
 	} while (0)
 
 /* CHECK with a printf-style message saying what was seen. */
-#define CHECKF(cond, ...)                                                      \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			check_failures++;                                       \
-			check_test_failures++;                                  \
-		}                                                               \
+#define CHECKF(cond, ...)                                                    \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+			check_failures++;                                    \
+			check_test_failures++;                               \
+		}                                                            \
 	} while (0)
 
 #define RUN(fn, ...)                                                            \

@@ -31,8 +31,17 @@ struct fake_opts {
 	uint64_t seed;
 };
 
-enum { COL_MODE, COL_SIZE, COL_FLAG, COL_SEED, COL_ITERATION, COL_VALUE_NS, COL_OPS_PER_S };
+enum {
+	COL_MODE,
+	COL_SIZE,
+	COL_FLAG,
+	COL_SEED,
+	COL_ITERATION,
+	COL_VALUE_NS,
+	COL_OPS_PER_S
+};
 
+/* clang-format off */
 static const struct wl_column fake_columns[] = {
 	[COL_MODE] = { "mode", WL_COL_TEXT, "", WL_SHOW },
 	[COL_SIZE] = { "size", WL_COL_UINT, "", WL_SHOW },
@@ -43,6 +52,7 @@ static const struct wl_column fake_columns[] = {
 	[COL_OPS_PER_S] = { "ops_per_s", WL_COL_UINT, "1/s", 0 },
 	{ 0 },
 };
+/* clang-format on */
 
 static const char *const fake_modes[] = { "ok", "fail", "crash", "hang", "slow", NULL };
 
@@ -72,10 +82,10 @@ static void misbehave(const char *mode)
 {
 	if (!strcmp(mode, "fail")) {
 		fprintf(stderr, "dlbench fake: failing on request\n");
-		exit(3);   /* an exit code of its own, that the journal must record */
+		exit(3); /* an exit code of its own, that the journal must record */
 	}
 	if (!strcmp(mode, "crash")) {
-		signal(SIGSEGV, SIG_DFL);   /* past a sanitizer's handler */
+		signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler */
 		raise(SIGSEGV);
 	}
 	while (!strcmp(mode, "hang"))
@@ -132,6 +142,7 @@ static int fake_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errl
 
 #define OPT(field) offsetof(struct fake_opts, field)
 
+/* clang-format off */
 static const struct wl_option fake_options[] = {
 	{ .name = "size", .type = WL_UINT, .flags = WL_LIST, .def = "1", .min = 1, .max = 1 << 20,
 	  .offset = OPT(size), .help = "the figures scale with it" },
@@ -146,6 +157,7 @@ static const struct wl_option fake_options[] = {
 	  .help = "the figures' last factor is 100 + seed % 3" },
 	{ 0 },
 };
+/* clang-format on */
 
 static const struct workload workload_fake = {
 	.name = "fake",
@@ -167,10 +179,12 @@ static int noout_run(const void *opts, struct wl_ctx *ctx, char *err, size_t err
 	return 0;
 }
 
+/* clang-format off */
 static const struct wl_option noout_options[] = {
 	{ .name = "size", .type = WL_UINT, .def = "1", .help = "ignored" },
 	{ 0 },
 };
+/* clang-format on */
 
 static const struct wl_column noout_columns[] = { { 0 } };
 

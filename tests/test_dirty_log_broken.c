@@ -63,9 +63,11 @@ static const struct dirty_log_ops broken_ops = {
 static int verify(const char *strategy, const char *path, unsigned rounds, unsigned seed)
 {
 	char r[16], s[16], spec[64], p[16];
-	char *argv[] = { "verify", "-s", spec, "-p", p, "-v", "2", "-b", "1M", "-r", r,
-			 "--store-delay", "2000", "--interval", "20000", "--round-writes", "64",
-			 "--seed", s, NULL };
+	char *argv[] = { "verify", "-s",	 spec,	  "-p",
+			 p,	   "-v",	 "2",	  "-b",
+			 "1M",	   "-r",	 r,	  "--store-delay",
+			 "2000",   "--interval", "20000", "--round-writes",
+			 "64",	   "--seed",	 s,	  NULL };
 
 	snprintf(spec, sizeof(spec), "%s", strategy);
 	snprintf(p, sizeof(p), "%s", path);

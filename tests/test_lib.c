@@ -22,7 +22,8 @@ static void test_histogram_buckets(void)
 	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
 		uint64_t lo = histogram_bucket_low(b), w = histogram_bucket_width(b);
 
-		if (lo != prev_end || histogram_bucket(lo) != b || histogram_bucket(lo + w - 1) != b)
+		if (lo != prev_end || histogram_bucket(lo) != b ||
+		    histogram_bucket(lo + w - 1) != b)
 			bad++;
 		if (lo > 0 && (double)(w / 2) / (double)lo > 0.01)
 			bad++;
@@ -76,7 +77,7 @@ static void test_results_never_overwrite(void)
 	CHECK(results_file_commit(&rf) == 0);
 	CHECK(results_file_open(&rf2, sub, "hist/a.csv") == 0);
 	fputs("second\n", rf2.f);
-	CHECK(results_file_commit(&rf2) == -1);   /* refuses to replace */
+	CHECK(results_file_commit(&rf2) == -1); /* refuses to replace */
 	snprintf(path, sizeof(path), "%s/hist/a.csv", sub);
 	f = fopen(path, "r");
 	CHECK(f && fgets(line, sizeof(line), f));
@@ -105,9 +106,11 @@ static void test_placement(void)
 	for (int i = 0; i < n && i < 64; i++)
 		for (int j = 0; j < i; j++)
 			CHECK(cpus[i] != cpus[j]);
-	CHECK(topology_pick_cpus(n + 2, PLACEMENT_COMPACT, NULL, cpus, &over, err, sizeof(err)) == 0);
+	CHECK(topology_pick_cpus(n + 2, PLACEMENT_COMPACT, NULL, cpus, &over, err, sizeof(err)) ==
+	      0);
 	CHECK(over == 1);
-	CHECK(topology_pick_cpus(1, PLACEMENT_COMPACT, "9999", cpus, &over, err, sizeof(err)) == -1);
+	CHECK(topology_pick_cpus(1, PLACEMENT_COMPACT, "9999", cpus, &over, err, sizeof(err)) ==
+	      -1);
 	CHECK(topology_pick_cpus(1, PLACEMENT_COMPACT, "zz", cpus, &over, err, sizeof(err)) == -1);
 	CHECK(topology_pin_self(cpus[0]) == 0);
 }

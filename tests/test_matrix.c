@@ -12,14 +12,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			failures++;                                        \
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			failures++;                                          \
 			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-		}                                                          \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+		}                                                            \
 	} while (0)
 
 /* Expands @text and compares with the space-separated @want. */
@@ -91,8 +91,8 @@ static void expect_load_error(const char *text, int line, const char *needle)
 		return;
 	}
 	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
-	CHECK(!strncmp(err, prefix, strlen(prefix)), "error '%s' does not start with '%s'",
-	      err, prefix);
+	CHECK(!strncmp(err, prefix, strlen(prefix)), "error '%s' does not start with '%s'", err,
+	      prefix);
 	CHECK(strstr(err, needle), "error '%s' lacks '%s'", err, needle);
 	CHECK(!strchr(err, '\n'), "error '%s' is more than one line", err);
 	unlink(path);
@@ -138,25 +138,24 @@ static void test_load(void)
 {
 	struct matrix_config cfg;
 	char err[MATRIX_ERR_LEN] = "";
-	const char *path = write_config("good.ini",
-		"; a comment\n"
-		"[global]\n"
-		"repetitions = 3\n"
-		"warmup = 1\n"
-		"timeout = 2m\n"
-		"\n"
-		"[one]\n"
-		"workload = dirty-log\n"
-		"strategy = xchg,srcu-swap\n"
-		"vcpus = 1:*2:max\n"
-		"bytes-per-vcpu = 64M\n"
-		"\n"
-		"[two]\n"
-		"workload = srcu\n"
-		"repetitions = 5\n"
-		"seed = 42\n"
-		"timeout = 30\n"
-		"random = no,yes\n");
+	const char *path = write_config("good.ini", "; a comment\n"
+						    "[global]\n"
+						    "repetitions = 3\n"
+						    "warmup = 1\n"
+						    "timeout = 2m\n"
+						    "\n"
+						    "[one]\n"
+						    "workload = dirty-log\n"
+						    "strategy = xchg,srcu-swap\n"
+						    "vcpus = 1:*2:max\n"
+						    "bytes-per-vcpu = 64M\n"
+						    "\n"
+						    "[two]\n"
+						    "workload = srcu\n"
+						    "repetitions = 5\n"
+						    "seed = 42\n"
+						    "timeout = 30\n"
+						    "random = no,yes\n");
 
 	if (matrix_load(&cfg, path, 4, err, sizeof(err))) {
 		CHECK(0, "good config: %s", err);
@@ -169,7 +168,8 @@ static void test_load(void)
 
 		CHECK(!strcmp(a->name, "one") && !strcmp(a->workload, "dirty-log"), "scenario one");
 		CHECK(a->workload_line == 8, "workload line %d", a->workload_line);
-		CHECK(a->repetitions == 3 && a->warmup == 1 && a->seed == 1, "one: global defaults");
+		CHECK(a->repetitions == 3 && a->warmup == 1 && a->seed == 1,
+		      "one: global defaults");
 		CHECK(a->timeout_s == 120, "one: timeout %g", a->timeout_s);
 		CHECK(a->nparams == 3, "one: %zu params", a->nparams);
 		CHECK(a->params[1].line == 10, "vcpus line %d", a->params[1].line);
@@ -180,7 +180,8 @@ static void test_load(void)
 		      "cell 0: %s %s %s", vals[0], vals[1], vals[2]);
 		/* the last key varies fastest */
 		matrix_cell_values(a, 1, vals);
-		CHECK(!strcmp(vals[0], "xchg") && !strcmp(vals[1], "2"), "cell 1: %s %s", vals[0], vals[1]);
+		CHECK(!strcmp(vals[0], "xchg") && !strcmp(vals[1], "2"), "cell 1: %s %s", vals[0],
+		      vals[1]);
 		matrix_cell_values(a, 5, vals);
 		CHECK(!strcmp(vals[0], "srcu-swap") && !strcmp(vals[1], "4"), "cell 5: %s %s",
 		      vals[0], vals[1]);
@@ -199,11 +200,14 @@ static void test_errors(void)
 {
 	expect_load_error("[a]\nworkload = srcu\nvcpus = 1:*0:8\n", 3, "vcpus: bad range");
 	expect_load_error("vcpus = 1\n[a]\nworkload = srcu\n", 1, "outside any [section]");
-	expect_load_error("[global]\nvcpus = 2\n[a]\nworkload = srcu\n", 2, "unknown key 'vcpus' in [global]");
+	expect_load_error("[global]\nvcpus = 2\n[a]\nworkload = srcu\n", 2,
+			  "unknown key 'vcpus' in [global]");
 	expect_load_error("[a]\nvcpus = 2\n", 1, "no 'workload = NAME'");
-	expect_load_error("[a]\nworkload = srcu\n\n\nthis line is wrong\n", 5, "not a 'key = value' line");
+	expect_load_error("[a]\nworkload = srcu\n\n\nthis line is wrong\n", 5,
+			  "not a 'key = value' line");
 	expect_load_error("[a]\nworkload = srcu\nrepetitions = 0\n", 3, "at least 1");
-	expect_load_error("[a]\nworkload = srcu\nrepetitions = 1,2\n", 3, "not a non-negative integer");
+	expect_load_error("[a]\nworkload = srcu\nrepetitions = 1,2\n", 3,
+			  "not a non-negative integer");
 	expect_load_error("[a]\nworkload = srcu\ntimeout = soon\n", 3, "not a duration");
 	expect_load_error("[a]\nworkload = srcu\nx = 1\nx = 2\n", 4, "given twice");
 	expect_load_error("[a]\nworkload = srcu\n[b]\nworkload = srcu\n[a]\nx = 1\n", 5,
@@ -223,14 +227,13 @@ static void test_claims(void)
 {
 	struct matrix_config cfg;
 	char err[MATRIX_ERR_LEN] = "";
-	const char *path = write_config("claims.ini",
-		"[claim.xchg-wins]\n"
-		"text = \"xchg beats srcu-swap\"\n"
-		"scenario = s\n"
-		"whatever = 1,2\n"
-		"[s]\n"
-		"workload = harvest\n"
-		"dirty = 1,10\n");
+	const char *path = write_config("claims.ini", "[claim.xchg-wins]\n"
+						      "text = \"xchg beats srcu-swap\"\n"
+						      "scenario = s\n"
+						      "whatever = 1,2\n"
+						      "[s]\n"
+						      "workload = harvest\n"
+						      "dirty = 1,10\n");
 	int line = 0;
 
 	if (matrix_load(&cfg, path, 4, err, sizeof(err))) {
@@ -245,10 +248,11 @@ static void test_claims(void)
 
 		CHECK(!strcmp(c->name, "claim.xchg-wins") && c->line == 1, "claim %s line %d",
 		      c->name, c->line);
-		CHECK(c->nitems == 3 && v && !strcmp(v, "1,2") && line == 4, "item whatever: %s line %d",
-		      v ? v : "(none)", line);
+		CHECK(c->nitems == 3 && v && !strcmp(v, "1,2") && line == 4,
+		      "item whatever: %s line %d", v ? v : "(none)", line);
 		v = matrix_claim_get(c, "text", &line);
-		CHECK(v && !strcmp(v, "\"xchg beats srcu-swap\"") && line == 2, "text %s", v ? v : "-");
+		CHECK(v && !strcmp(v, "\"xchg beats srcu-swap\"") && line == 2, "text %s",
+		      v ? v : "-");
 		CHECK(!matrix_claim_get(c, "plot", NULL), "absent key found");
 	}
 	CHECK(matrix_runs(&cfg) == 2, "claims counted as runs: %zu", matrix_runs(&cfg));
@@ -266,11 +270,11 @@ static void test_counts(void)
 {
 	struct matrix_config cfg;
 	char err[MATRIX_ERR_LEN] = "";
-	const char *path = write_config("big.ini",
-		"[global]\nrepetitions = 3\nwarmup = 1\n"
-		"[a]\nworkload = srcu\nx = 1:+1:4096\ny = 1:+1:4096\nz = 1:+1:4096\n"
-		"w = 1:+1:4096\nv = 1:+1:4096\nu = 1:+1:4096\n"
-		"[b]\nworkload = srcu\nx = 1:+1:1000\ny = 1:+1:100\n");
+	const char *path = write_config(
+		"big.ini", "[global]\nrepetitions = 3\nwarmup = 1\n"
+			   "[a]\nworkload = srcu\nx = 1:+1:4096\ny = 1:+1:4096\nz = 1:+1:4096\n"
+			   "w = 1:+1:4096\nv = 1:+1:4096\nu = 1:+1:4096\n"
+			   "[b]\nworkload = srcu\nx = 1:+1:1000\ny = 1:+1:100\n");
 
 	if (matrix_load(&cfg, path, 4, err, sizeof(err))) {
 		CHECK(0, "big config: %s", err);
@@ -302,7 +306,8 @@ static void test_not_text(void)
 	      "NUL byte: '%s'", err);
 	unlink(path);
 	CHECK(matrix_load(&cfg, "/dev/zero", 4, err, sizeof(err)) &&
-	      strstr(err, "/dev/zero:0: not a regular file"), "/dev/zero: '%s'", err);
+		      strstr(err, "/dev/zero:0: not a regular file"),
+	      "/dev/zero: '%s'", err);
 	CHECK(matrix_load(&cfg, tmpdir, 4, err, sizeof(err)) && strstr(err, "not a regular file"),
 	      "a directory: '%s'", err);
 }

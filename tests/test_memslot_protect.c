@@ -58,8 +58,8 @@
 #include "lib/util/timing.h"
 #include "lib/vm/memslots.h"
 
-#define NIDS 6                     /* slot ids 1..NIDS */
-#define NPOS 12                    /* positions a slot can sit at */
+#define NIDS 6	/* slot ids 1..NIDS */
+#define NPOS 12 /* positions a slot can sit at */
 #define SLOT_PAGES 16
 #define GFN_SPAN ((uint64_t)NPOS * SLOT_PAGES)
 /* Liveness and kicked phases: each update must finish within this (a
@@ -89,8 +89,8 @@ struct snapshot {
 	struct memslot slots[NIDS];
 };
 
-static uint8_t *backing;           /* host memory of slot id i at (i-1)*SLOT_PAGES pages */
-static struct snapshot *history;   /* by table generation */
+static uint8_t *backing;	 /* host memory of slot id i at (i-1)*SLOT_PAGES pages */
+static struct snapshot *history; /* by table generation */
 static uint64_t history_len;
 static atomic_ulong started_seq;   /* last update begun (before publishing) */
 static atomic_ulong completed_seq; /* last update returned (after publishing) */
@@ -98,7 +98,7 @@ static atomic_int stop;
 static atomic_int readers_running; /* readers past their first lookup */
 
 static struct memslot_protect *prot;
-static bool quiet_checks;          /* the self-check's expected failures */
+static bool quiet_checks; /* the self-check's expected failures */
 
 static struct memslot slot_for(uint32_t id, uint32_t pos)
 {
@@ -152,8 +152,7 @@ static unsigned fail(const char *who, const char *why)
 }
 
 static unsigned check_lookup(uint32_t poison, uint64_t gen, uint64_t gfn,
-			     const struct memslot *seen, uint64_t lo, uint64_t hi,
-			     const char *who)
+			     const struct memslot *seen, uint64_t lo, uint64_t hi, const char *who)
 {
 	const char *why = NULL;
 	char buf[160];
@@ -161,7 +160,8 @@ static unsigned check_lookup(uint32_t poison, uint64_t gen, uint64_t gfn,
 	if (poison != MEMSLOT_TABLE_LIVE) {
 		why = "table is poisoned (used after retire)";
 	} else if (gen < lo || gen > hi || gen >= history_len) {
-		snprintf(buf, sizeof(buf), "table generation %llu outside the section's window [%llu, %llu]",
+		snprintf(buf, sizeof(buf),
+			 "table generation %llu outside the section's window [%llu, %llu]",
 			 (unsigned long long)gen, (unsigned long long)lo, (unsigned long long)hi);
 		why = buf;
 	} else if (!slot_equal(seen, snapshot_find(&history[gen], gfn))) {
@@ -171,7 +171,7 @@ static unsigned check_lookup(uint32_t poison, uint64_t gen, uint64_t gfn,
 		why = buf;
 	} else if (seen && ((uintptr_t)seen->hva < (uintptr_t)backing ||
 			    (uintptr_t)seen->hva + seen->npages * PAGE_SIZE >
-			    (uintptr_t)backing + (size_t)NIDS * SLOT_PAGES * PAGE_SIZE)) {
+				    (uintptr_t)backing + (size_t)NIDS * SLOT_PAGES * PAGE_SIZE)) {
 		why = "slot's host address outside guest memory";
 	}
 	return why ? fail(who, why) : 0;
@@ -201,7 +201,8 @@ static unsigned checked_lookup(struct memslot_reader *r, uint64_t *rng, const ch
 		hva = (uintptr_t)seen.hva + ((gfn - seen.base_gfn) << PAGE_SHIFT);
 		/* Touch the page, as a vCPU would (check_lookup reports an
 		 * address outside guest memory). */
-		if (seen.hva && hva >= lo_hva && hva < lo_hva + (size_t)NIDS * SLOT_PAGES * PAGE_SIZE)
+		if (seen.hva && hva >= lo_hva &&
+		    hva < lo_hva + (size_t)NIDS * SLOT_PAGES * PAGE_SIZE)
 			/* relaxed: a touch; the backing is never written */
 			(void)atomic_load_explicit((_Atomic uint8_t *)hva, memory_order_relaxed);
 	}
@@ -211,7 +212,8 @@ static unsigned checked_lookup(struct memslot_reader *r, uint64_t *rng, const ch
 		spin_for_ns(rng_next(rng) % 2000);
 		if (t->poison != MEMSLOT_TABLE_LIVE || t->generation != gen ||
 		    (s && !slot_equal(s, &seen)))
-			failures += fail(name, "table or slot changed or poisoned inside the read section");
+			failures += fail(
+				name, "table or slot changed or poisoned inside the read section");
 	}
 	memslot_read_end(r);
 	/* acquire: pairs with the updater's release store before it
@@ -222,7 +224,7 @@ static unsigned checked_lookup(struct memslot_reader *r, uint64_t *rng, const ch
 
 struct reader_arg {
 	int index;
-	int liveness;       /* spin only, no checks */
+	int liveness; /* spin only, no checks */
 	uint64_t lookups;
 	unsigned failures;
 	int register_failed;
@@ -262,17 +264,17 @@ static void *reader_main(void *p)
 /* ---- kicked readers (phase 3): vCPUs as lib/vm/vm.c runs them */
 
 struct kicked_reader {
-	_Alignas(64) atomic_uint kick;       /* raised by kicked_kick */
-	atomic_ulong faulted_gen;            /* kick generation of its last fault */
+	_Alignas(64) atomic_uint kick; /* raised by kicked_kick */
+	atomic_ulong faulted_gen;      /* kick generation of its last fault */
 	int index;
-	bool faults;                         /* false: sits in guest mode */
+	bool faults; /* false: sits in guest mode */
 	uint64_t lookups;
 	unsigned failures;
 	int register_failed;
 };
 
 static struct kicked_reader kicked[KICKED_FAULTERS + KICKED_IDLERS];
-static atomic_ulong kick_gen;                /* kicks so far */
+static atomic_ulong kick_gen; /* kicks so far */
 
 /* memslot_protect_set_kick: as vm_kick_memslot_readers, a request per
  * reader, taken at its next exit point. */
@@ -297,7 +299,7 @@ static void kicked_hold(void *arg)
 
 	(void)arg;
 	if (!gen)
-		return;     /* the protection kicks nobody */
+		return; /* the protection kicks nobody */
 	for (size_t i = 0; i < sizeof(kicked) / sizeof(kicked[0]); i++)
 		/* relaxed: a progress flag, nothing is read through it */
 		while (kicked[i].faults &&
@@ -329,7 +331,7 @@ static void *kicked_main(void *p)
 			taken = atomic_load_explicit(&kick_gen, memory_order_relaxed);
 			memslot_quiescent(r);
 		}
-		spin_for_ns(200);            /* guest work */
+		spin_for_ns(200); /* guest work */
 		if (k->faults && (rng_next(&rng) & 3) == 0) {
 			k->failures += checked_lookup(r, &rng, name);
 			k->lookups++;
@@ -345,7 +347,7 @@ static void *kicked_main(void *p)
 /* ---- the updater's changes */
 
 struct change {
-	uint64_t seq;       /* generation the new table gets */
+	uint64_t seq; /* generation the new table gets */
 	uint64_t *rng;
 };
 
@@ -395,9 +397,11 @@ static int random_change(struct memslot_table *t, void *p)
 		if (op == 1)
 			rc = memslot_table_delete_slot(t, id);
 		else if (op == 2)
-			rc = memslot_table_move_slot(t, id, (uint64_t)pick_free_pos(t, c->rng) * SLOT_PAGES);
+			rc = memslot_table_move_slot(
+				t, id, (uint64_t)pick_free_pos(t, c->rng) * SLOT_PAGES);
 		else
-			rc = memslot_table_set_flags(t, id, memslot_table_find_id(t, id)->flags ^
+			rc = memslot_table_set_flags(t, id,
+						     memslot_table_find_id(t, id)->flags ^
 							     MEMSLOT_LOG_DIRTY_PAGES);
 	}
 	if (rc)
@@ -442,12 +446,12 @@ static int reader_count(void)
 		n = 1;
 	if (n > 8)
 		n = 8;
-	return 2 * (int)n + 1;      /* more readers than CPUs */
+	return 2 * (int)n + 1; /* more readers than CPUs */
 }
 
 struct update_thread {
 	int nupdates;
-	atomic_int done;            /* updates completed */
+	atomic_int done; /* updates completed */
 	atomic_int error;
 	uint64_t rng;
 };
@@ -466,7 +470,8 @@ static void *updater_main(void *p)
 		atomic_store_explicit(&started_seq, seq, memory_order_release);
 		rc = memslot_protect_update(prot, random_change, &c);
 		if (rc) {
-			fprintf(stderr, "FAIL update %llu: %s\n", (unsigned long long)seq, strerror(-rc));
+			fprintf(stderr, "FAIL update %llu: %s\n", (unsigned long long)seq,
+				strerror(-rc));
 			/* release: the main thread's acquire sees the message's cause */
 			atomic_store_explicit(&u->error, 1, memory_order_release);
 			break;
@@ -588,14 +593,19 @@ static const struct memslot_protect_ops no_wait_ops = {
 	.retire = no_wait_retire,
 };
 
-enum phase { PHASE_TORTURE, PHASE_LIVENESS, PHASE_KICKED, NPHASES };
+enum phase {
+	PHASE_TORTURE,
+	PHASE_LIVENESS,
+	PHASE_KICKED,
+	NPHASES
+};
 
 static const char *const phase_names[] = { "torture", "liveness", "kicked" };
 
 struct readers {
 	int n;
 	pthread_t *th;
-	struct reader_arg *ra;       /* torture, liveness */
+	struct reader_arg *ra; /* torture, liveness */
 };
 
 static void start_readers(struct readers *rd, enum phase ph)
@@ -631,8 +641,7 @@ static void start_readers(struct readers *rd, enum phase ph)
 }
 
 /* Joins the readers; adds their failures and lookups. */
-static unsigned join_readers(struct readers *rd, enum phase ph, const char *name,
-			     uint64_t *lookups)
+static unsigned join_readers(struct readers *rd, enum phase ph, const char *name, uint64_t *lookups)
 {
 	unsigned failures = 0;
 
@@ -669,7 +678,9 @@ static uint64_t watch_updates(struct update_thread *ut, uint64_t bound, const ch
 			if (atomic_load_explicit(&ut->error, memory_order_acquire))
 				break;
 			if (now_ns() - since > bound) {
-				fprintf(stderr, "FAIL %s: %s: update %d did not complete within %llu s with %d readers\n",
+				fprintf(stderr,
+					"FAIL %s: %s: update %d did not complete within %llu s "
+					"with %d readers\n",
 					name, phase_names[ph], seen + 1,
 					(unsigned long long)(bound / 1000000000ull), nreaders);
 				fflush(stderr);
@@ -680,7 +691,7 @@ static uint64_t watch_updates(struct update_thread *ut, uint64_t bound, const ch
 		if (now_ns() - since > worst)
 			worst = now_ns() - since;
 		if (d == seen)
-			break;        /* the updater failed */
+			break; /* the updater failed */
 		seen = d;
 	}
 	return worst;
@@ -749,7 +760,8 @@ static unsigned run_one(const struct memslot_protect_ops *ops, bool expedited, e
 		fprintf(stderr, "FAIL %s: the readers made no lookup\n", name);
 		failures++;
 	}
-	printf("%-12s %-10s %-9s readers=%d updates=%d lookups=%llu longest-update-wait=%.1f ms failures=%u\n",
+	printf("%-12s %-10s %-9s readers=%d updates=%d lookups=%llu longest-update-wait=%.1f ms "
+	       "failures=%u\n",
 	       name, phase_names[ph], expedited ? "expedited" : "normal", rd.n, ut.nupdates,
 	       (unsigned long long)lookups, worst_wait / 1e6, failures);
 	fflush(stdout);
@@ -777,7 +789,13 @@ static unsigned self_check(void)
 	}
 	s1 = slot_for(1, 0);
 	s2 = slot_for(2, 1);
-#define EXPECT(cond) do { if (!(cond)) { fprintf(stderr, "FAIL self-check: %s (line %d)\n", #cond, __LINE__); bad++; } } while (0)
+#define EXPECT(cond)                                                                         \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "FAIL self-check: %s (line %d)\n", #cond, __LINE__); \
+			bad++;                                                               \
+		}                                                                            \
+	} while (0)
 	EXPECT(memslot_table_create_slot(t, &s2) == 0);
 	EXPECT(memslot_table_create_slot(t, &s1) == 0);
 	EXPECT(t->slots[0].id == 1 && t->slots[1].id == 2);
@@ -809,12 +827,12 @@ static unsigned self_check(void)
 		char err[256];
 		int i, n;
 
-		memslot_protect_foreach(ops, i)
+		memslot_protect_foreach (ops, i)
 			EXPECT(memslot_protect_find(ops->name) == ops);
 		EXPECT(i >= 7 && memslot_protect_nth(i) == NULL && memslot_protect_nth(-1) == NULL);
 		for (n = 0; memslot_protect_names[n]; n++)
-			EXPECT(memslot_protect_nth(n) && !strcmp(memslot_protect_nth(n)->name,
-								  memslot_protect_names[n]));
+			EXPECT(memslot_protect_nth(n) &&
+			       !strcmp(memslot_protect_nth(n)->name, memslot_protect_names[n]));
 		EXPECT(n >= 7 && !strcmp(memslot_protect_names[3], "rwlock-cond"));
 		EXPECT(memslot_protect_register(&memslot_protect_mutex_ops) == -EEXIST);
 		EXPECT(memslot_protect_spec_check("srcu-mb", err, sizeof(err)) == 0);
@@ -822,22 +840,25 @@ static unsigned self_check(void)
 		EXPECT(memslot_protect_spec_check("floor:retain=1M", err, sizeof(err)) == 0);
 		EXPECT(memslot_protect_spec_check("srcu-mb:gp=expedited,idle=off", err,
 						  sizeof(err)) == 0);
-		EXPECT(memslot_protect_spec_check("srcu-mb:idle=maybe", err, sizeof(err)) == -EINVAL);
+		EXPECT(memslot_protect_spec_check("srcu-mb:idle=maybe", err, sizeof(err)) ==
+		       -EINVAL);
 		EXPECT(memslot_protect_spec_check("nope", err, sizeof(err)) == -EINVAL &&
 		       strstr(err, "nope"));
 		EXPECT(memslot_protect_spec_check("mutex:gp=normal", err, sizeof(err)) == -EINVAL);
 		EXPECT(memslot_protect_spec_check("srcu-mb:gp=slow", err, sizeof(err)) == -EINVAL);
-		EXPECT(memslot_protect_spec_check("floor:retain=lots", err, sizeof(err)) == -EINVAL);
+		EXPECT(memslot_protect_spec_check("floor:retain=lots", err, sizeof(err)) ==
+		       -EINVAL);
 		EXPECT(memslot_protect_spec_expand("all", out, 16) == n &&
 		       !strcmp(out[n - 1], "urcu"));
 		EXPECT(memslot_protect_spec_expand("rwlock", out, 16) == 0);
-		EXPECT(memslot_protect_spec_expand("floor:retain=1M,srcu-mb:gp=expedited,mutex", out,
-						   16) == 3 &&
+		EXPECT(memslot_protect_spec_expand("floor:retain=1M,srcu-mb:gp=expedited,mutex",
+						   out, 16) == 3 &&
 		       !strcmp(out[0], "floor:retain=1M") &&
 		       !strcmp(out[1], "srcu-mb:gp=expedited") && !strcmp(out[2], "mutex"));
-		EXPECT(memslot_protect_spec_expand("srcu-fast:gp=expedited,idle=off,floor", out, 16) ==
-			       2 &&
-		       !strcmp(out[0], "srcu-fast:gp=expedited,idle=off") && !strcmp(out[1], "floor"));
+		EXPECT(memslot_protect_spec_expand("srcu-fast:gp=expedited,idle=off,floor", out,
+						   16) == 2 &&
+		       !strcmp(out[0], "srcu-fast:gp=expedited,idle=off") &&
+		       !strcmp(out[1], "floor"));
 		EXPECT(memslot_protect_spec_expand("all", out, 2) == -1);
 	}
 #undef EXPECT
@@ -849,7 +870,8 @@ static unsigned self_check(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: test_memslot_protect [--phase torture|liveness|kicked|all] [--bound-s N] [PROTECTION...]\n"
+	fprintf(stderr, "usage: test_memslot_protect [--phase torture|liveness|kicked|all] "
+			"[--bound-s N] [PROTECTION...]\n"
 			"       test_memslot_protect --broken\n");
 	exit(2);
 }
@@ -863,7 +885,8 @@ static unsigned run_all(const char *const *names, int nnames, unsigned phases)
 		const struct memslot_protect_ops *ops = memslot_protect_find(names[i]);
 
 		if (!ops) {
-			fprintf(stderr, "test_memslot_protect: unknown protection '%s'\n", names[i]);
+			fprintf(stderr, "test_memslot_protect: unknown protection '%s'\n",
+				names[i]);
 			exit(2);
 		}
 		if (phases & (1u << PHASE_TORTURE)) {
@@ -939,7 +962,8 @@ int main(int argc, char **argv)
 		failures += run_all((const char *const *)argv + i, argc - i, phases);
 	else
 		for (int n = 0; memslot_protect_names[n]; n++)
-			failures += run_all((const char *const *)&memslot_protect_names[n], 1, phases);
+			failures +=
+				run_all((const char *const *)&memslot_protect_names[n], 1, phases);
 	free(backing);
 	printf("%s: failures=%u\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;

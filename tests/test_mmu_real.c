@@ -93,8 +93,8 @@ struct sync_ctx {
 	pthread_barrier_t start, done, next;
 	atomic_uint faults[NPAGES];
 	atomic_uint wrong_thread; /* callback not where the delivery says */
-	atomic_int handler_tid; /* thread delivery: from handler_init */
-	atomic_int handler_done; /* handler_fini ran */
+	atomic_int handler_tid;	  /* thread delivery: from handler_init */
+	atomic_int handler_done;  /* handler_fini ran */
 	atomic_uint unprotect_errors;
 	int round;
 	/* which pages round r writes */

@@ -105,7 +105,9 @@ static void check_layout(struct rmap *rm, uint32_t gfn)
 
 static void test_layout(const struct rmap_walker_ops *ops)
 {
-	enum { N = 60 };
+	enum {
+		N = 60
+	};
 	struct rmap rm;
 	struct rmap_reader r;
 	struct rmap_walk_opts wo = { .max_restarts = 4 };
@@ -125,8 +127,8 @@ static void test_layout(const struct rmap_walker_ops *ops)
 	CHECKF(rmap_count(&rm, 0) == N, "count %u != %d", rmap_count(&rm, 0), N);
 	walk(ops, &wo, &r, 0, &w);
 	CHECKF(w.protected == N && w.visited == N && w.restarts == 0 && !w.fallback &&
-	       writable(sptes, N) == 0, "%s: walk protected %u of %d", ops->name,
-	       w.protected, N);
+		       writable(sptes, N) == 0,
+	       "%s: walk protected %u of %d", ops->name, w.protected, N);
 	CHECKF(rmap_remove(&rm, 1, &sptes[0]) == -ENOENT, "removed an spte from the wrong gfn");
 	/* a fixed shuffle: removals from every position */
 	for (int i = N - 1; i > 0; i--) {
@@ -138,13 +140,15 @@ static void test_layout(const struct rmap_walker_ops *ops)
 	for (int i = 0; i < N; i++) {
 		CHECKF(rmap_remove(&rm, 0, &sptes[order[i]]) == 0, "remove %d failed", order[i]);
 		check_layout(&rm, 0);
-		CHECKF(rmap_count(&rm, 0) == (uint32_t)(N - 1 - i), "count after %d removals", i + 1);
+		CHECKF(rmap_count(&rm, 0) == (uint32_t)(N - 1 - i), "count after %d removals",
+		       i + 1);
 		if (i % 9 == 0) {
 			for (int k = i + 1; k < N; k++)
-				atomic_fetch_or_explicit(&sptes[order[k]], SPTE_WRITABLE, memory_order_relaxed);
+				atomic_fetch_or_explicit(&sptes[order[k]], SPTE_WRITABLE,
+							 memory_order_relaxed);
 			walk(ops, &wo, &r, 0, &w);
-			CHECKF(w.protected == (uint32_t)(N - 1 - i), "%s: walk after removals protected %u",
-			       ops->name, w.protected);
+			CHECKF(w.protected == (uint32_t)(N - 1 - i),
+			       "%s: walk after removals protected %u", ops->name, w.protected);
 		}
 	}
 	CHECKF(rmap_remove(&rm, 0, &sptes[0]) == -ENOENT, "removed from an empty list");
@@ -156,12 +160,12 @@ static void test_layout(const struct rmap_walker_ops *ops)
 
 struct mover {
 	struct rmap *rm;
-	spte_t *sptes;           /* sptes[0..] of gfn 0, 7 per desc */
+	spte_t *sptes; /* sptes[0..] of gfn 0, 7 per desc */
 	uint32_t nsptes;
 	uint32_t moves_left;
-	uint32_t next_foreign;   /* gfns 1.. are the foreign lists */
+	uint32_t next_foreign; /* gfns 1.. are the foreign lists */
 	spte_t foreign[16];
-	spte_t fill[70];         /* gfn 1's sptes when it starts 10 descs long */
+	spte_t fill[70]; /* gfn 1's sptes when it starts 10 descs long */
 };
 
 /* Called after the walker visited a desc of gfn 0: empties gfn 0's first
@@ -193,22 +197,26 @@ static void move_walker_desc(struct rmap_walk *w, void *arg)
 	f = m->next_foreign++;
 	atomic_store_explicit(&m->foreign[f], SPTE_PRESENT, memory_order_relaxed);
 	CHECKF(rmap_add(m->rm, 1 + f, &m->foreign[f]) == 0, "mover: foreign add failed");
-	CHECKF(rmap_link_desc(atomic_load_explicit(&m->rm->heads[1 + f].val, memory_order_relaxed)) == d,
+	CHECKF(rmap_link_desc(
+		       atomic_load_explicit(&m->rm->heads[1 + f].val, memory_order_relaxed)) == d,
 	       "mover: the foreign list did not reuse the walker's desc");
 	rmap_unlock(m->rm);
 }
 
-static uint32_t run_moves(const struct rmap_walker_ops *ops, uint32_t moves,
-			  uint32_t max_restarts, bool ignore_nulls, uint32_t fill,
-			  struct rmap_walk *w)
+static uint32_t run_moves(const struct rmap_walker_ops *ops, uint32_t moves, uint32_t max_restarts,
+			  bool ignore_nulls, uint32_t fill, struct rmap_walk *w)
 {
-	enum { N = 42 };
+	enum {
+		N = 42
+	};
 	struct rmap rm;
 	struct rmap_reader r;
 	spte_t sptes[N];
 	struct mover m = { .rm = &rm, .sptes = sptes, .nsptes = N, .moves_left = moves };
-	struct rmap_walk_opts wo = { .max_restarts = max_restarts, .on_desc = move_walker_desc,
-				     .arg = &m, .unsafe_ignore_nulls = ignore_nulls };
+	struct rmap_walk_opts wo = { .max_restarts = max_restarts,
+				     .on_desc = move_walker_desc,
+				     .arg = &m,
+				     .unsafe_ignore_nulls = ignore_nulls };
 	uint32_t missed = 0;
 
 	memset(w, 0, sizeof(*w));
@@ -223,7 +231,8 @@ static uint32_t run_moves(const struct rmap_walker_ops *ops, uint32_t moves,
 	walk(ops, &wo, &r, 0, w);
 	/* every spte still in gfn 0 was there for the whole walk */
 	for (int i = 0; i < N; i++)
-		if (atomic_load_explicit(&sptes[i], memory_order_relaxed) == (SPTE_PRESENT | SPTE_WRITABLE))
+		if (atomic_load_explicit(&sptes[i], memory_order_relaxed) ==
+		    (SPTE_PRESENT | SPTE_WRITABLE))
 			missed++;
 	CHECKF(w->poisoned == 0, "poisoned desc seen");
 	rmap_reader_unregister(&r);
@@ -241,15 +250,15 @@ static void test_moves(const struct rmap_walker_ops *ops)
 	/* one move: one restart, nothing missed */
 	missed = run_moves(ops, 1, 4, false, 0, &w);
 	CHECKF(missed == 0 && w.restarts == 1 && !w.fallback,
-	       "%s one move: missed %u, restarts %u, fallback %d", ops->name, missed,
-	       w.restarts, w.fallback);
+	       "%s one move: missed %u, restarts %u, fallback %d", ops->name, missed, w.restarts,
+	       w.fallback);
 	/* a move into a list 10 descs long: one restart; a position-checked
 	 * pass leaves at the first link out of order, so no pass is longer
 	 * than the 6 descs gfn 0 starts with */
 	missed = run_moves(ops, 1, 4, false, 70, &w);
 	CHECKF(missed == 0 && w.restarts == 1 && !w.fallback,
-	       "%s move into a longer list: missed %u, restarts %u, fallback %d", ops->name,
-	       missed, w.restarts, w.fallback);
+	       "%s move into a longer list: missed %u, restarts %u, fallback %d", ops->name, missed,
+	       w.restarts, w.fallback);
 	CHECKF(strcmp(ops->name, "lockless-pos") || w.longest_pass <= 6,
 	       "%s: a pass of %u descs from a head at position 6", ops->name, w.longest_pass);
 	/* a move on every pass: the bound holds and the locked walk finishes */
@@ -259,8 +268,8 @@ static void test_moves(const struct rmap_walker_ops *ops)
 	       w.restarts, w.fallback);
 	missed = run_moves(ops, 5, 0, false, 0, &w);
 	CHECKF(missed == 0 && w.restarts == 0 && w.fallback,
-	       "%s bound 0: missed %u, restarts %u, fallback %d", ops->name, missed,
-	       w.restarts, w.fallback);
+	       "%s bound 0: missed %u, restarts %u, fallback %d", ops->name, missed, w.restarts,
+	       w.fallback);
 	/* fault injection: ending on the foreign marker misses the rest */
 	missed = run_moves(ops, 1, 4, true, 0, &w);
 	CHECKF(missed == 35 && w.restarts == 0,
@@ -276,7 +285,7 @@ struct stepper {
 	struct rmap_reader r;
 	spte_t sptes[30];
 	bool present[30];
-	int changing;            /* the spte being added or removed, or -1 */
+	int changing; /* the spte being added or removed, or -1 */
 	uint32_t looks, bad;
 };
 
@@ -299,7 +308,8 @@ static void step_walk(void *arg)
 		if (s->present[k] && k != s->changing &&
 		    (atomic_load_explicit(&s->sptes[k], memory_order_relaxed) & SPTE_WRITABLE)) {
 			if (s->bad++ < 3)
-				fprintf(stderr, "%s: spte %d missed by a walk while spte %d changed\n",
+				fprintf(stderr,
+					"%s: spte %d missed by a walk while spte %d changed\n",
 					s->ops->name, k, s->changing);
 		}
 }
@@ -322,11 +332,12 @@ static void step_change(struct stepper *s, int k, bool add)
 static void test_steps(const struct rmap_walker_ops *ops)
 {
 	static struct stepper s;
-	struct rmap_options o = { .ngfns = 1, .desc_cache = 1, .step_hook = step_walk,
-				  .step_arg = &s };
+	struct rmap_options o = {
+		.ngfns = 1, .desc_cache = 1, .step_hook = step_walk, .step_arg = &s
+	};
 
 	if (!ops->lockless)
-		return;     /* a locked walk cannot see a writer's steps */
+		return; /* a locked walk cannot see a writer's steps */
 	memset(&s, 0, sizeof(s));
 	s.ops = ops;
 	s.changing = -1;
@@ -355,7 +366,7 @@ static void test_steps(const struct rmap_walker_ops *ops)
 
 struct stand {
 	struct rmap *rm;
-	struct rmap_desc *d;     /* the walker's desc, unlinked under it */
+	struct rmap_desc *d; /* the walker's desc, unlinked under it */
 	bool freed_under_walker;
 };
 
@@ -380,7 +391,8 @@ static void unlink_walker_desc(struct rmap_walk *w, void *arg)
 	/* bounded: the normal build never frees it while we stand on it */
 	for (int t = 0; t < 200 && !st->freed_under_walker; t++) {
 		sleep_ns(1000000);
-		st->freed_under_walker = atomic_load_explicit(&st->d->state, memory_order_relaxed) != RMAP_DESC_LIVE;
+		st->freed_under_walker =
+			atomic_load_explicit(&st->d->state, memory_order_relaxed) != RMAP_DESC_LIVE;
 	}
 }
 
@@ -390,8 +402,7 @@ static void test_grace_period(const struct rmap_walker_ops *ops)
 	struct rmap_reader r;
 	struct rmap_options o = { .ngfns = 1, .desc_cache = 0, .keep_freed = true };
 	struct stand st = { .rm = &rm };
-	struct rmap_walk_opts wo = { .max_restarts = 4, .on_desc = unlink_walker_desc,
-				     .arg = &st };
+	struct rmap_walk_opts wo = { .max_restarts = 4, .on_desc = unlink_walker_desc, .arg = &st };
 	struct rmap_walk w;
 	spte_t sptes[14];
 
@@ -422,11 +433,11 @@ struct race {
 	struct rmap rm;
 	uint32_t nsptes, ngfns, nwalkers, nwriters;
 	spte_t *sptes;
-	_Atomic uint64_t *state;     /* per spte: seq, gfn, mapped, busy */
+	_Atomic uint64_t *state; /* per spte: seq, gfn, mapped, busy */
 	struct rmap_walk_opts wo;
 	atomic_int walkers_done;
 	atomic_ullong missed, poisoned, over_bound, restarts, fallbacks, walks, writer_ops;
-	atomic_ullong writer_progress;   /* relaxed: only a loop bound */
+	atomic_ullong writer_progress; /* relaxed: only a loop bound */
 };
 
 struct race_thread {
@@ -455,7 +466,8 @@ static void *race_writer(void *p)
 		atomic_store_explicit(&rc->state[i], st | ST_BUSY, memory_order_relaxed);
 		if (st & ST_MAPPED) {
 			if (rmap_remove(&rc->rm, ST_GFN(st), &rc->sptes[i]))
-				atomic_fetch_add_explicit(&rc->missed, 1000000, memory_order_relaxed);   /* layout broken */
+				atomic_fetch_add_explicit(&rc->missed, 1000000,
+							  memory_order_relaxed); /* layout broken */
 			/* release: after the busy mark; pairs with the check */
 			atomic_store_explicit(&rc->sptes[i], 0, memory_order_release);
 			/* release: the finished change before the new state */
@@ -467,8 +479,10 @@ static void *race_writer(void *p)
 			atomic_store_explicit(&rc->sptes[i], SPTE_PRESENT | SPTE_WRITABLE,
 					      memory_order_release);
 			if (rmap_add(&rc->rm, g, &rc->sptes[i]))
-				atomic_fetch_add_explicit(&rc->missed, 1000000, memory_order_relaxed);
-			atomic_store_explicit(&rc->state[i], seq << 32 | (uint64_t)g << 8 | ST_MAPPED,
+				atomic_fetch_add_explicit(&rc->missed, 1000000,
+							  memory_order_relaxed);
+			atomic_store_explicit(&rc->state[i],
+					      seq << 32 | (uint64_t)g << 8 | ST_MAPPED,
 					      memory_order_release);
 		}
 		rmap_unlock(&rc->rm);
@@ -497,14 +511,15 @@ static void *race_walker(void *p)
 		return NULL;
 	}
 	/* at least RACE_WALKS walks, and on until the writers did their share */
-	for (uint32_t n = 0; n < RACE_WALKS ||
-			     atomic_load_explicit(&rc->writer_progress, memory_order_relaxed) < RACE_WRITER_OPS;
+	for (uint32_t n = 0;
+	     n < RACE_WALKS ||
+	     atomic_load_explicit(&rc->writer_progress, memory_order_relaxed) < RACE_WRITER_OPS;
 	     n++) {
 		uint32_t g = ((n * rc->nwalkers) + (uint32_t)t->index) % rc->ngfns;
 		struct rmap_walk w;
 
 		if (g % rc->nwalkers != (uint32_t)t->index)
-			continue;     /* each gfn has one walker: its W bits are ours */
+			continue; /* each gfn has one walker: its W bits are ours */
 		/* Make this gfn's sptes writable and note who is where, under
 		 * mmu_lock so that the states are settled and no other walker
 		 * sets a bit on an spte that has moved to this gfn. */
@@ -535,7 +550,9 @@ static void *race_walker(void *p)
 			if (s2 == s1[i] && (s2 & ST_MAPPED) && ST_GFN(s2) == g &&
 			    (v & SPTE_WRITABLE)) {
 				if (missed < 5)
-					fprintf(stderr, "%s: spte %u in gfn %u for the whole walk left writable (restarts %u, fallback %d)\n",
+					fprintf(stderr,
+						"%s: spte %u in gfn %u for the whole walk left "
+						"writable (restarts %u, fallback %d)\n",
 						rc->ops->name, i, g, w.restarts, w.fallback);
 				missed++;
 			}
@@ -580,7 +597,8 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 		uint32_t g = i % rc.ngfns;
 
 		map(&rc.rm, g, &rc.sptes[i]);
-		atomic_store_explicit(&rc.state[i], (uint64_t)g << 8 | ST_MAPPED, memory_order_relaxed);
+		atomic_store_explicit(&rc.state[i], (uint64_t)g << 8 | ST_MAPPED,
+				      memory_order_relaxed);
 	}
 	for (int i = 0; i < 2; i++) {
 		wt[i] = (struct race_thread){ &rc, i };
@@ -590,13 +608,16 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 	}
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	fprintf(stderr, "%s cache %u bound %u: %llu walks, %llu restarts, %llu fallbacks, %llu writer ops, %llu descs reused, %llu retired\n",
+	fprintf(stderr,
+		"%s cache %u bound %u: %llu walks, %llu restarts, %llu fallbacks, %llu writer ops, "
+		"%llu descs reused, %llu retired\n",
 		ops->name, cache, max_restarts, (unsigned long long)rc.walks,
 		(unsigned long long)rc.restarts, (unsigned long long)rc.fallbacks,
 		(unsigned long long)rc.writer_ops, (unsigned long long)rc.rm.stats.desc_reuses,
 		(unsigned long long)rc.rm.stats.desc_retired);
 	CHECKF(rc.missed == 0 && rc.poisoned == 0 && rc.over_bound == 0,
-	       "%s cache %u bound %u: %llu missed sptes, %llu poisoned descs, %llu walks over their bound",
+	       "%s cache %u bound %u: %llu missed sptes, %llu poisoned descs, %llu walks over "
+	       "their bound",
 	       ops->name, cache, max_restarts, (unsigned long long)rc.missed,
 	       (unsigned long long)rc.poisoned, (unsigned long long)rc.over_bound);
 	for (uint32_t g = 0; g < rc.ngfns; g++)
@@ -608,7 +629,8 @@ static void test_race(const struct rmap_walker_ops *ops, uint32_t cache, uint32_
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: test_rmap [--only layout|moves|steps|gp|race] [locked|lockless|lockless-pos]\n");
+	fprintf(stderr, "usage: test_rmap [--only layout|moves|steps|gp|race] "
+			"[locked|lockless|lockless-pos]\n");
 	return 2;
 }
 
@@ -636,7 +658,7 @@ int main(int argc, char **argv)
 		known |= !strcmp(only, parts[i]);
 	if (only && !known)
 		return usage();
-	rmap_walker_foreach(ops, i) {
+	rmap_walker_foreach (ops, i) {
 		if (name && strcmp(name, ops->name))
 			continue;
 		if (part(only, "layout"))

@@ -140,21 +140,26 @@ static void test_before_unlock(void)
 
 /* ---- the updater-side hooks ---- */
 
-enum mb_mode { MB_REAL, MB_FAIL_INIT, MB_NO_GLOBAL, MB_FAIL_LATER };
+enum mb_mode {
+	MB_REAL,
+	MB_FAIL_INIT,
+	MB_NO_GLOBAL,
+	MB_FAIL_LATER
+};
 
 /* The test's own flags below are seq_cst: they sequence the test's threads,
  * and none of them is the ordering under test. */
 struct hooks {
 	struct srcu_test_hooks h;
 	enum mb_mode mode;
-	atomic_int armed;             /* MB_FAIL_LATER: fail from now on */
+	atomic_int armed; /* MB_FAIL_LATER: fail from now on */
 	/* SRCU_HOOK_SCAN_MID at this index (-1: the idle check): run @pulse
 	 * once, then go on */
 	int scan_idx;
 	void (*pulse)(void *arg);
 	void *pulse_arg;
 	atomic_int scan_fired;
-	atomic_int snapshots;         /* SRCU_HOOK_SNAPSHOT calls */
+	atomic_int snapshots; /* SRCU_HOOK_SNAPSHOT calls */
 };
 
 static int hook_membarrier(void *arg, int cmd)
@@ -174,7 +179,8 @@ static int hook_membarrier(void *arg, int cmd)
 		}
 		return (int)syscall(SYS_membarrier, cmd, 0, 0);
 	default:
-		if (k->mode == MB_FAIL_LATER && atomic_load_explicit(&k->armed, memory_order_seq_cst)) {
+		if (k->mode == MB_FAIL_LATER &&
+		    atomic_load_explicit(&k->armed, memory_order_seq_cst)) {
 			errno = EPERM;
 			return -1;
 		}
@@ -280,16 +286,16 @@ static void wait_flipped(struct srcu_struct *sp, int from)
 /* A reader thread whose read section the test opens and closes. */
 struct held_reader {
 	struct srcu_struct *sp;
-	int nest;                   /* read sections to nest */
-	bool sleep_inside;          /* sleep (not spin) while held */
-	bool defer;                 /* lock increments to the store buffer */
-	bool pulse;                 /* lock and unlock at once, no hold */
-	struct gate gate;           /* armed: wait at the index hook */
+	int nest;	   /* read sections to nest */
+	bool sleep_inside; /* sleep (not spin) while held */
+	bool defer;	   /* lock increments to the store buffer */
+	bool pulse;	   /* lock and unlock at once, no hold */
+	struct gate gate;  /* armed: wait at the index hook */
 	bool gated;
-	atomic_int entered;         /* set once inside */
-	atomic_int release;         /* the test sets it to leave */
-	atomic_int left;            /* set just before the last unlock */
-	atomic_int unlocked;        /* set just after it */
+	atomic_int entered;  /* set once inside */
+	atomic_int release;  /* the test sets it to leave */
+	atomic_int left;     /* set just before the last unlock */
+	atomic_int unlocked; /* set just after it */
 	pthread_t th;
 };
 
@@ -376,7 +382,7 @@ static void held_reader_finish(struct held_reader *h)
 struct sync_call {
 	struct srcu_struct *sp;
 	bool expedited;
-	struct held_reader *watch;  /* must have left when we return */
+	struct held_reader *watch; /* must have left when we return */
 	atomic_int done;
 	int rc;
 	int reader_had_left;
@@ -388,8 +394,8 @@ static void *sync_call_main(void *p)
 	struct sync_call *c = p;
 
 	c->rc = c->expedited ? synchronize_srcu_expedited(c->sp) : synchronize_srcu(c->sp);
-	c->reader_had_left = c->watch ?
-		atomic_load_explicit(&c->watch->left, memory_order_acquire) : 1;
+	c->reader_had_left =
+		c->watch ? atomic_load_explicit(&c->watch->left, memory_order_acquire) : 1;
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 	return NULL;
 }
@@ -421,8 +427,8 @@ static void expect_waits(struct sync_call *c, struct held_reader *h)
 
 /* The grace period must not return while a reader that began before it is
  * inside, whether that reader spins or sleeps, at any nesting depth. */
-static void test_gp_waits_for_reader(enum srcu_flavour f, bool expedited, bool idle_path,
-				     int nest, bool sleep_inside)
+static void test_gp_waits_for_reader(enum srcu_flavour f, bool expedited, bool idle_path, int nest,
+				     bool sleep_inside)
 {
 	struct srcu_struct sp;
 	struct held_reader h;
@@ -471,7 +477,9 @@ static void test_nesting_state(enum srcu_flavour f)
  * share the next grace period instead of running N of them. */
 static void test_concurrent_callers_share(enum srcu_flavour f)
 {
-	enum { CALLERS = 4 };
+	enum {
+		CALLERS = 4
+	};
 	struct srcu_struct sp;
 	struct held_reader h;
 	struct sync_call first, c[CALLERS];
@@ -577,7 +585,9 @@ static void order_cb_fn(struct srcu_head *h)
 
 static void test_call_srcu_order_barrier(enum srcu_flavour f)
 {
-	enum { N = 2000 };
+	enum {
+		N = 2000
+	};
 	struct srcu_struct sp;
 	struct held_reader h;
 	struct order_cb *cbs = calloc(N, sizeof(*cbs));
@@ -736,7 +746,7 @@ static void test_misuse(enum srcu_flavour f)
 	CHECK(srcu_destroy(&sp, err, sizeof(err)) == -EBUSY);
 	CHECK(strstr(err, "1 inside a read section") != NULL);
 	srcu_read_unlock(r, idx);
-	CHECK(srcu_destroy(&sp, err, sizeof(err)) == -EBUSY);       /* still registered */
+	CHECK(srcu_destroy(&sp, err, sizeof(err)) == -EBUSY); /* still registered */
 	CHECK(strstr(err, "1 reader(s) still registered") != NULL);
 	u.r = r;
 	pthread_create(&t, NULL, unregister_from_elsewhere, &u);
@@ -808,11 +818,11 @@ static void test_expedited_mechanisms(enum srcu_flavour f)
 		CHECK(o.expedited == SRCU_EXPEDITED_STOP_CPUS);
 		o.expedited = (enum srcu_expedited)m;
 		CHECK(srcu_init(&sp, &o, err, sizeof(err)) == 0);
-		CHECK(!strcmp(srcu_expedited_of(&sp), f == SRCU_FLAVOUR_CLASSIC ?
-			      srcu_expedited_names[m] : "none"));
+		CHECK(!strcmp(srcu_expedited_of(&sp),
+			      f == SRCU_FLAVOUR_CLASSIC ? srcu_expedited_names[m] : "none"));
 		CHECK(stop ? srcu_stopper_count(&sp) >= 1 : srcu_stopper_count(&sp) == 0);
-		CHECK(stop ? strcmp(srcu_stopper_priority(&sp), "none") != 0 :
-			     !strcmp(srcu_stopper_priority(&sp), "none"));
+		CHECK(stop ? strcmp(srcu_stopper_priority(&sp), "none") != 0
+			   : !strcmp(srcu_stopper_priority(&sp), "none"));
 		CHECK(synchronize_srcu_expedited(&sp) == 0);
 		CHECK(synchronize_srcu_expedited(&sp) == 0);
 		destroy_domain(&sp);
@@ -1029,7 +1039,7 @@ static void test_fence_a_one(enum srcu_flavour f, bool straggler, bool idle_path
 static void test_fence_a(enum srcu_flavour f)
 {
 	if (f == SRCU_FLAVOUR_MB)
-		return;   /* its readers fence themselves: no store waits */
+		return; /* its readers fence themselves: no store waits */
 	for (int idle = 0; idle < 2; idle++) {
 		RUN(test_fence_a_one, f, true, idle);
 		if (f == SRCU_FLAVOUR_FAST)
@@ -1069,7 +1079,7 @@ static void test_share(enum srcu_flavour f)
 struct test {
 	const char *name;
 	void (*fn)(enum srcu_flavour f);
-	bool group;           /* runs its parts with RUN itself */
+	bool group; /* runs its parts with RUN itself */
 };
 
 static void run_one(const struct test *t, enum srcu_flavour f)

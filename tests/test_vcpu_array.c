@@ -43,33 +43,31 @@
  * that the threads add to and main reads after pthread_join (the join
  * orders them), and set-up and checks done by one thread alone. */
 
-static int rounds = 20;              /* creator races per configuration */
-static uint64_t publish_delay_ns;    /* --publish-delay-us */
+static int rounds = 20;		  /* creator races per configuration */
+static uint64_t publish_delay_ns; /* --publish-delay-us */
 static char err[256];
-
 
 /* ---- the per-vCPU check used by every pass */
 
 struct pass_check {
 	uint64_t generation;
-	uint32_t next_idx;       /* passes visit indexes 0, 1, 2... in order */
-	uint64_t bad;            /* vCPUs that failed a check */
+	uint32_t next_idx; /* passes visit indexes 0, 1, 2... in order */
+	uint64_t bad;	   /* vCPUs that failed a check */
 };
 
 static void check_vcpu(const struct vcpu *v, uint32_t idx, void *arg)
 {
 	struct pass_check *pc = arg;
 
-	if (!v || v->magic != VCPU_MAGIC_LIVE || v->generation != pc->generation ||
-	    v->id != idx || idx != pc->next_idx)
+	if (!v || v->magic != VCPU_MAGIC_LIVE || v->generation != pc->generation || v->id != idx ||
+	    idx != pc->next_idx)
 		pc->bad++;
 	pc->next_idx = idx + 1;
 }
 
 /* ---- single-threaded semantics */
 
-static void test_sequential(const struct vcpu_array_ops *ops,
-			    const struct vcpu_array_config *cfg)
+static void test_sequential(const struct vcpu_array_ops *ops, const struct vcpu_array_config *cfg)
 {
 	struct vcpu_array a;
 	struct vcpu_array_reader r;
@@ -101,13 +99,14 @@ static void test_sequential(const struct vcpu_array_ops *ops,
 	       vcpu_array_online(&a), cfg->max_vcpus);
 	for (uint32_t i = 0; i < cfg->max_vcpus; i++)
 		CHECKF(vcpu_array_get(&a, i) == &vcpus[i] && vcpus[i].id == i &&
-		       vcpus[i].magic == VCPU_MAGIC_LIVE, "%s: get(%u) wrong", ops->name, i);
+			       vcpus[i].magic == VCPU_MAGIC_LIVE,
+		       "%s: get(%u) wrong", ops->name, i);
 	CHECKF(vcpu_array_get(&a, cfg->max_vcpus) == NULL, "%s: get past the end", ops->name);
 	vcpu_array_for_each(&a, &vis);
 	vcpu_array_read_unlock(&r);
 	CHECKF(vis.visited == cfg->max_vcpus && pc.bad == 0 && vis.bad_array == 0,
-	       "%s: full pass visited %llu, %llu bad", ops->name,
-	       (unsigned long long)vis.visited, (unsigned long long)pc.bad);
+	       "%s: full pass visited %llu, %llu bad", ops->name, (unsigned long long)vis.visited,
+	       (unsigned long long)pc.bad);
 	CHECKF(vcpu_array_footprint(&a) >= cfg->max_vcpus * sizeof(struct vcpu *),
 	       "%s: footprint %zu below the pointers it holds", ops->name,
 	       vcpu_array_footprint(&a));
@@ -130,11 +129,11 @@ struct race {
 	struct vcpu *vcpus;
 	uint32_t n;
 	uint64_t generation;
-	atomic_uint created;     /* vCPUs whose add() has returned */
-	atomic_int done;         /* creator finished */
-	atomic_ullong bad;       /* failures, summed once per thread at the end */
+	atomic_uint created; /* vCPUs whose add() has returned */
+	atomic_int done;     /* creator finished */
+	atomic_ullong bad;   /* failures, summed once per thread at the end */
 	atomic_ullong passes;
-	atomic_ullong passes_racing;   /* passes that began before the last vCPU */
+	atomic_ullong passes_racing; /* passes that began before the last vCPU */
 };
 
 static void *iterator_main(void *p)
@@ -162,7 +161,9 @@ static void *iterator_main(void *p)
 		vcpu_array_read_unlock(&r);
 		if (pc.bad || vis.bad_array || vis.visited < before) {
 			if (bad < 5)
-				fprintf(stderr, "iterator: %llu bad vCPUs, %llu poisoned arrays, visited %llu of %u created before the pass\n",
+				fprintf(stderr,
+					"iterator: %llu bad vCPUs, %llu poisoned arrays, visited "
+					"%llu of %u created before the pass\n",
 					(unsigned long long)pc.bad,
 					(unsigned long long)vis.bad_array,
 					(unsigned long long)vis.visited, before);
@@ -216,8 +217,8 @@ static void *lookup_main(void *p)
 
 static uint64_t total_passes, total_racing;
 
-static void test_race(const struct vcpu_array_ops *ops,
-		      const struct vcpu_array_config *cfg, int round)
+static void test_race(const struct vcpu_array_ops *ops, const struct vcpu_array_config *cfg,
+		      int round)
 {
 	struct race rc;
 	pthread_t it[NITERATORS], lk;
@@ -252,7 +253,8 @@ static void test_race(const struct vcpu_array_ops *ops,
 	for (int i = 0; i < NITERATORS; i++)
 		pthread_join(it[i], NULL);
 	pthread_join(lk, NULL);
-	CHECKF(atomic_load_explicit(&rc.bad, memory_order_relaxed) == 0, "%s round %d: %llu failures", ops->name, round,
+	CHECKF(atomic_load_explicit(&rc.bad, memory_order_relaxed) == 0,
+	       "%s round %d: %llu failures", ops->name, round,
 	       (unsigned long long)atomic_load_explicit(&rc.bad, memory_order_relaxed));
 	CHECKF(vcpu_array_destroy(&rc.a) == 0, "%s: destroy failed", ops->name);
 	free(rc.vcpus);
@@ -295,7 +297,7 @@ static uint64_t poisoned_passes(bool unsafe)
 	cfg.max_vcpus = 16;
 	cfg.initial_capacity = 4;
 	cfg.unsafe_retire = unsafe;
-	cfg.keep_retired = true;     /* a late reader reads poison, not freed memory */
+	cfg.keep_retired = true; /* a late reader reads poison, not freed memory */
 	if (vcpu_array_init(&a, &vcpu_array_rcu_ops, &cfg, err, sizeof(err)) ||
 	    vcpu_array_reader_register(&r, &a, "grow")) {
 		CHECKF(0, "rcu: init failed: %s", err);
@@ -345,12 +347,17 @@ static void test_checks_can_fail(void)
  * shows its poison (keep_retired), and a synchronize_srcu that waits for
  * the holder lets it go after 20 ms.
  */
-enum step_state { ST_IDLE, ST_POSTED, ST_HOLDING, ST_STOP };
+enum step_state {
+	ST_IDLE,
+	ST_POSTED,
+	ST_HOLDING,
+	ST_STOP
+};
 
 struct step_role {
 	bool hold;
-	enum step_state state;       /* under the stepper's lock */
-	uint32_t job_min;            /* adds that had returned when posted */
+	enum step_state state; /* under the stepper's lock */
+	uint32_t job_min;      /* adds that had returned when posted */
 	uint64_t jobs, bad;
 };
 
@@ -361,7 +368,7 @@ struct stepper {
 	uint64_t generation;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint32_t adds_returned;      /* under lock */
+	uint32_t adds_returned; /* under lock */
 	struct step_role looker, holder;
 };
 
@@ -565,8 +572,9 @@ static void test_steps(const struct vcpu_array_ops *ops, struct vcpu_array_confi
 	pthread_join(th[0], NULL);
 	pthread_join(th[1], NULL);
 	CHECKF(s.looker.bad == 0 && s.holder.bad == 0 && s.looker.jobs >= s.n &&
-	       s.holder.jobs >= s.n, "%s (retire %s): %llu bad looks in %llu, %llu bad holds in %llu",
-	       ops->name, vcpu_retire_names[cfg->retire], (unsigned long long)s.looker.bad,
+		       s.holder.jobs >= s.n,
+	       "%s (retire %s): %llu bad looks in %llu, %llu bad holds in %llu", ops->name,
+	       vcpu_retire_names[cfg->retire], (unsigned long long)s.looker.bad,
 	       (unsigned long long)s.looker.jobs, (unsigned long long)s.holder.bad,
 	       (unsigned long long)s.holder.jobs);
 	CHECKF(vcpu_array_destroy(&s.a) == 0, "%s: destroy failed", ops->name);
@@ -585,7 +593,7 @@ static void run_strategy(const struct vcpu_array_ops *ops, const char *only)
 
 	for (int c = 0; c < 3; c++) {
 		vcpu_array_config_default(&cfg);
-		cfg.max_vcpus = 1000;      /* not a multiple of any chunk */
+		cfg.max_vcpus = 1000; /* not a multiple of any chunk */
 		cfg.chunk_size = chunk_sizes[c];
 		cfg.radix_bits = 5 + (uint32_t)c;
 		cfg.initial_capacity = 1u << c;
@@ -604,7 +612,9 @@ static void run_strategy(const struct vcpu_array_ops *ops, const char *only)
 			test_steps(ops, &cfg);
 		}
 	}
-	fprintf(stderr, "%s: done in %.1f s, %llu passes of which %llu raced the creator, %d failures so far\n",
+	fprintf(stderr,
+		"%s: done in %.1f s, %llu passes of which %llu raced the creator, %d failures so "
+		"far\n",
 		ops->name, (double)(now_ns() - t0) / 1e9, (unsigned long long)total_passes,
 		(unsigned long long)total_racing, check_failures);
 	total_passes = total_racing = 0;
@@ -612,7 +622,8 @@ static void run_strategy(const struct vcpu_array_ops *ops, const char *only)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: test_vcpu_array [--only steps|race|checks] [--rounds N] [--publish-delay-us US] [fixed|rcu|chunked|radix]\n");
+	fprintf(stderr, "usage: test_vcpu_array [--only steps|race|checks] [--rounds N] "
+			"[--publish-delay-us US] [fixed|rcu|chunked|radix]\n");
 	return 2;
 }
 
@@ -638,7 +649,7 @@ int main(int argc, char **argv)
 		return usage();
 	if ((!only || !strcmp(only, "checks")) && (!name || !strcmp(name, "rcu")))
 		test_checks_can_fail();
-	vcpu_array_foreach(ops, i)
+	vcpu_array_foreach (ops, i)
 		if ((!name || !strcmp(name, ops->name)) && (!only || strcmp(only, "checks")))
 			run_strategy(ops, only);
 	if (check_failures) {

@@ -61,8 +61,10 @@ static void begin_or_die(struct vcpu *v)
 static void test_backings(void)
 {
 	for (int b = 0; guest_backing_names[b]; b++) {
-		struct guest_memory_options o = { .bytes = 4 << 20, .backing = (enum guest_backing)b,
-						  .numa = GUEST_NUMA_LOCAL, .prefault = true };
+		struct guest_memory_options o = { .bytes = 4 << 20,
+						  .backing = (enum guest_backing)b,
+						  .numa = GUEST_NUMA_LOCAL,
+						  .prefault = true };
 		struct guest_memory gm;
 		char err[512] = "";
 		uint64_t hp, needed = guest_hugetlb_pages_needed(o.bytes, &hp);
@@ -72,10 +74,11 @@ static void test_backings(void)
 
 			/* only hugetlb may fail here, and then with the line */
 			CHECKF(b == GUEST_BACKING_ANONYMOUS_HUGETLB, "%s failed: %s",
-			      guest_backing_names[b], err);
-			snprintf(want, sizeof(want), "need %llu huge pages", (unsigned long long)needed);
+			       guest_backing_names[b], err);
+			snprintf(want, sizeof(want), "need %llu huge pages",
+				 (unsigned long long)needed);
 			CHECKF(strstr(err, "/proc/sys/vm/nr_hugepages") && strstr(err, want),
-			      "hugetlb error does not name the sysctl and '%s': %s", want, err);
+			       "hugetlb error does not name the sysctl and '%s': %s", want, err);
 			CHECKF(!strchr(err, '\n'), "hugetlb error is not one line");
 			printf("%-18s unavailable: %s\n", guest_backing_names[b], err);
 			continue;
@@ -83,7 +86,7 @@ static void test_backings(void)
 		gm.base[0] = 0x5a;
 		gm.base[gm.bytes - 1] = 0xa5;
 		CHECKF(gm.base[0] == 0x5a && gm.base[gm.bytes - 1] == 0xa5, "%s does not hold data",
-		      guest_backing_names[b]);
+		       guest_backing_names[b]);
 		printf("%-18s ok, page size %zu\n", guest_backing_names[b], gm.page_size);
 		guest_memory_destroy(&gm);
 	}
@@ -109,7 +112,8 @@ static const char *test_mmu_name(void)
 	snprintf(name, sizeof(name), "%s%s%s%s", vm_mmu_names[test_mmu.mmu],
 		 test_mmu.mmu == VM_MMU_REAL ? ":" : "",
 		 test_mmu.mmu == VM_MMU_REAL ? mmu_wp_mechanism_names[test_mmu.wp] : "",
-		 test_mmu.mmu == VM_MMU_REAL && test_mmu.delivery == MMU_WP_THREAD ? ":thread" : "");
+		 test_mmu.mmu == VM_MMU_REAL && test_mmu.delivery == MMU_WP_THREAD ? ":thread"
+										   : "");
 	return name;
 }
 
@@ -117,11 +121,16 @@ static const char *test_mmu_name(void)
 static void machine_up_protected(struct machine *m, const char *spec, enum fault_path path,
 				 int nvcpus, uint32_t nslots, const char *protect)
 {
-	struct guest_memory_options o = { .bytes = 2 << 20, .backing = GUEST_BACKING_ANONYMOUS,
+	struct guest_memory_options o = { .bytes = 2 << 20,
+					  .backing = GUEST_BACKING_ANONYMOUS,
 					  .numa = GUEST_NUMA_LOCAL };
-	struct vm_options vo = { .nslots = nslots, .nvcpus = nvcpus, .fault_path = path,
-				 .memslot_protect = protect, .mmu = test_mmu.mmu,
-				 .mmu_wp = test_mmu.wp, .fault_delivery = test_mmu.delivery };
+	struct vm_options vo = { .nslots = nslots,
+				 .nvcpus = nvcpus,
+				 .fault_path = path,
+				 .memslot_protect = protect,
+				 .mmu = test_mmu.mmu,
+				 .mmu_wp = test_mmu.wp,
+				 .fault_delivery = test_mmu.delivery };
 	char err[512] = "";
 
 	m->log = spec ? dirty_log_create(spec, NULL, err, sizeof(err)) : NULL;
@@ -161,7 +170,7 @@ static void test_harvest_protected(const char *spec, enum fault_path path, const
 	dirty = bitmap_alloc_plain(npages);
 	v = &m.vm->vcpus[0];
 	begin_or_die(v);
-	vcpu_exit_guest(v);           /* this thread harvests too */
+	vcpu_exit_guest(v); /* this thread harvests too */
 	lag = dirty_log_report_lag(m.log);
 
 	/* whatever the strategy starts with (initially-set: every page) */
@@ -176,27 +185,29 @@ static void test_harvest_protected(const char *spec, enum fault_path path, const
 		faults = vcpu_faults(v);
 		for (size_t i = 0; i < n; i++) {
 			vcpu_write_page(v, pages[i], (uint64_t)round + 1);
-			vcpu_write_page(v, pages[i], (uint64_t)round + 2);   /* writable now */
+			vcpu_write_page(v, pages[i], (uint64_t)round + 2); /* writable now */
 		}
-		CHECKF(vcpu_faults(v) - faults == n, "%s/%s (%s) round %d: %llu faults for %zu pages",
-		      spec, fault_path_names[path], test_mmu_name(), round,
-		      (unsigned long long)(vcpu_faults(v) - faults), n);
+		CHECKF(vcpu_faults(v) - faults == n,
+		       "%s/%s (%s) round %d: %llu faults for %zu pages", spec,
+		       fault_path_names[path], test_mmu_name(), round,
+		       (unsigned long long)(vcpu_faults(v) - faults), n);
 		for (uint64_t k = 0; k <= lag; k++) {
 			dirty_log_get(m.log, dirty, 0);
 			dirty_log_clear(m.log, dirty);
 			if (k < lag)
 				CHECKF(bitmap_weight(dirty, npages) == 0,
-				      "%s: reported pages before its lag", spec);
+				       "%s: reported pages before its lag", spec);
 		}
-		CHECKF(bitmap_weight(dirty, npages) == n, "%s/%s round %d: %llu pages reported, %zu written",
-		      spec, fault_path_names[path], round,
-		      (unsigned long long)bitmap_weight(dirty, npages), n);
+		CHECKF(bitmap_weight(dirty, npages) == n,
+		       "%s/%s round %d: %llu pages reported, %zu written", spec,
+		       fault_path_names[path], round,
+		       (unsigned long long)bitmap_weight(dirty, npages), n);
 		for (size_t i = 0; i < n; i++)
 			CHECKF(bitmap_test(dirty, pages[i]), "%s/%s: page %llu not reported", spec,
-			      fault_path_names[path], (unsigned long long)pages[i]);
+			       fault_path_names[path], (unsigned long long)pages[i]);
 		for (size_t i = 0; i < n; i++)
 			CHECKF(!vm_spte_writable(m.vm, pages[i]), "%s/%s: page %llu still writable",
-			      spec, fault_path_names[path], (unsigned long long)pages[i]);
+			       spec, fault_path_names[path], (unsigned long long)pages[i]);
 	}
 	dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 	dirty_log_clear(m.log, dirty);
@@ -224,18 +235,19 @@ static void test_ring_soft_full(void)
 	for (uint64_t gfn = 0; gfn < 7; gfn++)
 		(void)vcpu_translate_write(v, gfn);
 	CHECKF(!dirty_log_vcpu_blocked(m.log, v), "ring of 16 blocked after 7 pushes");
-	CHECKF(!(atomic_load_explicit(&v->requests, memory_order_relaxed) & VCPU_REQ_DIRTY_RING_FULL),
-	      "soft-full request after 7 pushes");
+	CHECKF(!(atomic_load_explicit(&v->requests, memory_order_relaxed) &
+		 VCPU_REQ_DIRTY_RING_FULL),
+	       "soft-full request after 7 pushes");
 	(void)vcpu_translate_write(v, 7);
 	CHECKF(dirty_log_vcpu_blocked(m.log, v), "ring of 16 not blocked after 8 pushes");
 	CHECKF(atomic_load_explicit(&v->requests, memory_order_relaxed) & VCPU_REQ_DIRTY_RING_FULL,
-	      "no soft-full request after 8 pushes");
+	       "no soft-full request after 8 pushes");
 	dirty_log_get(m.log, dirty, 0);
 	CHECKF(dirty_log_vcpu_blocked(m.log, v), "collect alone freed ring space");
 	dirty_log_clear(m.log, dirty);
 	CHECKF(!dirty_log_vcpu_blocked(m.log, v), "reset did not free ring space");
 	CHECKF(bitmap_weight(dirty, m.vm->npages) == 8, "ring reported %llu pages, 8 pushed",
-	      (unsigned long long)bitmap_weight(dirty, m.vm->npages));
+	       (unsigned long long)bitmap_weight(dirty, m.vm->npages));
 	atomic_store_explicit(&v->requests, 0, memory_order_relaxed);
 	vcpu_thread_end(v);
 	free(dirty);
@@ -245,7 +257,7 @@ static void test_ring_soft_full(void)
 /* Flush protocol: a vCPU thread in guest mode, held before its exit point. */
 struct flush_test {
 	struct vm *vm;
-	atomic_int release_vcpu;    /* the vCPU may pass its exit point */
+	atomic_int release_vcpu; /* the vCPU may pass its exit point */
 	atomic_int flush_done;
 	atomic_int vcpu_ready;
 };
@@ -255,7 +267,7 @@ static void *flush_vcpu(void *p)
 	struct flush_test *t = p;
 	struct vcpu *v = &t->vm->vcpus[0];
 
-	begin_or_die(v);       /* in guest mode */
+	begin_or_die(v); /* in guest mode */
 	atomic_store_explicit(&t->vcpu_ready, 1, memory_order_release);
 	while (!atomic_load_explicit(&t->release_vcpu, memory_order_acquire))
 		sleep_ns(1000);
@@ -288,16 +300,17 @@ static void test_flush_waits(void)
 		sleep_ns(1000);
 	pthread_create(&tf, NULL, flusher, &t);
 	/* the request is raised, the vCPU has not passed an exit point */
-	while (!(atomic_load_explicit(&m.vm->vcpus[0].requests, memory_order_acquire) & VCPU_REQ_TLB_FLUSH))
+	while (!(atomic_load_explicit(&m.vm->vcpus[0].requests, memory_order_acquire) &
+		 VCPU_REQ_TLB_FLUSH))
 		sleep_ns(1000);
 	sleep_ns(20 * 1000 * 1000);
 	CHECKF(!atomic_load_explicit(&t.flush_done, memory_order_acquire),
-	      "flush returned before the vCPU in guest mode passed an exit point");
+	       "flush returned before the vCPU in guest mode passed an exit point");
 	atomic_store_explicit(&t.release_vcpu, 1, memory_order_release);
 	pthread_join(tf, NULL);
 	pthread_join(tv, NULL);
 	CHECKF(m.vm->vcpus[0].stats.flush_acks == 1, "%llu flush acknowledgements, expected 1",
-	      (unsigned long long)m.vm->vcpus[0].stats.flush_acks);
+	       (unsigned long long)m.vm->vcpus[0].stats.flush_acks);
 	/* a vCPU outside guest mode is not waited for */
 	vm_flush_remote_tlbs(m.vm);
 	machine_down(&m);
@@ -322,8 +335,8 @@ static bool wait_flag(atomic_int *flag)
 /* Memslot updates with a vCPU running: see the top. */
 struct update_test {
 	struct vm *vm;
-	atomic_int faulted;         /* the vCPU faulted once, in guest mode */
-	atomic_int go_offline;      /* leave guest mode and idle */
+	atomic_int faulted;    /* the vCPU faulted once, in guest mode */
+	atomic_int go_offline; /* leave guest mode and idle */
 	atomic_int offline;
 	atomic_int finish;
 	atomic_int update_done;
@@ -335,19 +348,19 @@ static void *update_vcpu(void *p)
 	struct update_test *t = p;
 	struct vcpu *v = &t->vm->vcpus[0];
 
-	begin_or_die(v);                  /* in guest mode */
-	vcpu_write_page(v, 0, 1);              /* faults: a read section */
+	begin_or_die(v);	  /* in guest mode */
+	vcpu_write_page(v, 0, 1); /* faults: a read section */
 	atomic_store_explicit(&t->faulted, 1, memory_order_release);
 	while (!atomic_load_explicit(&t->go_offline, memory_order_acquire)) {
 		vcpu_exit_point(v);
 		sleep_ns(1000);
 	}
-	vcpu_exit_guest(v);                    /* idles without exit points */
+	vcpu_exit_guest(v); /* idles without exit points */
 	atomic_store_explicit(&t->offline, 1, memory_order_release);
 	while (!atomic_load_explicit(&t->finish, memory_order_acquire))
 		sleep_ns(1000);
 	vcpu_enter_guest(v);
-	vcpu_write_page(v, 64, 2);             /* faults through the newest table */
+	vcpu_write_page(v, 64, 2); /* faults through the newest table */
 	vcpu_thread_end(v);
 	return NULL;
 }
@@ -382,10 +395,11 @@ static void update_once(struct update_test *t, const char *protect, const char *
 	}
 	pthread_join(tu, NULL);
 	CHECKF(t->update_rc == 0, "%s: memslot update failed (%d) while the vCPU %s", protect,
-	      t->update_rc, while_what);
+	       t->update_rc, while_what);
 	/* the copy the update published, as vm->memslots */
-	CHECKF(t->vm->memslots->generation > gen, "%s: vm->memslots still generation %llu after an update",
-	      protect, (unsigned long long)gen);
+	CHECKF(t->vm->memslots->generation > gen,
+	       "%s: vm->memslots still generation %llu after an update", protect,
+	       (unsigned long long)gen);
 }
 
 static void test_memslot_update(const char *protect)
@@ -411,9 +425,9 @@ static void test_memslot_update(const char *protect)
 	atomic_store_explicit(&t.finish, 1, memory_order_release);
 	pthread_join(tv, NULL);
 	CHECKF(m.vm->memslots == memslot_protect_current(m.vm->memslots_protect),
-	      "%s: vm->memslots is not the protection's current table", protect);
+	       "%s: vm->memslots is not the protection's current table", protect);
 	CHECKF(m.vm->vcpus[0].stats.faults == 2, "%s: %llu faults, expected 2", protect,
-	      (unsigned long long)m.vm->vcpus[0].stats.faults);
+	       (unsigned long long)m.vm->vcpus[0].stats.faults);
 	printf("memslot update under %-12s ok\n", protect);
 	machine_down(&m);
 }
@@ -445,24 +459,28 @@ static void test_logging_on_off(const char *spec)
 	for (uint64_t gfn = 0; gfn < npages; gfn++)
 		vcpu_write_page(v, gfn, gfn);
 	CHECKF(vcpu_faults(v) == faults, "%s (%s): %llu faults with logging off",
-	      spec ? spec : "no log", test_mmu_name(), (unsigned long long)(vcpu_faults(v) - faults));
+	       spec ? spec : "no log", test_mmu_name(),
+	       (unsigned long long)(vcpu_faults(v) - faults));
 	if (spec) {
 		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 		dirty_log_clear(m.log, dirty);
-		CHECKF(bitmap_weight(dirty, npages) == 0, "%s: %llu pages reported with logging off",
-		      spec, (unsigned long long)bitmap_weight(dirty, npages));
+		CHECKF(bitmap_weight(dirty, npages) == 0,
+		       "%s: %llu pages reported with logging off", spec,
+		       (unsigned long long)bitmap_weight(dirty, npages));
 		CHECKF(vm_enable_dirty_logging(m.vm) == 0, "%s: cannot enable logging", spec);
 		faults = vcpu_faults(v);
 		for (uint64_t gfn = 0; gfn < npages; gfn++)
 			vcpu_write_page(v, gfn, gfn + 1);
 		CHECKF(vcpu_faults(v) - faults == (initially_set ? 0 : npages),
-		      "%s (%s): %llu faults after enabling, expected %llu", spec, test_mmu_name(),
-		      (unsigned long long)(vcpu_faults(v) - faults),
-		      (unsigned long long)(initially_set ? 0 : npages));
+		       "%s (%s): %llu faults after enabling, expected %llu", spec, test_mmu_name(),
+		       (unsigned long long)(vcpu_faults(v) - faults),
+		       (unsigned long long)(initially_set ? 0 : npages));
 		dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 		dirty_log_clear(m.log, dirty);
-		CHECKF(bitmap_weight(dirty, npages) == npages, "%s: %llu pages reported after enabling, %llu written",
-		      spec, (unsigned long long)bitmap_weight(dirty, npages), (unsigned long long)npages);
+		CHECKF(bitmap_weight(dirty, npages) == npages,
+		       "%s: %llu pages reported after enabling, %llu written", spec,
+		       (unsigned long long)bitmap_weight(dirty, npages),
+		       (unsigned long long)npages);
 	}
 	vcpu_thread_end(v);
 	free(dirty);
@@ -481,8 +499,8 @@ static void *space_vcpu(void *p)
 	struct vcpu *v = &t->vm->vcpus[0];
 
 	begin_or_die(v);
-	for (uint64_t gfn = 0; gfn < 8; gfn++)   /* ring of 16: soft-full after 8 */
-		vcpu_write_page(v, gfn, 1);      /* the 8th exit point waits */
+	for (uint64_t gfn = 0; gfn < 8; gfn++) /* ring of 16: soft-full after 8 */
+		vcpu_write_page(v, gfn, 1);    /* the 8th exit point waits */
 	vcpu_thread_end(v);
 	atomic_store_explicit(&t->done, 1, memory_order_release);
 	return NULL;
@@ -508,7 +526,8 @@ static void test_log_space_wanted(void)
 		}
 		sleep_ns(100 * 1000);
 	}
-	CHECKF(!atomic_load_explicit(&t.done, memory_order_acquire), "the vCPU finished with a full ring");
+	CHECKF(!atomic_load_explicit(&t.done, memory_order_acquire),
+	       "the vCPU finished with a full ring");
 	dirty_log_get(m.log, dirty, 0);
 	dirty_log_clear(m.log, dirty);
 	if (!wait_flag(&t.done)) {
@@ -518,9 +537,9 @@ static void test_log_space_wanted(void)
 	pthread_join(tv, NULL);
 	CHECKF(!vm_log_space_wanted(m.vm), "log space still wanted after the vCPU went on");
 	CHECKF(m.vm->vcpus[0].stats.ring_full_exits == 1, "%llu ring-full exits, expected 1",
-	      (unsigned long long)m.vm->vcpus[0].stats.ring_full_exits);
+	       (unsigned long long)m.vm->vcpus[0].stats.ring_full_exits);
 	CHECKF(bitmap_weight(dirty, m.vm->npages) == 8, "ring reported %llu pages, 8 pushed",
-	      (unsigned long long)bitmap_weight(dirty, m.vm->npages));
+	       (unsigned long long)bitmap_weight(dirty, m.vm->npages));
 	dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL);
 	dirty_log_clear(m.log, dirty);
 	free(dirty);
@@ -531,7 +550,7 @@ static void test_log_space_wanted(void)
  * strategy added to DIRTY_LOG_STRATEGIES passes it unchanged). */
 static void test_registry(void)
 {
-	static const char *const names[] = { "srcu-swap", "xchg", "lock-copy-clear",
+	static const char *const names[] = { "srcu-swap",  "xchg",	"lock-copy-clear",
 					     "atomic-and", "clear-log", "dirty-ring" };
 	static const struct dirty_log_ops dup = { .name = "xchg" };
 	const struct dirty_log_ops *o;
@@ -540,7 +559,7 @@ static void test_registry(void)
 	int i;
 
 	/* the first built-ins, in their order; more may follow */
-	dirty_log_foreach(o, i)
+	dirty_log_foreach (o, i)
 		CHECKF(i >= 6 || !strcmp(o->name, names[i]), "built-in %d is %s, not %s", i,
 		       o->name, names[i]);
 	CHECKF(i >= 6, "%d strategies", i);
@@ -553,17 +572,21 @@ static void test_registry(void)
 	CHECKF(dirty_log_register(&dup) == -EEXIST, "a taken name registered");
 	log = dirty_log_create("clear-log:initially-set=1,chunk=128", NULL, err, sizeof(err));
 	CHECKF(log && !strcmp(dirty_log_name(log), "clear-log") &&
-	       !strcmp(dirty_log_spec(log), "clear-log:initially-set=1,chunk=128"),
+		       !strcmp(dirty_log_spec(log), "clear-log:initially-set=1,chunk=128"),
 	       "spec with options: %s", log ? dirty_log_spec(log) : err);
 	dirty_log_free(log);
-	CHECKF(!dirty_log_create("nope", NULL, err, sizeof(err)) && strstr(err, "unknown strategy") &&
-	       strstr(err, "dirty-ring"), "unknown name: %s", err);
+	CHECKF(!dirty_log_create("nope", NULL, err, sizeof(err)) &&
+		       strstr(err, "unknown strategy") && strstr(err, "dirty-ring"),
+	       "unknown name: %s", err);
 	CHECKF(!dirty_log_create("xchg:x=1", NULL, err, sizeof(err)) &&
-	       strstr(err, "takes no options"), "an option to xchg: %s", err);
+		       strstr(err, "takes no options"),
+	       "an option to xchg: %s", err);
 	CHECKF(!dirty_log_create("clear-log:chunk=100", NULL, err, sizeof(err)) &&
-	       strstr(err, "multiple of 64"), "a bad chunk: %s", err);
+		       strstr(err, "multiple of 64"),
+	       "a bad chunk: %s", err);
 	CHECKF(!dirty_log_create("srcu-swap:wait", NULL, err, sizeof(err)) &&
-	       strstr(err, "bad option"), "an option without a value: %s", err);
+		       strstr(err, "bad option"),
+	       "an option without a value: %s", err);
 }
 
 /* A Linux strategy on the real MMU: the pages written are exactly the
@@ -592,20 +615,22 @@ static void test_linux_harvest(const char *spec, enum fault_path path)
 			vcpu_write_page(v, pages[i], (uint64_t)round + 2);
 		}
 		CHECKF(vcpu_faults(v) - faults == (kernel ? 0 : n),
-		       "%s/%s round %d: %llu faults for %zu pages", spec, fault_path_names[path], round,
-		       (unsigned long long)(vcpu_faults(v) - faults), n);
+		       "%s/%s round %d: %llu faults for %zu pages", spec, fault_path_names[path],
+		       round, (unsigned long long)(vcpu_faults(v) - faults), n);
 		CHECKF(dirty_log_get(m.log, dirty, 0) == 0 && dirty_log_clear(m.log, dirty) == 0,
 		       "%s: a harvest failed", spec);
-		CHECKF(bitmap_weight(dirty, m.vm->npages) == n, "%s/%s round %d: %llu pages reported, %zu written",
-		       spec, fault_path_names[path], round,
+		CHECKF(bitmap_weight(dirty, m.vm->npages) == n,
+		       "%s/%s round %d: %llu pages reported, %zu written", spec,
+		       fault_path_names[path], round,
 		       (unsigned long long)bitmap_weight(dirty, m.vm->npages), n);
 		for (size_t i = 0; i < n; i++)
 			CHECKF(bitmap_test(dirty, pages[i]), "%s: page %llu not reported", spec,
 			       (unsigned long long)pages[i]);
 	}
 	CHECKF(dirty_log_get(m.log, dirty, DIRTY_LOG_FINAL) == 0 &&
-	       bitmap_weight(dirty, m.vm->npages) == 0, "%s: a harvest with nothing written reported %llu pages",
-	       spec, (unsigned long long)bitmap_weight(dirty, m.vm->npages));
+		       bitmap_weight(dirty, m.vm->npages) == 0,
+	       "%s: a harvest with nothing written reported %llu pages", spec,
+	       (unsigned long long)bitmap_weight(dirty, m.vm->npages));
 	vcpu_thread_end(v);
 	free(dirty);
 	machine_down(&m);
@@ -624,9 +649,9 @@ static void *pause_vcpu(void *p)
 	struct pause_test *t = p;
 	struct vcpu *v = &t->vm->vcpus[0];
 
-	begin_or_die(v);                     /* in guest mode */
+	begin_or_die(v); /* in guest mode */
 	while (!atomic_load_explicit(&t->stop, memory_order_acquire)) {
-		vcpu_write_page(v, 0, 1);        /* an exit point after each */
+		vcpu_write_page(v, 0, 1); /* an exit point after each */
 		atomic_fetch_add_explicit(&t->writes, 1, memory_order_relaxed);
 	}
 	vcpu_thread_end(v);
@@ -669,19 +694,22 @@ static void test_mmu_refusals(void)
 	struct vm_options vo = { .nslots = 1, .nvcpus = 1, .mmu = VM_MMU_REAL };
 	char err[512] = "", name[64] = "";
 
-	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS_HUGETLB, 512, NULL, name, sizeof(name), NULL,
-			   0, err, sizeof(err)) == -EINVAL && strstr(err, "hugetlb") &&
-	       !strchr(err, '\n'), "hugetlb under the real MMU: %s", err);
+	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS_HUGETLB, 512, NULL, name, sizeof(name),
+			   NULL, 0, err, sizeof(err)) == -EINVAL &&
+		       strstr(err, "hugetlb") && !strchr(err, '\n'),
+	       "hugetlb under the real MMU: %s", err);
 	vo.mmu_wp = MMU_WP_MPROTECT;
 	vo.fault_delivery = MMU_WP_THREAD;
 	err[0] = 0;
 	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS, 512, NULL, name, sizeof(name), NULL, 0,
-			   err, sizeof(err)) == 0 && !strcmp(name, "real"),
+			   err, sizeof(err)) == 0 &&
+		       !strcmp(name, "real"),
 	       "no log: nothing to protect: %s %s", name, err);
 	vo.fault_delivery = MMU_WP_SIGNAL;
 	vo.mmu = VM_MMU_SOFT;
-	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS_HUGETLB, 512, NULL, name, sizeof(name), NULL,
-			   0, err, sizeof(err)) == 0 && !strcmp(name, "soft"),
+	CHECKF(vm_mmu_plan(&vo, GUEST_BACKING_ANONYMOUS_HUGETLB, 512, NULL, name, sizeof(name),
+			   NULL, 0, err, sizeof(err)) == 0 &&
+		       !strcmp(name, "soft"),
 	       "hugetlb under soft: %s", err);
 }
 
@@ -709,7 +737,7 @@ static void test_real_mmu(void)
 		test_mmu.mmu = VM_MMU_REAL;
 		test_mmu.wp = mmus[k].wp;
 		test_mmu.delivery = mmus[k].delivery;
-		dirty_log_foreach(o, i)
+		dirty_log_foreach (o, i)
 			if (o->mmu == DIRTY_LOG_MMU_SPTE)
 				for (int p = 0; p < 2; p++)
 					test_harvest(o->name, (enum fault_path)p);
@@ -733,7 +761,7 @@ static void test_linux(void)
 	char why[256];
 	int i;
 
-	dirty_log_foreach(o, i) {
+	dirty_log_foreach (o, i) {
 		if (o->mmu == DIRTY_LOG_MMU_SPTE)
 			continue;
 		log = dirty_log_create(o->name, NULL, why, sizeof(why));
@@ -765,7 +793,7 @@ int main(void)
 
 	RUN(test_registry);
 	RUN(test_backings);
-	dirty_log_foreach(o, i)
+	dirty_log_foreach (o, i)
 		if (o->mmu == DIRTY_LOG_MMU_SPTE)
 			for (int p = 0; p < 2; p++)
 				test_harvest(o->name, (enum fault_path)p);

@@ -29,8 +29,8 @@
 #include "lib/util/timing.h"
 
 static __thread uint64_t torture_rng;
-static __thread bool torture_straggled;   /* the last lock slept after the index */
-static int torture_index_delay;   /* 1 in N lock calls delays after the index */
+static __thread bool torture_straggled; /* the last lock slept after the index */
+static int torture_index_delay;		/* 1 in N lock calls delays after the index */
 
 static inline uint64_t torture_random(void)
 {
@@ -68,9 +68,9 @@ static void torture_index_delay_hook(void)
 
 struct element {
 	struct srcu_head head;
-	atomic_int poison;         /* ELEMENT_LIVE or ELEMENT_POISON */
-	atomic_int age;            /* 0 live, 1 removed, 2 grace period done */
-	atomic_ulong payload;      /* id * 3 + 1 while live */
+	atomic_int poison;    /* ELEMENT_LIVE or ELEMENT_POISON */
+	atomic_int age;	      /* 0 live, 1 removed, 2 grace period done */
+	atomic_ulong payload; /* id * 3 + 1 while live */
 	unsigned long id;
 	struct updater *owner;
 	struct element *next_free;
@@ -78,14 +78,18 @@ struct element {
 
 struct updater {
 	struct element *_Atomic current;
-	pthread_mutex_t pool_lock;  /* call_srcu callbacks return elements */
+	pthread_mutex_t pool_lock; /* call_srcu callbacks return elements */
 	struct element *free;
 	struct element pool[POOL_PER_UPDATER];
 	unsigned long replacements;
 	pthread_t th;
 };
 
-enum retire_mode { RETIRE_SYNC, RETIRE_EXPEDITED, RETIRE_CALL };
+enum retire_mode {
+	RETIRE_SYNC,
+	RETIRE_EXPEDITED,
+	RETIRE_CALL
+};
 
 static struct srcu_struct domain;
 static struct updater *updaters;
@@ -93,12 +97,12 @@ static int nupdaters = 2, nreaders = 8;
 static enum retire_mode retire = RETIRE_SYNC;
 static bool broken, delays = true;
 static atomic_int stop;
-static atomic_ulong gp_errors;   /* grace periods that returned an error */
+static atomic_ulong gp_errors; /* grace periods that returned an error */
 
 struct reader_stats {
 	unsigned long reads;
 	unsigned long poisoned;
-	unsigned long ages[4];      /* 0, 1, 2, >= 3 */
+	unsigned long ages[4]; /* 0, 1, 2, >= 3 */
 	pthread_t th;
 	int index;
 };
@@ -195,7 +199,7 @@ static void reader_delay(void)
 	else if (r < 995)
 		sched_yield();
 	else
-		sleep_ns(torture_random() % 200000);   /* a sleeping reader */
+		sleep_ns(torture_random() % 200000); /* a sleeping reader */
 }
 
 static void *reader_main(void *p)
@@ -207,7 +211,7 @@ static void *reader_main(void *p)
 	snprintf(name, sizeof(name), "torture-reader-%d", st->index);
 	r = srcu_register_reader(&domain, name, NULL, 0);
 	if (!r) {
-		st->poisoned++;   /* counted as a failure: the reader never ran */
+		st->poisoned++; /* counted as a failure: the reader never ran */
 		return NULL;
 	}
 	torture_rng = rng_seed((uint64_t)st->index, 2);
@@ -241,39 +245,38 @@ static void *reader_main(void *p)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: torture_srcu [-f mb|fast|classic] [-m sync|expedited|call] [-r READERS] [-u UPDATERS]\n"
-		"                    [-d SECONDS] [-n] [-i N] [-x stop-cpus|membarrier]\n"
-		"                    [--broken --expect-failures]\n"
-		"  -f, --flavour       read-side flavour (default mb)\n"
-		"  -m, --retire        how updaters wait before poisoning (default sync)\n"
-		"  -r, --readers       reader threads (default 8, more than CPUs on purpose)\n"
-		"  -u, --updaters      updater threads (default 2)\n"
-		"  -d, --duration      seconds (default 3)\n"
-		"  -n, --no-delays     no delays injected\n"
-		"  -i, --index-delay N delay 1 of N read locks between index and increment (default 64;\n"
-		"                      a yield, or one time in 8 a sleep of up to 1 ms)\n"
-		"  -x, --expedited     classic: the expedited sync_func (default stop-cpus)\n"
-		"      --broken        skip the grace period (the test must then fail)\n"
-		"      --expect-failures  exit 0 only if failures were seen\n");
+	fprintf(f, "usage: torture_srcu [-f mb|fast|classic] [-m sync|expedited|call] [-r READERS] "
+		   "[-u UPDATERS]\n"
+		   "                    [-d SECONDS] [-n] [-i N] [-x stop-cpus|membarrier]\n"
+		   "                    [--broken --expect-failures]\n"
+		   "  -f, --flavour       read-side flavour (default mb)\n"
+		   "  -m, --retire        how updaters wait before poisoning (default sync)\n"
+		   "  -r, --readers       reader threads (default 8, more than CPUs on purpose)\n"
+		   "  -u, --updaters      updater threads (default 2)\n"
+		   "  -d, --duration      seconds (default 3)\n"
+		   "  -n, --no-delays     no delays injected\n"
+		   "  -i, --index-delay N delay 1 of N read locks between index and increment "
+		   "(default 64;\n"
+		   "                      a yield, or one time in 8 a sleep of up to 1 ms)\n"
+		   "  -x, --expedited     classic: the expedited sync_func (default stop-cpus)\n"
+		   "      --broken        skip the grace period (the test must then fail)\n"
+		   "      --expect-failures  exit 0 only if failures were seen\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "flavour", required_argument, NULL, 'f' },
-		{ "retire", required_argument, NULL, 'm' },
-		{ "readers", required_argument, NULL, 'r' },
-		{ "updaters", required_argument, NULL, 'u' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "no-delays", no_argument, NULL, 'n' },
-		{ "index-delay", required_argument, NULL, 'i' },
-		{ "expedited", required_argument, NULL, 'x' },
-		{ "broken", no_argument, NULL, 'B' },
-		{ "expect-failures", no_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "flavour", required_argument, NULL, 'f' },
+					      { "retire", required_argument, NULL, 'm' },
+					      { "readers", required_argument, NULL, 'r' },
+					      { "updaters", required_argument, NULL, 'u' },
+					      { "duration", required_argument, NULL, 'd' },
+					      { "no-delays", no_argument, NULL, 'n' },
+					      { "index-delay", required_argument, NULL, 'i' },
+					      { "expedited", required_argument, NULL, 'x' },
+					      { "broken", no_argument, NULL, 'B' },
+					      { "expect-failures", no_argument, NULL, 'E' },
+					      { "help", no_argument, NULL, 'h' },
+					      { 0 } };
 	struct srcu_options o;
 	struct reader_stats *rs;
 	unsigned long reads = 0, poisoned = 0, ages[4] = { 0 }, repl = 0, failures, gp_failed;
@@ -295,25 +298,46 @@ int main(int argc, char **argv)
 			o.flavour = (enum srcu_flavour)srcu_flavour_parse(optarg);
 			break;
 		case 'm':
-			retire = !strcmp(optarg, "call") ? RETIRE_CALL :
-				 !strcmp(optarg, "expedited") ? RETIRE_EXPEDITED : RETIRE_SYNC;
+			retire = !strcmp(optarg, "call")	? RETIRE_CALL
+				 : !strcmp(optarg, "expedited") ? RETIRE_EXPEDITED
+								: RETIRE_SYNC;
 			break;
-		case 'r': nreaders = atoi(optarg); break;
-		case 'u': nupdaters = atoi(optarg); break;
-		case 'd': seconds = atof(optarg); break;
-		case 'n': delays = false; torture_index_delay = 0; break;
-		case 'i': torture_index_delay = atoi(optarg); break;
+		case 'r':
+			nreaders = atoi(optarg);
+			break;
+		case 'u':
+			nupdaters = atoi(optarg);
+			break;
+		case 'd':
+			seconds = atof(optarg);
+			break;
+		case 'n':
+			delays = false;
+			torture_index_delay = 0;
+			break;
+		case 'i':
+			torture_index_delay = atoi(optarg);
+			break;
 		case 'x':
 			if (srcu_expedited_parse(optarg) < 0) {
-				fprintf(stderr, "torture_srcu: unknown expedited mechanism '%s'\n", optarg);
+				fprintf(stderr, "torture_srcu: unknown expedited mechanism '%s'\n",
+					optarg);
 				return 2;
 			}
 			o.expedited = (enum srcu_expedited)srcu_expedited_parse(optarg);
 			break;
-		case 'B': broken = true; break;
-		case 'E': expect_failures = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'B':
+			broken = true;
+			break;
+		case 'E':
+			expect_failures = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (nreaders < 1 || nupdaters < 1 || seconds <= 0) {
@@ -373,14 +397,18 @@ int main(int argc, char **argv)
 	failures = poisoned + ages[2] + ages[3] + gp_failed;
 	printf("torture: flavour=%s retire=%s readers=%d updaters=%d delays=%s%s\n",
 	       srcu_flavour_name(srcu_flavour_of(&domain)),
-	       retire == RETIRE_CALL ? "call" : retire == RETIRE_EXPEDITED ? "expedited" : "sync",
+	       retire == RETIRE_CALL	    ? "call"
+	       : retire == RETIRE_EXPEDITED ? "expedited"
+					    : "sync",
 	       nreaders, nupdaters, delays ? "on" : "off", broken ? " BROKEN" : "");
 	if (srcu_flavour_of(&domain) == SRCU_FLAVOUR_CLASSIC)
-		printf("torture: expedited=%s stoppers=%d priority=%s\n", srcu_expedited_of(&domain),
-		       srcu_stopper_count(&domain), srcu_stopper_priority(&domain));
+		printf("torture: expedited=%s stoppers=%d priority=%s\n",
+		       srcu_expedited_of(&domain), srcu_stopper_count(&domain),
+		       srcu_stopper_priority(&domain));
 	printf("torture: reads %lu, replacements %lu, grace periods %lu\n", reads, repl,
 	       srcu_completed(&domain));
-	printf("torture: ages 0:%lu 1:%lu 2:%lu >=3:%lu, poisoned reads %lu, failed grace periods %lu\n",
+	printf("torture: ages 0:%lu 1:%lu 2:%lu >=3:%lu, poisoned reads %lu, failed grace periods "
+	       "%lu\n",
 	       ages[0], ages[1], ages[2], ages[3], poisoned, gp_failed);
 	printf("torture: failures %lu\n", failures);
 	if (srcu_destroy(&domain, err, sizeof(err)) != 0) {

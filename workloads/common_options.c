@@ -32,7 +32,7 @@ int dirty_log_spec_expand(const char *value, const char **out, int max)
 
 	if (strcmp(value, "all"))
 		return spec_split_list(value, out, max);
-	dirty_log_foreach(o, i) {
+	dirty_log_foreach (o, i) {
 		if (n == max)
 			return -1;
 		out[n++] = o->name;
@@ -82,7 +82,8 @@ int guest_numa_check(const char *value, char *err, size_t errlen)
 	int node;
 
 	if (workload_numa_parse(value, &p, &node)) {
-		snprintf(err, errlen, "'%s' is not a node number, bind:N, interleave or local", value);
+		snprintf(err, errlen, "'%s' is not a node number, bind:N, interleave or local",
+			 value);
 		return -1;
 	}
 	return 0;
@@ -93,15 +94,16 @@ int workload_memory_check(const struct guest_memory_options *o, char *err, size_
 	return guest_memory_check(o, err, errlen) ? WL_BAD_INPUT : 0;
 }
 
-int workload_memory_check_extra(const struct guest_memory_options *o, uint64_t extra,
-				char *err, size_t errlen)
+int workload_memory_check_extra(const struct guest_memory_options *o, uint64_t extra, char *err,
+				size_t errlen)
 {
 	uint64_t avail = guest_mem_available();
 	uint64_t guest = o->backing == GUEST_BACKING_ANONYMOUS_HUGETLB ? 0 : o->bytes;
 
 	if (avail && (guest + extra < guest || guest + extra > avail)) {
 		snprintf(err, errlen,
-			 "%llu bytes of guest memory and %llu bytes beside it, but only %llu bytes are available (MemAvailable)",
+			 "%llu bytes of guest memory and %llu bytes beside it, but only %llu bytes "
+			 "are available (MemAvailable)",
 			 (unsigned long long)o->bytes, (unsigned long long)extra,
 			 (unsigned long long)avail);
 		return WL_BAD_INPUT;
@@ -123,7 +125,9 @@ int workload_pick_cpus(int n, enum placement placement, const char *list, int *c
 		snprintf(err, errlen, "cannot read the machine's topology (hwloc)");
 		rc = WL_BAD_INPUT;
 	} else {
-		rc = topology_pick_cpus(n, placement, list, tmp, overcommit, err, errlen) ? WL_BAD_INPUT : 0;
+		rc = topology_pick_cpus(n, placement, list, tmp, overcommit, err, errlen)
+			     ? WL_BAD_INPUT
+			     : 0;
 	}
 	if (!cpus)
 		free(tmp);
@@ -147,7 +151,8 @@ int workload_mmu_check(const struct vm_options *vo, const char *spec, enum guest
 	bool linux_kind;
 	int rc;
 
-	if (spec && strcmp(spec, DIRTY_LOG_NONE) && !(log = dirty_log_create(spec, NULL, err, errlen)))
+	if (spec && strcmp(spec, DIRTY_LOG_NONE) &&
+	    !(log = dirty_log_create(spec, NULL, err, errlen)))
 		return WL_BAD_INPUT;
 	rc = vm_mmu_plan(vo, backing, bytes >> PAGE_SHIFT, log, name, namelen, NULL, 0, why,
 			 sizeof(why));
@@ -163,8 +168,8 @@ int workload_mmu_check(const struct vm_options *vo, const char *spec, enum guest
 		snprintf(err, errlen, "--strategy %s: %s", spec, why);
 	else
 		/* the KVM-style strategies' write protection */
-		snprintf(err, errlen, "--mmu real --mmu-wp %s: %s", mmu_wp_mechanism_names[vo->mmu_wp],
-			 why);
+		snprintf(err, errlen, "--mmu real --mmu-wp %s: %s",
+			 mmu_wp_mechanism_names[vo->mmu_wp], why);
 	return WL_BAD_INPUT;
 }
 

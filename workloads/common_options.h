@@ -50,8 +50,8 @@ int workload_memory_check(const struct guest_memory_options *o, char *err, size_
 /* The same, for a workload that also needs @extra bytes of ordinary
  * memory beside the guest (a destination image, per-page state): the sum
  * must fit in MemAvailable. */
-int workload_memory_check_extra(const struct guest_memory_options *o, uint64_t extra,
-				char *err, size_t errlen);
+int workload_memory_check_extra(const struct guest_memory_options *o, uint64_t extra, char *err,
+				size_t errlen);
 
 /* Picks @n CPUs for threads (topology_pick_cpus: @list, else @placement)
  * into @cpus (may be NULL: check only); *@overcommit is set when threads
@@ -70,51 +70,67 @@ int workload_pick_cpus(int n, enum placement placement, const char *list, int *c
  * mmu_wp_delivery) of the workload's options structure @opts_type.
  */
 #define WL_MMU_OPTIONS(opts_type, mmu_field, wp_field, delivery_field)                          \
-	{ .name = "mmu", .type = WL_CHOICE, .flags = WL_LIST, .def = "soft",                \
-	  .choices = vm_mmu_names, .metavar = "M", .offset = offsetof(opts_type, mmu_field),    \
-	  .help = "the MMU: soft (sptes in memory: a write-protected page is a byte,\n"    \
-		  "a fault a function call) or real (the pages are write-protected in\n"  \
-		  "the page tables: a store faults in hardware, SIGBUS/SIGSEGV or a\n"     \
-		  "handler thread resolves it); soft,real runs both.  Linux's own\n"      \
-		  "tracking (uffd-wp, uffd-wp-async, soft-dirty, mprotect) is real only" }, \
-	{ .name = "mmu-wp", .type = WL_CHOICE, .def = "auto", .choices = mmu_wp_mechanism_names, \
-	  .metavar = "W", .offset = offsetof(opts_type, wp_field),                              \
-	  .help = "--mmu real, KVM-style strategies: write protection with uffd\n"          \
-		  "(userfaultfd), mprotect, or auto (uffd, else mprotect, said on\n"     \
-		  "stderr and in meta.json)" },                                            \
-	{ .name = "fault-delivery", .type = WL_CHOICE, .flags = WL_LIST, .def = "signal",   \
-	  .choices = mmu_wp_delivery_names, .metavar = "D",                                \
-	  .offset = offsetof(opts_type, delivery_field),                                         \
-	  .help = "--mmu real: where a fault is handled: signal (SIGBUS/SIGSEGV in\n"      \
-		  "the faulting vCPU thread, as a VM exit) or thread (a handler\n"        \
-		  "thread reading the userfaultfd, as postcopy; not with mprotect);\n"    \
-		  "signal,thread runs both" }
+	{ .name = "mmu",                                                                        \
+	  .type = WL_CHOICE,                                                                    \
+	  .flags = WL_LIST,                                                                     \
+	  .def = "soft",                                                                        \
+	  .choices = vm_mmu_names,                                                              \
+	  .metavar = "M",                                                                       \
+	  .offset = offsetof(opts_type, mmu_field),                                             \
+	  .help = "the MMU: soft (sptes in memory: a write-protected page is a byte,\n"         \
+		  "a fault a function call) or real (the pages are write-protected in\n"        \
+		  "the page tables: a store faults in hardware, SIGBUS/SIGSEGV or a\n"          \
+		  "handler thread resolves it); soft,real runs both.  Linux's own\n"            \
+		  "tracking (uffd-wp, uffd-wp-async, soft-dirty, mprotect) is real only" },     \
+		{ .name = "mmu-wp",                                                             \
+		  .type = WL_CHOICE,                                                            \
+		  .def = "auto",                                                                \
+		  .choices = mmu_wp_mechanism_names,                                            \
+		  .metavar = "W",                                                               \
+		  .offset = offsetof(opts_type, wp_field),                                      \
+		  .help = "--mmu real, KVM-style strategies: write protection with uffd\n"      \
+			  "(userfaultfd), mprotect, or auto (uffd, else mprotect, said on\n"    \
+			  "stderr and in meta.json)" },                                         \
+	{                                                                                       \
+		.name = "fault-delivery", .type = WL_CHOICE, .flags = WL_LIST, .def = "signal", \
+		.choices = mmu_wp_delivery_names, .metavar = "D",                               \
+		.offset = offsetof(opts_type, delivery_field),                                  \
+		.help = "--mmu real: where a fault is handled: signal (SIGBUS/SIGSEGV in\n"     \
+			"the faulting vCPU thread, as a VM exit) or thread (a handler\n"        \
+			"thread reading the userfaultfd, as postcopy; not with mprotect);\n"    \
+			"signal,thread runs both"                                               \
+	}
 
 /*
  * --vm-srcu auto|mb|fast|classic (a list: one cell per flavour): the
  * flavour of the VM's SRCU domain, kvm->srcu (lib/vm/vm.h), an int field
  * (VM_SRCU_AUTO or 1 + enum srcu_flavour) of @opts_type.
  */
-#define WL_VM_SRCU_OPTION(opts_type, field)                                                    \
-	{ .name = "vm-srcu", .type = WL_CHOICE, .flags = WL_LIST, .def = "auto",            \
-	  .choices = vm_srcu_choices, .metavar = "F", .offset = offsetof(opts_type, field),     \
-	  .help = "the flavour of the VM's SRCU domain (kvm->srcu), which the vCPUs\n"       \
-		  "hold across each exit and under which memslots and srcu-swap's\n"     \
-		  "bitmaps are read: mb, fast, classic (the 2012 SRCU), or auto (an\n"   \
-		  "SRCU --memslot-protect's flavour, else mb); an SRCU memslot\n"        \
-		  "protection of another flavour is an error" }
+#define WL_VM_SRCU_OPTION(opts_type, field)                                                       \
+	{                                                                                         \
+		.name = "vm-srcu", .type = WL_CHOICE, .flags = WL_LIST, .def = "auto",            \
+		.choices = vm_srcu_choices, .metavar = "F", .offset = offsetof(opts_type, field), \
+		.help = "the flavour of the VM's SRCU domain (kvm->srcu), which the vCPUs\n"      \
+			"hold across each exit and under which memslots and srcu-swap's\n"        \
+			"bitmaps are read: mb, fast, classic (the 2012 SRCU), or auto (an\n"      \
+			"SRCU --memslot-protect's flavour, else mb); an SRCU memslot\n"           \
+			"protection of another flavour is an error"                               \
+	}
 
 /*
  * --srcu-expedited stop-cpus|membarrier: a classic kvm->srcu's expedited
  * sync_func (vm_options.srcu_expedited, an int field of @opts_type).
  */
-#define WL_SRCU_EXPEDITED_OPTION(opts_type, field)                                             \
-	{ .name = "srcu-expedited", .type = WL_CHOICE, .def = "stop-cpus",                  \
-	  .choices = srcu_expedited_names, .metavar = "M", .offset = offsetof(opts_type, field), \
-	  .help = "--vm-srcu classic: the expedited grace period's sync_func: stop-cpus\n" \
-		  "(membarrier, then a pinned SCHED_FIFO stopper thread per CPU runs\n"  \
-		  "and the caller waits for all, as synchronize_sched_expedited's\n"     \
-		  "try_stop_cpus of 2012) or membarrier (PRIVATE_EXPEDITED alone)" }
+#define WL_SRCU_EXPEDITED_OPTION(opts_type, field)                                               \
+	{                                                                                        \
+		.name = "srcu-expedited", .type = WL_CHOICE, .def = "stop-cpus",                 \
+		.choices = srcu_expedited_names, .metavar = "M",                                 \
+		.offset = offsetof(opts_type, field),                                            \
+		.help = "--vm-srcu classic: the expedited grace period's sync_func: stop-cpus\n" \
+			"(membarrier, then a pinned SCHED_FIFO stopper thread per CPU runs\n"    \
+			"and the caller waits for all, as synchronize_sched_expedited's\n"       \
+			"try_stop_cpus of 2012) or membarrier (PRIVATE_EXPEDITED alone)"         \
+	}
 
 /* meta.json for a cell's VM whose kvm->srcu is classic: "srcu_expedited"
  * (stop-cpus or membarrier), "srcu_stopper_priority" (fifo or normal) and

@@ -82,116 +82,124 @@
 
 /* ---- options ---- */
 
+/* clang-format off */
 enum dlw_mode {
 	DLW_MODE_ITERATION,
 	DLW_MODE_CONTINUOUS,
 };
+/* clang-format on */
 
 static const char *const dlw_mode_names[] = { "iteration", "continuous", NULL };
 static const char *const placement_names[] = { "compact", "spread", NULL };
 
 struct dlw_opts {
-	const char *strategy;         /* spec, or DIRTY_LOG_NONE */
-	const char *mode;             /* iteration|continuous; NULL: from the options */
+	const char *strategy; /* spec, or DIRTY_LOG_NONE */
+	const char *mode;     /* iteration|continuous; NULL: from the options */
 	uint64_t vcpus;
 	uint64_t bytes_per_vcpu;
-	uint64_t iterations;          /* iteration mode, >= 2 */
-	uint64_t write_percent;       /* 0..100 */
-	bool random;                  /* random page order (with replacement) */
-	bool overlap;                 /* every vCPU accesses all of guest memory */
-	const char *cpus;             /* CPU list; NULL: placement */
+	uint64_t iterations;	/* iteration mode, >= 2 */
+	uint64_t write_percent; /* 0..100 */
+	bool random;		/* random page order (with replacement) */
+	bool overlap;		/* every vCPU accesses all of guest memory */
+	const char *cpus;	/* CPU list; NULL: placement */
 	int placement;
-	int64_t harvester_cpu;        /* -1: the harvester is not pinned */
+	int64_t harvester_cpu; /* -1: the harvester is not pinned */
 	int backing;
 	uint64_t slots;
 	uint64_t seed;
 	const char *numa;
 	int fault_path;
 	const char *memslot_protect;
-	double harvest_interval_ms;   /* 0: not given */
-	double duration_s;            /* 0: not given */
-	uint64_t floor_passes;        /* passes per floor; the fastest one counts */
+	double harvest_interval_ms; /* 0: not given */
+	double duration_s;	    /* 0: not given */
+	uint64_t floor_passes;	    /* passes per floor; the fastest one counts */
 	bool list_strategies;
-	bool quiet;                   /* no kernel-style progress lines */
+	bool quiet; /* no kernel-style progress lines */
 	int mmu, mmu_wp, fault_delivery;
-	int vm_srcu;                /* vm_options.srcu */
-	int srcu_expedited;         /* vm_options.srcu_expedited */
+	int vm_srcu;	    /* vm_options.srcu */
+	int srcu_expedited; /* vm_options.srcu_expedited */
 };
 
 /* The values a cell runs with, resolved from its options. */
 struct dlw_config {
 	const struct dlw_opts *o;
 	enum dlw_mode mode;
-	bool logging;                 /* false for "none" */
+	bool logging; /* false for "none" */
 	int vcpus;
 	uint64_t guest_bytes;
 	uint64_t harvest_interval_ns; /* continuous mode */
-	uint64_t duration_ns;         /* continuous mode */
+	uint64_t duration_ns;	      /* continuous mode */
 	enum guest_numa_policy numa;
 	int numa_node;
-	const int *cpus;              /* vcpus entries */
+	const int *cpus; /* vcpus entries */
 };
 
 /* ---- results of a cell ---- */
 
 /* One harvest row: an iteration, or the whole of a continuous run. */
 struct dlw_row {
-	unsigned iteration;           /* 1.. (iteration mode); 0 (continuous) */
-	uint64_t dirty_pass_ns;       /* iteration: the longest vCPU's pass, each
+	unsigned iteration;	/* 1.. (iteration mode); 0 (continuous) */
+	uint64_t dirty_pass_ns; /* iteration: the longest vCPU's pass, each
 				       * timed from its own start; continuous:
 				       * mean per-vCPU pass */
-	uint64_t get_log_ns;          /* iteration: this harvest; continuous: mean */
+	uint64_t get_log_ns;	/* iteration: this harvest; continuous: mean */
 	uint64_t clear_log_ns;
-	uint64_t accesses;            /* page touches by all vCPUs */
-	uint64_t faults;              /* write faults taken: pages dirtied */
-	uint64_t pages_harvested;     /* reported by get_log */
-	uint64_t passes;              /* complete vCPU passes (continuous) */
-	uint64_t demand_harvests;     /* harvests for a vCPU that waited for log
+	uint64_t accesses;	  /* page touches by all vCPUs */
+	uint64_t faults;	  /* write faults taken: pages dirtied */
+	uint64_t pages_harvested; /* reported by get_log */
+	uint64_t passes;	  /* complete vCPU passes (continuous) */
+	uint64_t demand_harvests; /* harvests for a vCPU that waited for log
 				       * space (a full dirty ring), as QEMU reaps
 				       * on KVM_EXIT_DIRTY_RING_FULL */
 	uint64_t flush_acks;
 	uint64_t ring_full_exits;
-	struct histogram *stall;      /* merged over vCPUs */
+	struct histogram *stall; /* merged over vCPUs */
 };
 
 struct dlw_cell {
-	bool separate_clear;          /* the strategy has a clear step of its own */
+	bool separate_clear; /* the strategy has a clear step of its own */
 	/* the kernel marks (uffd-wp-async, soft-dirty): no fault reaches
 	 * userspace, the pages dirtied are the pages the harvests reported */
 	bool kernel_marker;
-	uint64_t pages_per_pass;      /* per vCPU */
+	uint64_t pages_per_pass; /* per vCPU */
 	uint64_t populate_ns;
-	uint64_t raw_pass_ns;         /* fastest raw floor pass */
-	uint64_t floor_pass_ns;       /* fastest vCPU-loop pass, logging off */
+	uint64_t raw_pass_ns;	/* fastest raw floor pass */
+	uint64_t floor_pass_ns; /* fastest vCPU-loop pass, logging off */
 	uint64_t enable_ns, disable_ns;
 	unsigned nrows;
 	struct dlw_row *rows;
 	/* continuous mode */
-	uint64_t run_ns;              /* measured duration */
-	uint64_t harvests;            /* timed harvests (the final one excluded),
+	uint64_t run_ns;	  /* measured duration */
+	uint64_t harvests;	  /* timed harvests (the final one excluded),
 				       * demand harvests included */
-	uint64_t final_harvested;     /* pages of the final harvest */
+	uint64_t final_harvested; /* pages of the final harvest */
 	/* merged over the whole cell */
-	struct histogram *stall;      /* vCPU stalls: fault path + kick waits */
-	struct histogram *harvest;    /* get + clear, per harvest */
+	struct histogram *stall;   /* vCPU stalls: fault path + kick waits */
+	struct histogram *harvest; /* get + clear, per harvest */
 	struct histogram *get_log;
 	struct histogram *clear_log;
 	/* what the cell ran on */
-	char mmu[32];                 /* vm_mmu_name */
+	char mmu[32]; /* vm_mmu_name */
 	char vm_srcu[16];
-	double fault_floor_ns;        /* < 0: none (soft) */
+	double fault_floor_ns; /* < 0: none (soft) */
 };
 
 /* ---- threads ---- */
 
+/* clang-format off */
 enum dlw_phase {
 	DLW_PHASE_PASS,        /* one pass of the vCPU loop over the region */
 	DLW_PHASE_RAW,         /* one pass of plain stores, no emulated MMU */
 	DLW_PHASE_CONTINUOUS,  /* vCPU-loop passes until run->stop */
 	DLW_PHASE_EXIT,
 };
+/* clang-format on */
 
-enum dlw_writes { DLW_WRITES_NONE, DLW_WRITES_ALL, DLW_WRITES_MIXED };
+enum dlw_writes {
+	DLW_WRITES_NONE,
+	DLW_WRITES_ALL,
+	DLW_WRITES_MIXED
+};
 
 struct dlw_run;
 
@@ -201,13 +209,13 @@ struct dlw_vcpu {
 	_Alignas(CACHELINE) struct dlw_run *run;
 	struct vcpu *v;
 	uint64_t first_gfn;
-	uint64_t npages;              /* of its region: one pass */
-	uint64_t rng;                 /* lib/util/rng.h state */
+	uint64_t npages; /* of its region: one pass */
+	uint64_t rng;	 /* lib/util/rng.h state */
 	struct histogram *stall;
 	uint64_t pass_start_ns, pass_end_ns;
 	uint64_t pass_ns_sum, passes; /* complete passes (continuous) */
-	uint64_t sink;                /* keeps guest reads alive */
-	char err[160];                /* why vcpu_thread_begin failed */
+	uint64_t sink;		      /* keeps guest reads alive */
+	char err[160];		      /* why vcpu_thread_begin failed */
 
 	/* The vCPU's "phase done" flag: release store by the vCPU, acquire
 	 * loads by the harvester; and whether it could begin (1) or not (-1),
@@ -222,8 +230,8 @@ struct dlw_run {
 	struct vm *vm;
 	struct dlw_vcpu *vc;
 	int n;
-	unsigned long *dirty;         /* the harvest's bitmap, one bit per gfn */
-	int harvest_error;            /* the first -errno of a harvest */
+	unsigned long *dirty; /* the harvest's bitmap, one bit per gfn */
+	int harvest_error;    /* the first -errno of a harvest */
 	/* the harvests made on demand while the vCPUs run a phase */
 	uint64_t demand_harvests, demand_pages;
 
@@ -233,7 +241,7 @@ struct dlw_run {
 	enum dlw_writes writes;
 	unsigned write_percent;
 	bool random;
-	bool timed;                   /* record stalls in this phase */
+	bool timed; /* record stalls in this phase */
 
 	_Alignas(CACHELINE) atomic_uint gen;
 	/* Continuous mode's stop: relaxed, a flag with no data behind it
@@ -255,9 +263,10 @@ static inline uint64_t scale32(uint32_t r, uint64_t n)
  * (sequential order) or drawing pages at random.  Specialized by the
  * compiler for each constant combination of @random, @writes and @raw.
  */
-static inline __attribute__((always_inline)) void
-dlw_touch(struct dlw_vcpu *c, uint64_t *pos, uint64_t count, bool random,
-	  enum dlw_writes writes, unsigned write_percent, bool raw)
+static inline __attribute__((always_inline)) void dlw_touch(struct dlw_vcpu *c, uint64_t *pos,
+							    uint64_t count, bool random,
+							    enum dlw_writes writes,
+							    unsigned write_percent, bool raw)
 {
 	struct vcpu *v = c->v;
 	uint8_t *base = v->guest_base;
@@ -290,7 +299,8 @@ dlw_touch(struct dlw_vcpu *c, uint64_t *pos, uint64_t count, bool random,
 			/* relaxed: a plain store or load; atomic only so that
 			 * overlapping vCPUs do not race in the C sense */
 			if (write)
-				atomic_store_explicit(word, DLW_WRITE_PATTERN, memory_order_relaxed);
+				atomic_store_explicit(word, DLW_WRITE_PATTERN,
+						      memory_order_relaxed);
 			else
 				sink += atomic_load_explicit(word, memory_order_relaxed);
 		} else if (write) {
@@ -324,13 +334,16 @@ static void dlw_touch_pages(struct dlw_vcpu *c, uint64_t *pos, uint64_t count, b
 	}
 	switch (writes) {
 	case DLW_WRITES_ALL:
-		random ? DLW_TOUCH(true, DLW_WRITES_ALL, false) : DLW_TOUCH(false, DLW_WRITES_ALL, false);
+		random ? DLW_TOUCH(true, DLW_WRITES_ALL, false)
+		       : DLW_TOUCH(false, DLW_WRITES_ALL, false);
 		break;
 	case DLW_WRITES_NONE:
-		random ? DLW_TOUCH(true, DLW_WRITES_NONE, false) : DLW_TOUCH(false, DLW_WRITES_NONE, false);
+		random ? DLW_TOUCH(true, DLW_WRITES_NONE, false)
+		       : DLW_TOUCH(false, DLW_WRITES_NONE, false);
 		break;
 	default:
-		random ? DLW_TOUCH(true, DLW_WRITES_MIXED, false) : DLW_TOUCH(false, DLW_WRITES_MIXED, false);
+		random ? DLW_TOUCH(true, DLW_WRITES_MIXED, false)
+		       : DLW_TOUCH(false, DLW_WRITES_MIXED, false);
 		break;
 	}
 #undef DLW_TOUCH
@@ -343,8 +356,10 @@ static void dlw_continuous(struct dlw_vcpu *c, enum dlw_writes writes, unsigned 
 	while (!atomic_load_explicit(&run->stop, memory_order_relaxed)) {
 		uint64_t t0 = now_ns(), done = 0, pos = 0;
 
-		while (done < c->npages && !atomic_load_explicit(&run->stop, memory_order_relaxed)) {
-			uint64_t k = c->npages - done < DLW_CHUNK_PAGES ? c->npages - done : DLW_CHUNK_PAGES;
+		while (done < c->npages &&
+		       !atomic_load_explicit(&run->stop, memory_order_relaxed)) {
+			uint64_t k = c->npages - done < DLW_CHUNK_PAGES ? c->npages - done
+									: DLW_CHUNK_PAGES;
 
 			dlw_touch_pages(c, &pos, k, random, writes, wp, false);
 			done += k;
@@ -402,7 +417,8 @@ static void dlw_vcpu_thread(struct worker *w)
 
 		/* acquire: pairs with the harvester's release of gen, so the
 		 * phase parameters (and the spte state) it wrote are visible */
-		for (unsigned n = 0; (gen = atomic_load_explicit(&run->gen, memory_order_acquire)) == seen; n++)
+		for (unsigned n = 0;
+		     (gen = atomic_load_explicit(&run->gen, memory_order_acquire)) == seen; n++)
 			vm_backoff(n);
 		seen = gen;
 		phase = run->phase;
@@ -436,7 +452,8 @@ static int dlw_wait_begun(struct dlw_run *run, char *err, size_t errlen)
 	for (int i = 0; i < run->n; i++) {
 		int b;
 
-		for (unsigned k = 0; !(b = atomic_load_explicit(&run->vc[i].begun, memory_order_acquire)); k++)
+		for (unsigned k = 0;
+		     !(b = atomic_load_explicit(&run->vc[i].begun, memory_order_acquire)); k++)
 			vm_backoff(k);
 		if (b < 0) {
 			snprintf(err, errlen, "%s", run->vc[i].err);
@@ -494,7 +511,8 @@ static void dlw_wait_done(struct dlw_run *run, unsigned gen, bool serve)
 
 	for (int i = 0; i < run->n; i++)
 		/* acquire: pairs with the vCPU's release of done_gen */
-		for (unsigned k = 0; atomic_load_explicit(&run->vc[i].done_gen, memory_order_acquire) != gen; k++) {
+		for (unsigned k = 0;
+		     atomic_load_explicit(&run->vc[i].done_gen, memory_order_acquire) != gen; k++) {
 			vm_backoff(k);
 			if (serve && now_ns() >= next_poll) {
 				if (vm_log_space_wanted(run->vm))
@@ -623,8 +641,7 @@ static void dlw_print_iterations(struct wl_ctx *ctx, const struct dlw_config *cf
 /* ---- the modes ---- */
 
 /* Iteration @it: a dirty pass, then a harvest. */
-static void dlw_iteration(struct wl_ctx *ctx, struct dlw_run *run, struct dlw_row *row,
-			  unsigned it)
+static void dlw_iteration(struct wl_ctx *ctx, struct dlw_run *run, struct dlw_row *row, unsigned it)
 {
 	const struct dlw_config *cfg = run->cfg;
 	struct dlw_cell *cell = run->cell;
@@ -635,8 +652,9 @@ static void dlw_iteration(struct wl_ctx *ctx, struct dlw_run *run, struct dlw_ro
 	row->iteration = it;
 	run->demand_harvests = run->demand_pages = 0;
 	dlw_stats_sum(run, &before);
-	row->dirty_pass_ns = dlw_run_phase(run, DLW_PHASE_PASS, dlw_writes_of(cfg->o->write_percent),
-					   cfg->o->random, cfg->logging);
+	row->dirty_pass_ns =
+		dlw_run_phase(run, DLW_PHASE_PASS, dlw_writes_of(cfg->o->write_percent),
+			      cfg->o->random, cfg->logging);
 	dlw_stats_sum(run, &after);
 	dlw_row_from(row, &before, &after);
 	dlw_collect_stalls(run, row->stall, cell->stall);
@@ -734,7 +752,8 @@ static void dlw_continuous_loop(struct dlw_run *run, uint64_t start, struct dlw_
 			next_demand = now_ns() + DLW_DEMAND_POLL_NS;
 			continue;
 		}
-		dlw_sleep_until(next < end ? next : end, can_block ? next_demand - now : UINT64_MAX);
+		dlw_sleep_until(next < end ? next : end,
+				can_block ? next_demand - now : UINT64_MAX);
 	}
 }
 
@@ -747,18 +766,23 @@ static void dlw_print_continuous(struct wl_ctx *ctx, const struct dlw_run *run)
 
 	if (cfg->o->quiet)
 		return;
-	wl_printf(ctx, "Continuous dirtying for %.3fs, harvest every %.3f ms: %llu harvests (%llu on demand)\n",
+	wl_printf(ctx,
+		  "Continuous dirtying for %.3fs, harvest every %.3f ms: %llu harvests (%llu on "
+		  "demand)\n",
 		  s, (double)cfg->harvest_interval_ns / 1e6, (unsigned long long)cell->harvests,
 		  (unsigned long long)run->demand_harvests);
-	wl_printf(ctx, "Pages dirtied: %llu (%.0f/s), harvested: %llu (%.0f/s), final harvest: %llu\n",
+	wl_printf(ctx,
+		  "Pages dirtied: %llu (%.0f/s), harvested: %llu (%.0f/s), final harvest: %llu\n",
 		  (unsigned long long)row->faults, (double)row->faults / s,
 		  (unsigned long long)row->pages_harvested, (double)row->pages_harvested / s,
 		  (unsigned long long)cell->final_harvested);
-	wl_printf(ctx, "vCPU stall p50 %llu ns, p99 %llu ns, p99.9 %llu ns, max %llu ns (%llu samples)\n",
-		  (unsigned long long)histogram_quantile(row->stall, 0.50),
-		  (unsigned long long)histogram_quantile(row->stall, 0.99),
-		  (unsigned long long)histogram_quantile(row->stall, 0.999),
-		  (unsigned long long)row->stall->max, (unsigned long long)row->stall->count);
+	wl_printf(
+		ctx,
+		"vCPU stall p50 %llu ns, p99 %llu ns, p99.9 %llu ns, max %llu ns (%llu samples)\n",
+		(unsigned long long)histogram_quantile(row->stall, 0.50),
+		(unsigned long long)histogram_quantile(row->stall, 0.99),
+		(unsigned long long)histogram_quantile(row->stall, 0.999),
+		(unsigned long long)row->stall->max, (unsigned long long)row->stall->count);
 	if (cell->harvests)
 		wl_printf(ctx, "Harvest latency p50 %llu ns, p99 %llu ns, max %llu ns\n",
 			  (unsigned long long)histogram_quantile(cell->harvest, 0.50),
@@ -900,7 +924,8 @@ static void dlw_floors(struct wl_ctx *ctx, struct dlw_run *run)
 		wl_printf(ctx, "Floor, raw page touch (plain stores): %.2f ns/page\n",
 			  (double)cell->raw_pass_ns / per_pass);
 		wl_printf(ctx, "Floor, vCPU loop with logging off: %.2f ns/page (pass %.6fs)\n",
-			  (double)cell->floor_pass_ns / per_pass, (double)cell->floor_pass_ns / 1e9);
+			  (double)cell->floor_pass_ns / per_pass,
+			  (double)cell->floor_pass_ns / 1e9);
 	}
 	/* the floor passes ran untimed; their (absent) stalls are not kept */
 	for (int i = 0; i < run->n; i++)
@@ -990,7 +1015,9 @@ static int dlw_run_vm(struct wl_ctx *ctx, const struct dlw_config *cfg, struct d
 {
 	uint64_t pages = cfg->guest_bytes >> PAGE_SHIFT;
 	struct vm_options vo;
-	struct dlw_run run = { .cfg = cfg, .cell = cell, .n = cfg->vcpus,
+	struct dlw_run run = { .cfg = cfg,
+			       .cell = cell,
+			       .n = cfg->vcpus,
 			       .write_percent = (unsigned)cfg->o->write_percent };
 	struct dirty_log *log = NULL;
 	int rc = WL_BAD_INPUT;
@@ -1015,7 +1042,8 @@ static int dlw_run_vm(struct wl_ctx *ctx, const struct dlw_config *cfg, struct d
 	rc = WL_ERROR;
 	run.dirty = bitmap_alloc_plain(pages);
 	if (!run.dirty)
-		snprintf(err, errlen, "out of memory for a %llu-page bitmap", (unsigned long long)pages);
+		snprintf(err, errlen, "out of memory for a %llu-page bitmap",
+			 (unsigned long long)pages);
 	else if (!dlw_vcpus_init(&run, cell->pages_per_pass, err, errlen))
 		rc = dlw_threads(ctx, &run, err, errlen);
 	if (run.vc)
@@ -1033,9 +1061,11 @@ static int dlw_run_cell(struct wl_ctx *ctx, const struct dlw_config *cfg, struct
 			char *err, size_t errlen)
 {
 	struct guest_memory_options mo = {
-		.bytes = cfg->guest_bytes, .backing = (enum guest_backing)cfg->o->backing,
-		.numa = cfg->numa, .numa_node = cfg->numa_node,
-		.prefault = false,     /* the vCPUs populate, as in the kernel test */
+		.bytes = cfg->guest_bytes,
+		.backing = (enum guest_backing)cfg->o->backing,
+		.numa = cfg->numa,
+		.numa_node = cfg->numa_node,
+		.prefault = false, /* the vCPUs populate, as in the kernel test */
 	};
 	struct guest_memory mem;
 	int rc;
@@ -1063,7 +1093,10 @@ static int dlw_run_cell(struct wl_ctx *ctx, const struct dlw_config *cfg, struct
 /* One histogram_record, in ns. */
 static double dlw_histogram_sample_ns(void)
 {
-	enum { NVALUES = 4096, ROUNDS = DLW_CALIBRATION_SAMPLES / NVALUES };
+	enum {
+		NVALUES = 4096,
+		ROUNDS = DLW_CALIBRATION_SAMPLES / NVALUES
+	};
 	struct histogram *h = histogram_new();
 	uint64_t *values = malloc(NVALUES * sizeof(*values));
 	uint64_t s = rng_seed(0, 0), t0, t1;
@@ -1093,12 +1126,13 @@ static double dlw_clock_read_ns(void)
 	uint64_t t0 = now_ns(), last = t0;
 
 	for (unsigned i = 0; i < n; i++)
-		last = now_ns();   /* a vDSO call: not removed by the compiler */
+		last = now_ns(); /* a vDSO call: not removed by the compiler */
 	return (double)(last - t0) / (double)n;
 }
 
 /* ---- the table: columns ---- */
 
+/* clang-format off */
 enum {
 	COL_STRATEGY, COL_FAULT_PATH, COL_MEMSLOT_PROTECT, COL_VCPUS, COL_BYTES_PER_VCPU,
 	COL_BACKING, COL_SLOTS, COL_WRITE_PERCENT, COL_RANDOM, COL_OVERLAP, COL_NUMA,
@@ -1114,12 +1148,23 @@ enum {
 	COL_HIST_SAMPLE_NS, COL_CLOCK_READ_NS, COL_MMU, COL_MMU_MECHANISM, COL_VM_SRCU,
 	COL_FAULT_FLOOR_NS,
 };
+/* clang-format on */
 
-#define TEXT(n) { n, WL_COL_TEXT, "" }
-#define UINT(n, unit) { n, WL_COL_UINT, unit }
-#define REAL(n, unit, fmt) { n, WL_COL_REAL, unit, 0, fmt }
+#define TEXT(n)                    \
+	{                          \
+		n, WL_COL_TEXT, "" \
+	}
+#define UINT(n, unit)                \
+	{                            \
+		n, WL_COL_UINT, unit \
+	}
+#define REAL(n, unit, fmt)                   \
+	{                                    \
+		n, WL_COL_REAL, unit, 0, fmt \
+	}
 
 /* 55 columns, in the order of summary.csv (stdout has its own tables). */
+/* clang-format off */
 static const struct wl_column dlw_columns[] = {
 	[COL_STRATEGY] = TEXT("strategy"),
 	[COL_FAULT_PATH] = TEXT("fault_path"),
@@ -1178,6 +1223,7 @@ static const struct wl_column dlw_columns[] = {
 	[COL_FAULT_FLOOR_NS] = REAL("fault_floor_ns", "ns", "%.0f"),
 	{ 0 },
 };
+/* clang-format on */
 
 #undef TEXT
 #undef UINT
@@ -1197,7 +1243,7 @@ struct table_line {
 	double dirtied_per_s, harvested_per_s, touches_per_s;
 	uint64_t harvests;
 	char mmu[32];
-	double fault_floor_us;        /* < 0: none */
+	double fault_floor_us; /* < 0: none */
 };
 
 /* What every cell of one invocation shares (set at cell 0; the options
@@ -1209,20 +1255,20 @@ static struct {
 	double hist_sample_ns, clock_read_ns;
 	struct table_line *table;
 	size_t ntable;
-	const struct dlw_opts *o;   /* the last cell's, for the table headers */
+	const struct dlw_opts *o; /* the last cell's, for the table headers */
 } inv;
 
 /* ---- rows ---- */
 
-static void emit_params(struct wl_ctx *ctx, const struct dlw_config *cfg,
-			const struct dlw_row *row)
+static void emit_params(struct wl_ctx *ctx, const struct dlw_config *cfg, const struct dlw_row *row)
 {
 	const struct dlw_opts *o = cfg->o;
 	const bool cont = cfg->mode == DLW_MODE_CONTINUOUS;
 
 	wl_put_text(ctx, COL_STRATEGY, o->strategy);
 	wl_put_text(ctx, COL_FAULT_PATH, fault_path_names[o->fault_path]);
-	wl_put_text(ctx, COL_MEMSLOT_PROTECT, workload_memslot_protect(o->memslot_protect, o->vm_srcu));
+	wl_put_text(ctx, COL_MEMSLOT_PROTECT,
+		    workload_memslot_protect(o->memslot_protect, o->vm_srcu));
 	wl_put_uint(ctx, COL_VCPUS, o->vcpus);
 	wl_put_uint(ctx, COL_BYTES_PER_VCPU, o->bytes_per_vcpu);
 	wl_put_text(ctx, COL_BACKING, guest_backing_names[o->backing]);
@@ -1332,7 +1378,9 @@ static void cell_name(char *buf, size_t len, const char *strategy)
 		char ch = *p;
 
 		buf[i++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-				   (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ? ch : '_';
+					   (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
+				   ? ch
+				   : '_';
 	}
 	buf[i] = 0;
 }
@@ -1379,7 +1427,7 @@ static void table_add(const struct dlw_config *cfg, const struct dlw_cell *cell)
 	unsigned nrest = cell->nrows - 1;
 
 	if (!t)
-		return;   /* the table is a summary of summary.csv: a line less */
+		return; /* the table is a summary of summary.csv: a line less */
 	inv.table = t;
 	t = &inv.table[inv.ntable++];
 	memset(t, 0, sizeof(*t));
@@ -1428,13 +1476,15 @@ static void print_mmu_tail(struct wl_ctx *ctx, const struct table_line *t)
 
 static void print_iteration_table(struct wl_ctx *ctx, const struct dlw_opts *o)
 {
-	wl_printf(ctx, "\nIteration mode: %d vCPU(s) x %llu MiB, %u iterations, times in ms (2+: mean of "
-		  "iterations 2..%u), stalls in us\n",
-		  (int)o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
-		  (unsigned)o->iterations, (unsigned)o->iterations);
+	wl_printf(
+		ctx,
+		"\nIteration mode: %d vCPU(s) x %llu MiB, %u iterations, times in ms (2+: mean of "
+		"iterations 2..%u), stalls in us\n",
+		(int)o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
+		(unsigned)o->iterations, (unsigned)o->iterations);
 	wl_printf(ctx, "%-18s %9s %9s %9s %7s %9s %9s %8s %8s %8s %9s %8s %s\n", "strategy",
-		  "pass 1", "pass 2+", "floor", "x floor", "get 2+", "clear 2+", "stl p50", "stl p99",
-		  "stl p999", "stall max", "fault", "mmu");
+		  "pass 1", "pass 2+", "floor", "x floor", "get 2+", "clear 2+", "stl p50",
+		  "stl p99", "stl p999", "stall max", "fault", "mmu");
 	for (size_t i = 0; i < inv.ntable; i++) {
 		const struct table_line *t = &inv.table[i];
 
@@ -1458,10 +1508,12 @@ static void print_continuous_table(struct wl_ctx *ctx, const struct dlw_opts *o)
 	double interval = o->harvest_interval_ms ? o->harvest_interval_ms : DLW_DEFAULT_INTERVAL_MS;
 	double duration = o->duration_s ? o->duration_s : DLW_DEFAULT_DURATION_S;
 
-	wl_printf(ctx, "\nContinuous mode: %d vCPU(s) x %llu MiB, harvest every %.3f ms for %.3f s; "
+	wl_printf(ctx,
+		  "\nContinuous mode: %d vCPU(s) x %llu MiB, harvest every %.3f ms for %.3f s; "
 		  "rates in M pages/s, latencies in us\n",
 		  (int)o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
-		  (double)(uint64_t)(interval * 1e6) / 1e6, (double)(uint64_t)(duration * 1e9) / 1e9);
+		  (double)(uint64_t)(interval * 1e6) / 1e6,
+		  (double)(uint64_t)(duration * 1e9) / 1e9);
 	wl_printf(ctx, "%-18s %8s %8s %8s %8s %9s %9s %9s %8s %8s %8s %9s %8s %s\n", "strategy",
 		  "touched", "dirtied", "harvestd", "harvests", "hrv p50", "hrv p99", "hrv max",
 		  "stl p50", "stl p99", "stl p999", "stall max", "fault", "mmu");
@@ -1518,10 +1570,12 @@ static void dlw_config_of(const struct dlw_opts *o, struct dlw_config *cfg)
 	cfg->logging = strcmp(o->strategy, DIRTY_LOG_NONE) != 0;
 	cfg->vcpus = (int)o->vcpus;
 	cfg->guest_bytes = o->bytes_per_vcpu * o->vcpus;
-	cfg->harvest_interval_ns =
-		(uint64_t)((o->harvest_interval_ms ? o->harvest_interval_ms : DLW_DEFAULT_INTERVAL_MS) * 1e6);
-	cfg->duration_ns = (uint64_t)((o->duration_s ? o->duration_s : DLW_DEFAULT_DURATION_S) * 1e9);
-	(void)workload_numa_parse(o->numa, &cfg->numa, &cfg->numa_node);   /* checked */
+	cfg->harvest_interval_ns = (uint64_t)((o->harvest_interval_ms ? o->harvest_interval_ms
+								      : DLW_DEFAULT_INTERVAL_MS) *
+					      1e6);
+	cfg->duration_ns =
+		(uint64_t)((o->duration_s ? o->duration_s : DLW_DEFAULT_DURATION_S) * 1e9);
+	(void)workload_numa_parse(o->numa, &cfg->numa, &cfg->numa_node); /* checked */
 	cfg->cpus = inv.cpus;
 }
 
@@ -1532,7 +1586,8 @@ static int dlw_check_options(const struct dlw_config *cfg, char *err, size_t err
 	uint64_t pages = cfg->guest_bytes >> PAGE_SHIFT;
 
 	if (o->bytes_per_vcpu % PAGE_SIZE) {
-		snprintf(err, errlen, "--bytes-per-vcpu: %llu is not a multiple of the %lu-byte page",
+		snprintf(err, errlen,
+			 "--bytes-per-vcpu: %llu is not a multiple of the %lu-byte page",
 			 (unsigned long long)o->bytes_per_vcpu, PAGE_SIZE);
 		return WL_BAD_INPUT;
 	}
@@ -1541,18 +1596,24 @@ static int dlw_check_options(const struct dlw_config *cfg, char *err, size_t err
 		return WL_BAD_INPUT;
 	}
 	if (pages % o->slots) {
-		snprintf(err, errlen, "--slots: %llu memslots do not divide the %llu guest pages (-v %d x -b %llu)",
+		snprintf(err, errlen,
+			 "--slots: %llu memslots do not divide the %llu guest pages (-v %d x -b "
+			 "%llu)",
 			 (unsigned long long)o->slots, (unsigned long long)pages, cfg->vcpus,
 			 (unsigned long long)o->bytes_per_vcpu);
 		return WL_BAD_INPUT;
 	}
 	if ((pages / o->slots) % 64) {
-		snprintf(err, errlen, "--slots: each of %llu memslots would hold %llu pages, not a multiple of 64",
+		snprintf(err, errlen,
+			 "--slots: each of %llu memslots would hold %llu pages, not a multiple of "
+			 "64",
 			 (unsigned long long)o->slots, (unsigned long long)(pages / o->slots));
 		return WL_BAD_INPUT;
 	}
 	if (cfg->mode == DLW_MODE_CONTINUOUS && cfg->harvest_interval_ns >= cfg->duration_ns) {
-		snprintf(err, errlen, "--harvest-interval %.3f ms is not shorter than --duration %.3f s: no harvest would run",
+		snprintf(err, errlen,
+			 "--harvest-interval %.3f ms is not shorter than --duration %.3f s: no "
+			 "harvest would run",
 			 (double)cfg->harvest_interval_ns / 1e6, (double)cfg->duration_ns / 1e9);
 		return WL_BAD_INPUT;
 	}
@@ -1565,8 +1626,10 @@ static int dlw_check_machine(const struct dlw_config *cfg, int *cpus, int *over,
 {
 	const struct dlw_opts *o = cfg->o;
 	struct guest_memory_options mo = {
-		.bytes = cfg->guest_bytes, .backing = (enum guest_backing)o->backing,
-		.numa = cfg->numa, .numa_node = cfg->numa_node,
+		.bytes = cfg->guest_bytes,
+		.backing = (enum guest_backing)o->backing,
+		.numa = cfg->numa,
+		.numa_node = cfg->numa_node,
 	};
 	char why[256], list[32];
 	int one;
@@ -1603,7 +1666,8 @@ static int dlw_check(const void *opts, char *err, size_t errlen)
 		return WL_BAD_INPUT;
 	dlw_vm_options(&cfg, &vo);
 	if (workload_mmu_check(&vo, cfg.logging ? cfg.o->strategy : NULL,
-			       (enum guest_backing)cfg.o->backing, cfg.guest_bytes, NULL, 0, err, errlen))
+			       (enum guest_backing)cfg.o->backing, cfg.guest_bytes, NULL, 0, err,
+			       errlen))
 		return WL_BAD_INPUT;
 	return dlw_check_machine(&cfg, cpus, &over, err, errlen);
 }
@@ -1622,8 +1686,10 @@ static int dlw_first_cell(struct wl_ctx *ctx, const struct dlw_config *cfg, char
 		wl_notice(ctx, "warning: %d vCPUs on %d CPUs%s: overcommitted, vCPUs share CPUs",
 			  cfg->vcpus, o->cpus ? 0 : ncpu, o->cpus ? " of -c" : "");
 	else if (cfg->vcpus >= ncpu && o->harvester_cpu < 0)
-		wl_notice(ctx, "warning: %d vCPUs on %d CPUs leave no CPU to the harvester: "
-			  "harvest latencies include waiting for the scheduler", cfg->vcpus, ncpu);
+		wl_notice(ctx,
+			  "warning: %d vCPUs on %d CPUs leave no CPU to the harvester: "
+			  "harvest latencies include waiting for the scheduler",
+			  cfg->vcpus, ncpu);
 	if (o->harvester_cpu >= 0 && (rc = topology_pin_self((int)o->harvester_cpu))) {
 		snprintf(err, errlen, "cannot pin the harvester to CPU %lld: %s",
 			 (long long)o->harvester_cpu, strerror(-rc));
@@ -1633,14 +1699,17 @@ static int dlw_first_cell(struct wl_ctx *ctx, const struct dlw_config *cfg, char
 	guest_numa_name(cfg->numa, cfg->numa_node, inv.numa, sizeof(inv.numa));
 	inv.hist_sample_ns = dlw_histogram_sample_ns();
 	inv.clock_read_ns = dlw_clock_read_ns();
-	wl_printf(ctx, "dirty-log: %d vCPU(s) on CPUs %s, %llu bytes each%s, %llu memslot(s), %s backing, "
-		  "%llu%% writes, %s order, fault path %s, memslots under %s\n",
-		  cfg->vcpus, inv.cpus_text, (unsigned long long)o->bytes_per_vcpu,
-		  o->overlap ? " (overlapping)" : "", (unsigned long long)o->slots,
-		  guest_backing_names[o->backing], (unsigned long long)o->write_percent,
-		  o->random ? "random" : "sequential", fault_path_names[o->fault_path],
-		  workload_memslot_protect(o->memslot_protect, o->vm_srcu));
-	wl_printf(ctx, "Measurement cost: one histogram sample %.2f ns, one clock read %.2f ns "
+	wl_printf(
+		ctx,
+		"dirty-log: %d vCPU(s) on CPUs %s, %llu bytes each%s, %llu memslot(s), %s backing, "
+		"%llu%% writes, %s order, fault path %s, memslots under %s\n",
+		cfg->vcpus, inv.cpus_text, (unsigned long long)o->bytes_per_vcpu,
+		o->overlap ? " (overlapping)" : "", (unsigned long long)o->slots,
+		guest_backing_names[o->backing], (unsigned long long)o->write_percent,
+		o->random ? "random" : "sequential", fault_path_names[o->fault_path],
+		workload_memslot_protect(o->memslot_protect, o->vm_srcu));
+	wl_printf(ctx,
+		  "Measurement cost: one histogram sample %.2f ns, one clock read %.2f ns "
 		  "(a timed fault adds 2 clock reads and 1 sample)\n",
 		  inv.hist_sample_ns, inv.clock_read_ns);
 	return 0;
@@ -1659,7 +1728,8 @@ static void dlw_meta(struct wl_ctx *ctx, const struct dlw_config *cfg)
 	wl_meta(ctx, "harvest_interval_ns", "%llu", (unsigned long long)cfg->harvest_interval_ns);
 	wl_meta(ctx, "duration_ns", "%llu", (unsigned long long)cfg->duration_ns);
 	wl_meta(ctx, "floor_passes", "%llu", (unsigned long long)o->floor_passes);
-	wl_meta(ctx, "memslot_protect", "\"%s\"", workload_memslot_protect(o->memslot_protect, o->vm_srcu));
+	wl_meta(ctx, "memslot_protect", "\"%s\"",
+		workload_memslot_protect(o->memslot_protect, o->vm_srcu));
 	wl_meta(ctx, "hist_sample_ns", "%.2f", inv.hist_sample_ns);
 	wl_meta(ctx, "clock_read_ns", "%.2f", inv.clock_read_ns);
 }
@@ -1741,15 +1811,18 @@ static void dlw_help_extra(FILE *f)
 {
 	dirty_log_help(f);
 	fprintf(f, "  %-16s %s\n", DIRTY_LOG_NONE, "the same workload with dirty logging off");
-	fprintf(f, "\nOutput: kernel-style lines per cell and a table on stdout; in the results\n"
-		   "directory summary.csv (one row per iteration, one per continuous run; every\n"
-		   "parameter in its own column), hist/<strategy>-<mode>-<histogram>.csv\n"
-		   "(value_ns,count; stall = time in the write-fault path plus waits in a pause or\n"
-		   "for dirty-ring space; harvest = get + clear; get-log; clear-log) and meta.json.\n");
+	fprintf(f,
+		"\nOutput: kernel-style lines per cell and a table on stdout; in the results\n"
+		"directory summary.csv (one row per iteration, one per continuous run; every\n"
+		"parameter in its own column), hist/<strategy>-<mode>-<histogram>.csv\n"
+		"(value_ns,count; stall = time in the write-fault path plus waits in a pause or\n"
+		"for dirty-ring space; harvest = get + clear; get-log; clear-log) and "
+		"meta.json.\n");
 }
 
 #define OPT(field) offsetof(struct dlw_opts, field)
 
+/* clang-format off */
 static const struct wl_option dlw_options[] = {
 	{ .name = "strategy", .type = WL_TEXT, .flags = WL_REPEAT | WL_EXPAND_OPTIONAL, .def = "xchg", .metavar = "SPEC",
 	  .offset = OPT(strategy), .check_value = dirty_log_spec_check, .expand = dlw_strategy_expand,
@@ -1823,10 +1896,12 @@ static const struct wl_option dlw_options[] = {
 	WL_SRCU_EXPEDITED_OPTION(struct dlw_opts, srcu_expedited),
 	{ 0 },
 };
+/* clang-format on */
 
 const struct workload workload_dirty_log = {
 	.name = "dirty-log",
-	.summary = "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, floors",
+	.summary = "dirty_log_perf_test: pinned vCPUs dirty memory, strategies harvest; stalls, "
+		   "floors",
 	.description =
 		"The kernel's dirty_log_perf_test on the emulated VM: pinned vCPU threads dirty\n"
 		"guest memory while the harvester collects the dirty log with the strategy\n"

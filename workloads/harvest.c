@@ -41,24 +41,27 @@ struct harvest_opts {
 	int backing;
 	const char *numa;
 	int mmu, mmu_wp, fault_delivery;
-	int vm_srcu;                /* vm_options.srcu */
-	int srcu_expedited;         /* vm_options.srcu_expedited */
+	int vm_srcu;	    /* vm_options.srcu */
+	int srcu_expedited; /* vm_options.srcu_expedited */
 };
 
 struct harvest_sample {
-	uint64_t dirty_pages;      /* pages the vCPU dirtied */
-	uint64_t reported_pages;   /* pages get_log reported */
+	uint64_t dirty_pages;	 /* pages the vCPU dirtied */
+	uint64_t reported_pages; /* pages get_log reported */
 	uint64_t get_log_ns;
 	uint64_t clear_log_ns;
 	uint64_t floor_ns;
 };
 
+/* clang-format off */
 enum {
 	COL_STRATEGY, COL_SLOT_BYTES, COL_DIRTY_PERCENT, COL_REP, COL_FAULT_PATH, COL_BACKING,
 	COL_DIRTY_PAGES, COL_REPORTED_PAGES, COL_GET_LOG_NS, COL_CLEAR_LOG_NS, COL_HARVEST_NS,
 	COL_FLOOR_NS, COL_MMU, COL_MMU_MECHANISM, COL_VM_SRCU, COL_FAULT_FLOOR_NS,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct wl_column harvest_columns[] = {
 	[COL_STRATEGY] = { "strategy", WL_COL_TEXT, "" },
 	[COL_SLOT_BYTES] = { "slot_bytes", WL_COL_UINT, "bytes" },
@@ -78,6 +81,7 @@ static const struct wl_column harvest_columns[] = {
 	[COL_FAULT_FLOOR_NS] = { "fault_floor_ns", WL_COL_REAL, "ns", 0, "%.0f" },
 	{ 0 },
 };
+/* clang-format on */
 
 /* Is @gfn among the pages dirtied at @percent?  A fixed hash, so every
  * strategy and the floor see the same pages. */
@@ -158,9 +162,9 @@ static int harvest_series(const struct harvest_opts *o, struct vm *vm, struct di
 
 /* What a cell ran on, for its rows. */
 struct harvest_cell {
-	char mmu[32];              /* vm_mmu_name */
+	char mmu[32]; /* vm_mmu_name */
 	char vm_srcu[16];
-	double fault_floor_ns;     /* < 0: none */
+	double fault_floor_ns; /* < 0: none */
 };
 
 static void harvest_vm_options(const struct harvest_opts *o, struct vm_options *vo)
@@ -231,8 +235,8 @@ static int harvest_measure(struct wl_ctx *ctx, const struct harvest_opts *o,
 	return rc;
 }
 
-static int memory_options(const struct harvest_opts *o, struct guest_memory_options *mo,
-			  char *err, size_t errlen)
+static int memory_options(const struct harvest_opts *o, struct guest_memory_options *mo, char *err,
+			  size_t errlen)
 {
 	memset(mo, 0, sizeof(*mo));
 	mo->bytes = o->bytes;
@@ -353,6 +357,7 @@ static int harvest_run(const void *opts, struct wl_ctx *ctx, char *err, size_t e
 
 #define OPT(field) offsetof(struct harvest_opts, field)
 
+/* clang-format off */
 static const struct wl_option harvest_options[] = {
 	{ .name = "strategy", .short_name = 's', .type = WL_TEXT, .flags = WL_REPEAT | WL_EXPAND_OPTIONAL,
 	  .def = "all", .metavar = "SPEC", .offset = OPT(strategy),
@@ -383,6 +388,7 @@ static const struct wl_option harvest_options[] = {
 	WL_SRCU_EXPEDITED_OPTION(struct harvest_opts, srcu_expedited),
 	{ 0 },
 };
+/* clang-format on */
 
 const struct workload workload_harvest = {
 	.name = "harvest",

@@ -60,6 +60,7 @@
 
 #define MEMSLOT_MAX_READERS 4096
 
+/* clang-format off */
 enum memslot_mode {
 	MEMSLOT_MODE_MAP,
 	MEMSLOT_MODE_UNMAP,
@@ -68,6 +69,7 @@ enum memslot_mode {
 	MEMSLOT_MODE_MOVE_INACTIVE,
 	MEMSLOT_MODE_RW,
 };
+/* clang-format on */
 
 static const char *const mode_names[] = {
 	"map", "unmap", "unmap-chunked", "move-active", "move-inactive", "rw", NULL,
@@ -77,37 +79,37 @@ static const char *const gp_names[] = { "normal", "expedited", NULL };
 static const char *const placement_names[] = { "compact", "spread", NULL };
 
 struct memslot_opts {
-	const char *protection;       /* a spec, lib/memslot_protect */
+	const char *protection; /* a spec, lib/memslot_protect */
 	uint64_t readers;
-	uint64_t update_rate;         /* updates per second; 0: back to back */
-	int mode;                     /* enum memslot_mode */
+	uint64_t update_rate; /* updates per second; 0: back to back */
+	int mode;	      /* enum memslot_mode */
 	double duration_s;
-	int gp;                       /* index in gp_names */
-	bool expedited;               /* -e: the same as --gp expedited */
-	uint64_t critical_ns;         /* extra busy time inside each read section */
-	uint64_t slots;               /* base slots */
+	int gp;		      /* index in gp_names */
+	bool expedited;	      /* -e: the same as --gp expedited */
+	uint64_t critical_ns; /* extra busy time inside each read section */
+	uint64_t slots;	      /* base slots */
 	uint64_t slot_pages;
-	uint64_t test_slots;          /* chunks of the test area */
-	uint64_t stall_batch;         /* reader iterations per timed batch */
+	uint64_t test_slots;  /* chunks of the test area */
+	uint64_t stall_batch; /* reader iterations per timed batch */
 	uint64_t seed;
 	uint64_t repetitions;
-	const char *cpus;             /* OS CPU list, or NULL: placement */
-	int placement;                /* enum placement */
+	const char *cpus; /* OS CPU list, or NULL: placement */
+	int placement;	  /* enum placement */
 };
 
-#define TEST_AREA_ID 1000u         /* unmap: the whole test area as one slot */
-#define TEST_CHUNK_ID0 1001u       /* test-area chunk j has id 1001 + j */
+#define TEST_AREA_ID 1000u   /* unmap: the whole test area as one slot */
+#define TEST_CHUNK_ID0 1001u /* test-area chunk j has id 1001 + j */
 
 /* Where things sit in guest physical memory, in gfns (see the top). */
 struct layout {
 	uint64_t slot_pages;
 	uint32_t slots, test_slots;
-	uint64_t test_base;            /* first gfn of the test area */
-	uint64_t away_base;            /* where moved slots go */
+	uint64_t test_base; /* first gfn of the test area */
+	uint64_t away_base; /* where moved slots go */
 	/* Readers draw gfn = uniform [0, draw_range), then add draw_shift to
 	 * those >= draw_split (move-active: the away range after the base). */
 	uint64_t draw_range, draw_split, draw_shift;
-	uint8_t *mem;                  /* host memory behind every slot */
+	uint8_t *mem; /* host memory behind every slot */
 };
 
 /* One reader's figures, on a cache line of its own. */
@@ -115,9 +117,9 @@ struct reader_state {
 	_Alignas(64) uint64_t lookups;
 	uint64_t hits;
 	uint64_t failures;
-	uint64_t start_ns, end_ns;     /* wall clock */
-	uint64_t cpu_ns;               /* its thread's CPU time over the same */
-	uint64_t sink;                 /* keeps the page reads alive */
+	uint64_t start_ns, end_ns; /* wall clock */
+	uint64_t cpu_ns;	   /* its thread's CPU time over the same */
+	uint64_t sink;		   /* keeps the page reads alive */
 	struct histogram *stall_ns;
 	int register_failed;
 };
@@ -128,24 +130,24 @@ struct run {
 	struct layout lay;
 	struct memslot_protect *prot;
 	struct reader_state *rs;
-	_Alignas(64) atomic_int registered;   /* readers past registration */
+	_Alignas(64) atomic_int registered; /* readers past registration */
 	atomic_int go;
 	atomic_int stop;
-	uint32_t rw_next;              /* rw: next base slot to toggle (updater) */
+	uint32_t rw_next; /* rw: next base slot to toggle (updater) */
 };
 
 /* A cell's results. */
 struct cell_result {
-	uint64_t elapsed_ns;           /* updater's measured interval */
+	uint64_t elapsed_ns; /* updater's measured interval */
 	uint64_t lookups, hits, read_failures;
-	double lookups_per_s, lookups_per_s_min, lookups_per_s_max;  /* per reader, wall */
-	double lookups_per_s_cpu;      /* per reader, own CPU time */
-	double reader_cpu_share;       /* reader CPU time / wall time, mean */
-	double updater_cpu_share;      /* updater CPU time / elapsed */
+	double lookups_per_s, lookups_per_s_min, lookups_per_s_max; /* per reader, wall */
+	double lookups_per_s_cpu;				    /* per reader, own CPU time */
+	double reader_cpu_share;  /* reader CPU time / wall time, mean */
+	double updater_cpu_share; /* updater CPU time / elapsed */
 	uint64_t updates, update_errors;
 	double updates_per_s;
-	struct histogram *update_ns;   /* one value per update */
-	struct histogram *stall_ns;    /* one value per reader batch */
+	struct histogram *update_ns; /* one value per update */
+	struct histogram *stall_ns;  /* one value per reader batch */
 };
 
 static uint64_t memory_bytes(const struct memslot_opts *o)
@@ -163,7 +165,7 @@ static uint64_t thread_cpu_ns(void)
 
 /* ---- the layout */
 
-static struct memslot base_slot(const struct layout *l, uint32_t i)   /* i: 0-based */
+static struct memslot base_slot(const struct layout *l, uint32_t i) /* i: 0-based */
 {
 	struct memslot s = {
 		.id = i + 1,
@@ -396,7 +398,8 @@ static void reader_loop(struct run *run, struct memslot_reader *r, struct reader
 			const struct memslot *s = memslot_lookup(t, gfn);
 
 			if (s) {
-				_Atomic uint64_t *page = (_Atomic uint64_t *)memslot_gfn_to_hva(s, gfn);
+				_Atomic uint64_t *page =
+					(_Atomic uint64_t *)memslot_gfn_to_hva(s, gfn);
 
 				/* relaxed: several vCPUs touch one page, no order */
 				if (rw)
@@ -444,8 +447,7 @@ static void reader_main(struct worker *w)
 
 /* ---- the updater: the calling thread, unpinned */
 
-static void updater_loop(struct run *run, struct cell_result *res, uint64_t t0,
-			 struct wl_ctx *ctx)
+static void updater_loop(struct run *run, struct cell_result *res, uint64_t t0, struct wl_ctx *ctx)
 {
 	const struct memslot_opts *o = run->o;
 	memslot_change_fn change = mode_change[o->mode];
@@ -464,7 +466,7 @@ static void updater_loop(struct run *run, struct cell_result *res, uint64_t t0,
 			sleep_ns((refused || next > end ? end : next) - now);
 			continue;
 		}
-		if (interval)   /* late by more than one interval: do not burst */
+		if (interval) /* late by more than one interval: do not burst */
 			next = next + interval < now ? now : next + interval;
 		a = now_ns();
 		rc = memslot_protect_update_grow(run->prot, extra, change, run);
@@ -472,7 +474,8 @@ static void updater_loop(struct run *run, struct cell_result *res, uint64_t t0,
 		if (rc) {
 			res->update_errors++;
 			wl_notice(ctx, "%s: update %llu refused (%s); no more updates this cell",
-				  o->protection, (unsigned long long)res->updates + 1, strerror(-rc));
+				  o->protection, (unsigned long long)res->updates + 1,
+				  strerror(-rc));
 			refused = true;
 			continue;
 		}
@@ -614,6 +617,7 @@ static int measure(const struct memslot_opts *o, const int *cpus, uint8_t *mem,
 
 /* ---- rows, the stdout table, the checks, the tables */
 
+/* clang-format off */
 enum {
 	COL_PROTECTION, COL_READERS, COL_UPDATE_RATE, COL_MODE, COL_GP, COL_REPETITION,
 	COL_DURATION_S, COL_CRITICAL_NS, COL_SLOTS, COL_SLOT_PAGES, COL_TEST_SLOTS,
@@ -624,7 +628,9 @@ enum {
 	COL_STALL_MAX_NS, COL_READ_FAILURES, COL_LOOKUPS_PER_S_CPU, COL_READER_CPU_SHARE,
 	COL_UPDATER_CPU_SHARE,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct wl_column memslot_columns[] = {
 	[COL_PROTECTION] = { "protection", WL_COL_TEXT, "" },
 	[COL_READERS] = { "readers", WL_COL_UINT, "" },
@@ -663,6 +669,7 @@ static const struct wl_column memslot_columns[] = {
 	[COL_UPDATER_CPU_SHARE] = { "updater_cpu_share", WL_COL_REAL, "", 0, "%.4f" },
 	{ 0 },
 };
+/* clang-format on */
 
 /* The cell's parameters: the first columns of its row. */
 static void put_params(struct wl_ctx *ctx, const struct memslot_opts *o, uint64_t rep,
@@ -719,25 +726,28 @@ static void print_line(struct wl_ctx *ctx, const struct memslot_opts *o, uint64_
 		       const struct cell_result *r)
 {
 	if (wl_cell_index(ctx) == 0 && rep == 0)
-		wl_printf(ctx, "lookups/s/rdr: per reader, wall clock (summary.csv lookups_per_s); cpu_lkp/s/rdr: per reader CPU time (lookups_per_s_cpu)\n"
-			       "%-11s %7s %8s %-13s %14s %14s %10s %10s %10s %12s %11s %8s\n",
-			  "protection", "readers", "upd/s", "mode", "lookups/s/rdr", "cpu_lkp/s/rdr",
-			  "updates/s", "upd_p50", "upd_p99", "upd_max", "stall_p99", "failures");
-	wl_printf(ctx, "%-11s %7llu %8llu %-13s %14.0f %14.0f %10.1f %10llu %10llu %12llu %11llu %8llu\n",
-		  o->protection, (unsigned long long)o->readers,
-		  (unsigned long long)o->update_rate, mode_names[o->mode], r->lookups_per_s,
-		  r->lookups_per_s_cpu, r->updates_per_s,
-		  (unsigned long long)histogram_quantile(r->update_ns, 0.5),
-		  (unsigned long long)histogram_quantile(r->update_ns, 0.99),
-		  (unsigned long long)histogram_quantile(r->update_ns, 1.0),
-		  (unsigned long long)histogram_quantile(r->stall_ns, 0.99),
-		  (unsigned long long)r->read_failures);
+		wl_printf(ctx,
+			  "lookups/s/rdr: per reader, wall clock (summary.csv lookups_per_s); "
+			  "cpu_lkp/s/rdr: per reader CPU time (lookups_per_s_cpu)\n"
+			  "%-11s %7s %8s %-13s %14s %14s %10s %10s %10s %12s %11s %8s\n",
+			  "protection", "readers", "upd/s", "mode", "lookups/s/rdr",
+			  "cpu_lkp/s/rdr", "updates/s", "upd_p50", "upd_p99", "upd_max",
+			  "stall_p99", "failures");
+	wl_printf(
+		ctx,
+		"%-11s %7llu %8llu %-13s %14.0f %14.0f %10.1f %10llu %10llu %12llu %11llu %8llu\n",
+		o->protection, (unsigned long long)o->readers, (unsigned long long)o->update_rate,
+		mode_names[o->mode], r->lookups_per_s, r->lookups_per_s_cpu, r->updates_per_s,
+		(unsigned long long)histogram_quantile(r->update_ns, 0.5),
+		(unsigned long long)histogram_quantile(r->update_ns, 0.99),
+		(unsigned long long)histogram_quantile(r->update_ns, 1.0),
+		(unsigned long long)histogram_quantile(r->stall_ns, 0.99),
+		(unsigned long long)r->read_failures);
 }
 
 /* The readers' CPUs; WL_BAD_INPUT with @err if the list or placement
  * cannot give them. */
-static int pick_cpus(const struct memslot_opts *o, int *cpus, int *over, char *err,
-		     size_t errlen)
+static int pick_cpus(const struct memslot_opts *o, int *cpus, int *over, char *err, size_t errlen)
 {
 	char why[256];
 
@@ -757,7 +767,8 @@ static int memslot_check(const void *opts, char *err, size_t errlen)
 
 	if (phys_pages > 0 && memory_bytes(o) > (uint64_t)phys_pages * PAGE_SIZE / 2) {
 		snprintf(err, errlen,
-			 "--slots/--test-slots/--slot-pages: %llu bytes of guest memory is more than half of the %llu bytes of RAM",
+			 "--slots/--test-slots/--slot-pages: %llu bytes of guest memory is more "
+			 "than half of the %llu bytes of RAM",
 			 (unsigned long long)memory_bytes(o),
 			 (unsigned long long)phys_pages * PAGE_SIZE);
 		return WL_BAD_INPUT;
@@ -807,7 +818,8 @@ static int run_rep(const struct memslot_opts *o, uint64_t rep, const int *cpus, 
 
 static void memslot_meta(struct wl_ctx *ctx)
 {
-	wl_meta(ctx, "stall_ns", "\"%s\"", "wall time of one batch of stall_batch reader iterations");
+	wl_meta(ctx, "stall_ns", "\"%s\"",
+		"wall time of one batch of stall_batch reader iterations");
 	wl_meta(ctx, "update_ns", "\"%s\"",
 		"one memslot_protect_update call: copy, change, publish, wait, retire");
 	wl_meta(ctx, "lookups_per_s", "\"%s\"", "per reader, mean over readers, wall clock");
@@ -833,7 +845,9 @@ static int memslot_run(const void *opts, struct wl_ctx *ctx, char *err, size_t e
 		return rc;
 	}
 	if (over)
-		wl_notice(ctx, "warning: %llu readers on fewer CPUs (overcommitted); figures include preemption",
+		wl_notice(ctx,
+			  "warning: %llu readers on fewer CPUs (overcommitted); figures include "
+			  "preemption",
 			  (unsigned long long)o->readers);
 	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
 		   -1, 0);
@@ -872,6 +886,7 @@ static int mode_expand(const char *value, const char **out, int max)
 
 #define OPT(field) offsetof(struct memslot_opts, field)
 
+/* clang-format off */
 static const struct wl_option memslot_options[] = {
 	{ .name = "protection", .short_name = 'p', .type = WL_TEXT, .flags = WL_REPEAT,
 	  .def = "srcu-fast", .metavar = "SPEC", .offset = OPT(protection),
@@ -919,39 +934,38 @@ static const struct wl_option memslot_options[] = {
 	  .help = "readers' CPUs when --cpus is not given" },
 	{ 0 },
 };
+/* clang-format on */
 
 static void memslot_help(FILE *f)
 {
 	memslot_protect_list(f);
-	fprintf(f,
-		"\nModes (after the kernel's memslot_perf_test; what one update does):\n"
-		"  map            map one more test-area chunk; all mapped: unmap them all\n"
-		"  unmap          delete or re-create the test area as one slot, in turn\n"
-		"  unmap-chunked  unmap one chunk; none left: map them all again\n"
-		"  move-active    move a slot the readers use between two places\n"
-		"  move-inactive  move a slot no reader uses\n"
-		"  rw             toggle a slot's dirty-logging flag; readers write and read\n"
-		"\n"
-		"Readers are pinned (--cpus / --placement); the updater is the calling\n"
-		"thread, unpinned.  floor keeps every replaced table (it cannot know when\n"
-		"readers are done), up to 256 MiB (floor:retain=BYTES); beyond that its\n"
-		"updater stops.\n"
-		"\n"
-		"Figures: lookups per second per reader on the wall clock (mean, min,\n"
-		"max; the table's lookups/s/rdr) and on the readers' CPU time\n"
-		"(lookups_per_s_cpu), the share of the wall time the readers and the\n"
-		"updater ran, updates per second, update latency (p50, p99, max), reader\n"
-		"stall = ns per batch of --stall-batch iterations (p50, p99, max).\n");
+	fprintf(f, "\nModes (after the kernel's memslot_perf_test; what one update does):\n"
+		   "  map            map one more test-area chunk; all mapped: unmap them all\n"
+		   "  unmap          delete or re-create the test area as one slot, in turn\n"
+		   "  unmap-chunked  unmap one chunk; none left: map them all again\n"
+		   "  move-active    move a slot the readers use between two places\n"
+		   "  move-inactive  move a slot no reader uses\n"
+		   "  rw             toggle a slot's dirty-logging flag; readers write and read\n"
+		   "\n"
+		   "Readers are pinned (--cpus / --placement); the updater is the calling\n"
+		   "thread, unpinned.  floor keeps every replaced table (it cannot know when\n"
+		   "readers are done), up to 256 MiB (floor:retain=BYTES); beyond that its\n"
+		   "updater stops.\n"
+		   "\n"
+		   "Figures: lookups per second per reader on the wall clock (mean, min,\n"
+		   "max; the table's lookups/s/rdr) and on the readers' CPU time\n"
+		   "(lookups_per_s_cpu), the share of the wall time the readers and the\n"
+		   "updater ran, updates per second, update latency (p50, p99, max), reader\n"
+		   "stall = ns per batch of --stall-batch iterations (p50, p99, max).\n");
 }
 
 const struct workload workload_memslot = {
 	.name = "memslot",
 	.summary = "memslot read protections (locks, SRCU, liburcu) under lookups and updates",
-	.description =
-		"vCPU threads look random gfns up in the memslot table through a read\n"
-		"protection and touch the page; one updater changes the table.  Every\n"
-		"combination of the list options is one cell (one summary row per\n"
-		"repetition).  Writes summary.csv, hist/*.csv, meta.json.",
+	.description = "vCPU threads look random gfns up in the memslot table through a read\n"
+		       "protection and touch the page; one updater changes the table.  Every\n"
+		       "combination of the list options is one cell (one summary row per\n"
+		       "repetition).  Writes summary.csv, hist/*.csv, meta.json.",
 	.options = memslot_options,
 	.columns = memslot_columns,
 	.opts_size = sizeof(struct memslot_opts),

@@ -34,19 +34,19 @@ struct rm_opts {
 /* One cell, resolved. */
 struct rm_params {
 	const struct rm_opts *o;
-	struct rmap_walker wk;        /* the walker with its options */
-	struct rmap_options rmap;     /* ngfns, desc_cache, srcu_flavour */
+	struct rmap_walker wk;	  /* the walker with its options */
+	struct rmap_options rmap; /* ngfns, desc_cache, srcu_flavour */
 	uint32_t nsptes, walk_batch;
 	int walkers, writers, nthreads;
 	uint64_t duration_ns, writer_delay_ns;
-	int *cpus;                    /* walkers, then writers */
+	int *cpus; /* walkers, then writers */
 	char cpus_text[256];
 };
 
 struct rm_result {
-	struct histogram restarts;    /* per walk: restarts (a count, not ns) */
-	struct histogram walk_ns;     /* ns per walk, batch means */
-	struct histogram writer_ns;   /* ns per writer operation, batch means */
+	struct histogram restarts;  /* per walk: restarts (a count, not ns) */
+	struct histogram walk_ns;   /* ns per walk, batch means */
+	struct histogram writer_ns; /* ns per writer operation, batch means */
 	uint64_t walks, walk_ns_total, restarts_total, walks_restarted, fallbacks;
 	uint64_t visited, protected, poisoned;
 	uint64_t writer_ops;
@@ -60,7 +60,7 @@ struct rm_thread {
 	struct histogram a, b;
 	uint64_t walks, walk_ns_total, restarts_total, walks_restarted, fallbacks;
 	uint64_t visited, protected, poisoned, writer_ops;
-	int error;                    /* writer: -errno of a failed change */
+	int error; /* writer: -errno of a failed change */
 	int failed;
 };
 
@@ -68,7 +68,7 @@ struct rm_run {
 	const struct rm_params *p;
 	struct rmap rm;
 	spte_t *sptes;
-	int32_t *spte_gfn;            /* -1: unmapped; each writer owns a range */
+	int32_t *spte_gfn; /* -1: unmapped; each writer owns a range */
 	struct rm_thread *threads;
 	_Alignas(CACHELINE) atomic_int stop;
 };
@@ -139,7 +139,9 @@ static void writer(struct rm_run *run, struct rm_thread *t, int index)
 	const struct rm_params *p = run->p;
 	uint32_t per = p->nsptes / (uint32_t)p->writers, base = per * (uint32_t)index;
 	uint64_t rng = rng_seed(1, (uint64_t)index);
-	enum { BATCH = 64 };
+	enum {
+		BATCH = 64
+	};
 
 	/* relaxed: a stop flag; results are read after the join */
 	while (!atomic_load_explicit(&run->stop, memory_order_relaxed)) {
@@ -185,8 +187,9 @@ static int rm_merge(struct rm_run *run, struct rm_result *res, char *err, size_t
 		struct rm_thread *t = &run->threads[i];
 
 		if (t->failed) {
-			snprintf(err, errlen, "%s", t->error ? "a writer's rmap change failed" :
-					      "a walker could not register");
+			snprintf(err, errlen, "%s",
+				 t->error ? "a writer's rmap change failed"
+					  : "a walker could not register");
 			rc = -1;
 		}
 		if (i < p->walkers) {
@@ -255,8 +258,7 @@ static int rm_threads(struct rm_run *run, struct rm_result *res, char *err, size
 	return rm_merge(run, res, err, errlen);
 }
 
-static int rm_measure(const struct rm_params *p, struct rm_result *res, char *err,
-		      size_t errlen)
+static int rm_measure(const struct rm_params *p, struct rm_result *res, char *err, size_t errlen)
 {
 	struct rm_run run = { .p = p };
 	int rc = -1;
@@ -295,6 +297,7 @@ out:
 
 /* ---- the table ---- */
 
+/* clang-format off */
 enum {
 	COL_WORKLOAD, COL_WALKER, COL_GFNS, COL_SPTES, COL_WALKERS, COL_WRITERS, COL_DURATION_S,
 	COL_MAX_RESTARTS, COL_DESC_CACHE, COL_WRITER_DELAY_NS, COL_DESC_DELAY_NS,
@@ -305,7 +308,9 @@ enum {
 	COL_WRITER_OP_NS_P50, COL_WRITER_OP_NS_P99, COL_DESC_ALLOCS, COL_DESC_REUSES,
 	COL_DESC_RETIRED, COL_POISONED,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct wl_column rm_columns[] = {
 	[COL_WORKLOAD] = { "workload", WL_COL_TEXT, "" },
 	[COL_WALKER] = { "walker", WL_COL_TEXT, "" },
@@ -344,6 +349,7 @@ static const struct wl_column rm_columns[] = {
 	[COL_POISONED] = { "poisoned", WL_COL_UINT, "descs" },
 	{ 0 },
 };
+/* clang-format on */
 
 static const char *const placement_names[] = { "compact", "spread", NULL };
 static const char *const flavour_names[] = { "mb", "fast", NULL };
@@ -375,7 +381,9 @@ static int rm_params(const struct rm_opts *o, struct rm_params *p, char *err, si
 	}
 	/* the longest list a gfn can get must fit the position field */
 	if ((uint64_t)p->nsptes / RMAP_DESC_SPTES + 1 > RMAP_POS_MAX) {
-		snprintf(err, errlen, "--sptes %u: one gfn could need more than %u descs, the most a position encodes",
+		snprintf(err, errlen,
+			 "--sptes %u: one gfn could need more than %u descs, the most a position "
+			 "encodes",
 			 p->nsptes, RMAP_POS_MAX);
 		return WL_BAD_INPUT;
 	}
@@ -542,7 +550,9 @@ static int rm_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errlen
 	if (rc || (rc = rm_pick_cpus(&p, &over, err, errlen)))
 		return rc;
 	if (over)
-		wl_notice(ctx, "warning: %d threads on fewer CPUs (overcommitted); figures include preemption",
+		wl_notice(ctx,
+			  "warning: %d threads on fewer CPUs (overcommitted); figures include "
+			  "preemption",
 			  p.nthreads);
 	wl_progress(ctx, "%s, %d walkers, %d writers", rmap_walker_name(&p.wk), p.walkers,
 		    p.writers);
@@ -570,7 +580,7 @@ static int rm_expand(const char *value, const char **out, int max)
 
 	if (strcmp(value, "all"))
 		return 0;
-	rmap_walker_foreach(ops, i)
+	rmap_walker_foreach (ops, i)
 		if (n < max)
 			out[n++] = ops->name;
 	return n;
@@ -592,7 +602,7 @@ static void rm_help(FILE *f)
 	int i;
 
 	fprintf(f, "walkers (-w NAME[:KEY=VALUE,...]; an option there overrides the --option):\n");
-	rmap_walker_foreach(ops, i) {
+	rmap_walker_foreach (ops, i) {
 		fprintf(f, "  %-13s %s\n", ops->name, ops->summary);
 		if (ops->options_help)
 			fprintf(f, "  %-13s   options: %s\n", "", ops->options_help);
@@ -601,6 +611,7 @@ static void rm_help(FILE *f)
 
 #define OPT(field) offsetof(struct rm_opts, field)
 
+/* clang-format off */
 static const struct wl_option rm_options[] = {
 	{ .name = "walker", .short_name = 'w', .type = WL_TEXT, .flags = WL_REPEAT,
 	  .def = "lockless", .metavar = "SPEC", .offset = OPT(walker),
@@ -644,15 +655,15 @@ static const struct wl_option rm_options[] = {
 	  .offset = OPT(cpus), .help = "explicit OS CPUs for walkers, then writers" },
 	{ 0 },
 };
+/* clang-format on */
 
 const struct workload workload_rmap = {
 	.name = "rmap",
 	.summary = "rmap write-protect walks, locked vs lockless (nulls), under spte churn",
-	.description =
-		"Walkers write-protect gfn after gfn through per-gfn rmaps while writers\n"
-		"add and remove sptes under mmu_lock.  Writes summary.csv (a row per\n"
-		"repetition), hist/*.csv (restarts-*.csv counts restarts per walk in its\n"
-		"value_ns column), meta.json.",
+	.description = "Walkers write-protect gfn after gfn through per-gfn rmaps while writers\n"
+		       "add and remove sptes under mmu_lock.  Writes summary.csv (a row per\n"
+		       "repetition), hist/*.csv (restarts-*.csv counts restarts per walk in its\n"
+		       "value_ns column), meta.json.",
 	.options = rm_options,
 	.columns = rm_columns,
 	.opts_size = sizeof(struct rm_opts),

@@ -40,20 +40,27 @@
 
 #define MAX_READER_COUNTS 64
 #define MAX_READERS 4096
-#define READ_BATCH 256          /* the stop flag is checked once per batch */
+#define READ_BATCH 256 /* the stop flag is checked once per batch */
 #define OBJ_MAGIC 0x5ca1ab1eu
 
 /* ---- primitives ---- */
 
-enum prim_kind { K_SRCU, K_URCU, K_RWLOCK, K_MUTEX, K_REFCOUNT };
+enum prim_kind {
+	K_SRCU,
+	K_URCU,
+	K_RWLOCK,
+	K_MUTEX,
+	K_REFCOUNT
+};
 
 struct primitive {
 	const char *name;
 	enum prim_kind kind;
-	enum srcu_flavour flavour;   /* K_SRCU */
+	enum srcu_flavour flavour; /* K_SRCU */
 };
 
 /* srcu-<flavour> for every flavour of lib/srcu, then the references. */
+/* clang-format off */
 static const struct primitive primitives[] = {
 #define SRCU_PRIMITIVE(e, n) { "srcu-" n, K_SRCU, SRCU_FLAVOUR_##e },
 	SRCU_FLAVOURS(SRCU_PRIMITIVE)
@@ -63,13 +70,18 @@ static const struct primitive primitives[] = {
 	{ "mutex", K_MUTEX, 0 },
 	{ "refcount", K_REFCOUNT, 0 },
 };
+/* clang-format on */
 #define NPRIMS ARRAY_SIZE(primitives)
 
 /* What -p/--primitives means when not given (`all` adds srcu-classic,
  * whose normal grace period takes three membarrier(GLOBAL) calls). */
 #define DEFAULT_PRIMITIVES "srcu-mb,srcu-fast,urcu-memb,rwlock,mutex,refcount"
 
-enum loop { LOOP_PLAIN, LOOP_RCUTORTURE, LOOP_COUNT };
+enum loop {
+	LOOP_PLAIN,
+	LOOP_RCUTORTURE,
+	LOOP_COUNT
+};
 static const char *const loop_names[] = { "plain", "rcutorture", NULL };
 
 static const char *const placement_names[] = { "compact", "spread", NULL };
@@ -87,7 +99,7 @@ struct srcu_opts {
 	int placement;
 	const char *loops;
 	uint64_t hz;
-	int expedited;              /* enum srcu_expedited: srcu-classic's */
+	int expedited; /* enum srcu_expedited: srcu-classic's */
 };
 
 /* The options' lists, parsed. */
@@ -99,12 +111,15 @@ struct plan {
 	int gp_readers;
 };
 
+/* clang-format off */
 enum {
 	COL_PRIMITIVE, COL_READERS, COL_CRITICAL, COL_REPETITION, COL_READ_PAIR_NS,
 	COL_READ_PAIRS_PER_S, COL_GP_KIND, COL_READERS_STATE, COL_IDLE_FAST_PATH, COL_GP_SAMPLES,
 	COL_GP_P50, COL_GP_P99, COL_GP_MAX, COL_GP_MEAN, COL_READ_PAIR_CPU_NS, COL_LOOP,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct wl_column srcu_columns[] = {
 	[COL_PRIMITIVE] = { "primitive", WL_COL_TEXT, "" },
 	[COL_READERS] = { "readers", WL_COL_UINT, "threads" },
@@ -124,6 +139,7 @@ static const struct wl_column srcu_columns[] = {
 	[COL_LOOP] = { "loop", WL_COL_TEXT, "" },
 	{ 0 },
 };
+/* clang-format on */
 
 /* ---- option lists ---- */
 
@@ -136,8 +152,8 @@ static int find_primitive(const char *name)
 }
 
 /* Calls @fn for each comma-separated item of @list; -1 if one refuses. */
-static int for_each_item(const char *list, int (*fn)(void *arg, const char *item, char *err,
-						     size_t errlen),
+static int for_each_item(const char *list,
+			 int (*fn)(void *arg, const char *item, char *err, size_t errlen),
 			 void *arg, char *err, size_t errlen)
 {
 	char item[64];
@@ -316,7 +332,7 @@ struct read_shared {
 	struct read_obj obj;
 	/* the protected pointer of the rcutorture loop */
 	struct read_obj *_Atomic ptr;
-	struct read_result *results;      /* one per reader */
+	struct read_result *results; /* one per reader */
 	/* The shared reference count: the one cache line every reader bounces. */
 	_Alignas(CACHELINE) atomic_long refcount;
 };
@@ -332,44 +348,43 @@ static uint64_t thread_cpu_ns(void)
 #define STOPPED() atomic_load_explicit(&sh->stop, memory_order_relaxed)
 
 /* lock; [critical section]; unlock, READ_BATCH at a time. */
-#define PLAIN_LOOP(lock_stmt, unlock_stmt)                                      \
-	while (!STOPPED()) {                                                    \
-		for (int k_ = 0; k_ < READ_BATCH; k_++) {                       \
-			lock_stmt;                                              \
-			if (cs)                                                 \
-				spin_for_ns(cs);                                \
-			unlock_stmt;                                            \
-		}                                                               \
-		res->reads += READ_BATCH;                                       \
+#define PLAIN_LOOP(lock_stmt, unlock_stmt)                \
+	while (!STOPPED()) {                              \
+		for (int k_ = 0; k_ < READ_BATCH; k_++) { \
+			lock_stmt;                        \
+			if (cs)                           \
+				spin_for_ns(cs);          \
+			unlock_stmt;                      \
+		}                                         \
+		res->reads += READ_BATCH;                 \
 	}
 
 /* As liburcu's rcutorture readers: dereference the protected pointer and
  * check the object inside the section, count each read in memory. */
-#define RCUTORTURE_LOOP(lock_stmt, unlock_stmt)                                 \
-	while (!STOPPED()) {                                                    \
-		for (int k_ = 0; k_ < READ_BATCH; k_++) {                       \
-			const struct read_obj *p_;                              \
-			lock_stmt;                                              \
-			/* acquire: rcu_dereference */                          \
+#define RCUTORTURE_LOOP(lock_stmt, unlock_stmt)                                    \
+	while (!STOPPED()) {                                                       \
+		for (int k_ = 0; k_ < READ_BATCH; k_++) {                          \
+			const struct read_obj *p_;                                 \
+			lock_stmt;                                                 \
+			/* acquire: rcu_dereference */                             \
 			p_ = atomic_load_explicit(&sh->ptr, memory_order_acquire); \
-			if (p_->magic != OBJ_MAGIC)                             \
-				res->errors++;                                  \
-			if (cs)                                                 \
-				spin_for_ns(cs);                                \
-			unlock_stmt;                                            \
-			res->reads++;                                           \
-		}                                                               \
+			if (p_->magic != OBJ_MAGIC)                                \
+				res->errors++;                                     \
+			if (cs)                                                    \
+				spin_for_ns(cs);                                   \
+			unlock_stmt;                                               \
+			res->reads++;                                              \
+		}                                                                  \
 	}
 
-#define READ_LOOP(lock_stmt, unlock_stmt)                                       \
-	do {                                                                    \
-		if (sh->loop == LOOP_RCUTORTURE) {                              \
-			RCUTORTURE_LOOP(lock_stmt, unlock_stmt)                 \
-		} else {                                                        \
-			PLAIN_LOOP(lock_stmt, unlock_stmt)                      \
-		}                                                               \
+#define READ_LOOP(lock_stmt, unlock_stmt)                       \
+	do {                                                    \
+		if (sh->loop == LOOP_RCUTORTURE) {              \
+			RCUTORTURE_LOOP(lock_stmt, unlock_stmt) \
+		} else {                                        \
+			PLAIN_LOOP(lock_stmt, unlock_stmt)      \
+		}                                               \
 	} while (0)
-
 
 static void read_srcu(struct read_shared *sh, struct read_result *res, uint64_t cs)
 {
@@ -429,7 +444,7 @@ static void read_worker(struct worker *w)
 }
 
 struct read_figures {
-	double wall_ns, cpu_ns, pairs_per_s;   /* per pair, mean over readers */
+	double wall_ns, cpu_ns, pairs_per_s; /* per pair, mean over readers */
 };
 
 static int srcu_domain_init(struct srcu_struct *sp, enum srcu_flavour f, bool idle_path,
@@ -460,8 +475,8 @@ static int pick_cpus(const struct srcu_opts *o, int n, int *cpus, char *err, siz
 }
 
 /* Starts the readers, lets them run for the duration, stops them. */
-static int read_run_readers(const struct srcu_opts *o, struct read_shared *sh, int n,
-			    char *err, size_t errlen)
+static int read_run_readers(const struct srcu_opts *o, struct read_shared *sh, int n, char *err,
+			    size_t errlen)
 {
 	struct workers g;
 	int *cpus = calloc((size_t)n, sizeof(*cpus));
@@ -578,7 +593,9 @@ static void read_print(struct wl_ctx *ctx, const struct srcu_opts *o, const stru
 {
 	size_t n = 0;
 
-	wl_printf(ctx, "Read side, %s loop: wall-clock ns per lock/unlock pair per reader (median of %llu), critical section %llu ns\n",
+	wl_printf(ctx,
+		  "Read side, %s loop: wall-clock ns per lock/unlock pair per reader (median of "
+		  "%llu), critical section %llu ns\n",
 		  loop_names[loop], (unsigned long long)o->repetitions,
 		  (unsigned long long)o->critical_ns);
 	wl_printf(ctx, "%-12s", "primitive");
@@ -621,9 +638,10 @@ static int read_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struc
 
 				wl_progress(ctx, "read side, %s loop, round %llu: %s, %llu readers",
 					    loop_names[loop], (unsigned long long)r + 1,
-					    primitives[pi].name, (unsigned long long)pl->readers[i]);
-				rc = read_cell(o, &primitives[pi], loop, (int)pl->readers[i], &f, err,
-					       errlen);
+					    primitives[pi].name,
+					    (unsigned long long)pl->readers[i]);
+				rc = read_cell(o, &primitives[pi], loop, (int)pl->readers[i], &f,
+					       err, errlen);
 				if (rc)
 					break;
 				wall[n * o->repetitions + r] = f.wall_ns;
@@ -641,7 +659,12 @@ static int read_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struc
 
 /* ---- grace periods ---- */
 
-enum gp_kind { GP_SYNC, GP_EXPEDITED, GP_CALL, GP_KIND_COUNT };
+enum gp_kind {
+	GP_SYNC,
+	GP_EXPEDITED,
+	GP_CALL,
+	GP_KIND_COUNT
+};
 static const char *const gp_kind_names[] = { "sync", "expedited", "call" };
 
 /* One grace-period cell. */
@@ -757,7 +780,8 @@ static int gp_sample(const struct gp_cell *c, struct srcu_struct *sp, struct gp_
 	if (urcu)
 		urcu_memb_synchronize_rcu();
 	else
-		rc = c->kind == GP_EXPEDITED ? synchronize_srcu_expedited(sp) : synchronize_srcu(sp);
+		rc = c->kind == GP_EXPEDITED ? synchronize_srcu_expedited(sp)
+					     : synchronize_srcu(sp);
 	histogram_record(cb->h, now_ns() - t0);
 	return rc;
 }
@@ -838,7 +862,7 @@ static int gp_rep(const struct srcu_opts *o, const struct gp_cell *c, int n, str
 	if (n)
 		rc = gp_readers_start(o, &gr, &g, n, &started, err, errlen);
 	if (c->prim->kind == K_URCU)
-		urcu_memb_unregister_thread();   /* the updater is not a reader */
+		urcu_memb_unregister_thread(); /* the updater is not a reader */
 	if (!rc)
 		rc = gp_measure(o, c, gr.srcu, h, err, errlen);
 	if (started) {
@@ -891,13 +915,15 @@ static int gp_cells(const struct plan *pl, struct gp_cell *cells)
 			continue;
 		for (int kind = 0; kind < GP_KIND_COUNT; kind++) {
 			if (p->kind == K_URCU && kind == GP_EXPEDITED)
-				continue;   /* liburcu has no expedited variant */
+				continue; /* liburcu has no expedited variant */
 			for (int busy = 0; busy < 2; busy++)
 				for (int fastpath = 1; fastpath >= 0; fastpath--) {
 					/* the idle fast path only matters with idle readers */
-					if ((!fastpath && (!has_idle_path || busy)) || n == MAX_GP_CELLS)
+					if ((!fastpath && (!has_idle_path || busy)) ||
+					    n == MAX_GP_CELLS)
 						continue;
-					cells[n++] = (struct gp_cell){ p, (enum gp_kind)kind, busy, fastpath };
+					cells[n++] = (struct gp_cell){ p, (enum gp_kind)kind, busy,
+								       fastpath };
 				}
 		}
 	}
@@ -911,12 +937,16 @@ static int gp_report(struct wl_ctx *ctx, const struct gp_cell *c, const struct h
 
 	wl_printf(ctx, "%-12s %-10s %-6s %-5s %10.1f %10.1f %10.1f\n", c->prim->name,
 		  gp_kind_names[c->kind], c->busy ? "busy" : "idle",
-		  !*idle ? "-" : c->idle_path ? "on" : "off",
+		  !*idle	 ? "-"
+		  : c->idle_path ? "on"
+				 : "off",
 		  histogram_quantile(merged, 0.50) / 1e3, histogram_quantile(merged, 0.99) / 1e3,
 		  merged->max / 1e3);
 	return wl_save_histogram(ctx, merged, "gp-%s-%s-%s%s", c->prim->name,
 				 gp_kind_names[c->kind], c->busy ? "busy" : "idle",
-				 *idle == '0' ? "-nofastpath" : "") ? WL_ERROR : 0;
+				 *idle == '0' ? "-nofastpath" : "")
+		       ? WL_ERROR
+		       : 0;
 }
 
 /* One round: a repetition of every cell, merged into @merged[c]. */
@@ -945,8 +975,8 @@ static int gp_round(struct wl_ctx *ctx, const struct srcu_opts *o, const struct 
  * Every grace-period cell.  As on the read side, repetitions are the outer
  * loop: each round measures every cell back to back.
  */
-static int gp_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl,
-		    char *err, size_t errlen)
+static int gp_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl, char *err,
+		    size_t errlen)
 {
 	struct gp_cell cells[MAX_GP_CELLS];
 	int n = gp_cells(pl, cells), rc = 0;
@@ -962,7 +992,9 @@ static int gp_table(struct wl_ctx *ctx, const struct srcu_opts *o, const struct 
 	for (uint64_t r = 0; r < o->repetitions && !rc; r++)
 		rc = gp_round(ctx, o, pl, cells, n, r, h, merged, err, errlen);
 	if (!rc) {
-		wl_printf(ctx, "Grace periods: latency in us, %llu samples x %llu repetitions, %d reader(s)\n",
+		wl_printf(ctx,
+			  "Grace periods: latency in us, %llu samples x %llu repetitions, %d "
+			  "reader(s)\n",
 			  (unsigned long long)o->gp_samples, (unsigned long long)o->repetitions,
 			  pl->gp_readers);
 		wl_printf(ctx, "%-12s %-10s %-6s %-5s %10s %10s %10s\n", "primitive", "kind",
@@ -1015,8 +1047,8 @@ static void srcu_fallback_notice(struct wl_ctx *ctx, const struct srcu_opts *o,
 	struct srcu_struct sp;
 	int f = SRCU_FLAVOUR_FAST;
 
-	if (!pl->prim[f] || srcu_domain_init(&sp, SRCU_FLAVOUR_FAST, true, o, "bench", err,
-					       sizeof(err)))
+	if (!pl->prim[f] ||
+	    srcu_domain_init(&sp, SRCU_FLAVOUR_FAST, true, o, "bench", err, sizeof(err)))
 		return;
 	if (srcu_flavour_of(&sp) != SRCU_FLAVOUR_FAST) {
 		wl_notice(ctx, "%s", err);
@@ -1027,15 +1059,14 @@ static void srcu_fallback_notice(struct wl_ctx *ctx, const struct srcu_opts *o,
 
 /* srcu-classic: its expedited sync_func, and at which priority the
  * stop-cpus stoppers ran (SCHED_FIFO needs privileges). */
-static void srcu_classic_meta(struct wl_ctx *ctx, const struct srcu_opts *o,
-			      const struct plan *pl)
+static void srcu_classic_meta(struct wl_ctx *ctx, const struct srcu_opts *o, const struct plan *pl)
 {
 	char err[256];
 	struct srcu_struct sp;
 	int f = SRCU_FLAVOUR_CLASSIC;
 
-	if (!pl->prim[f] || srcu_domain_init(&sp, SRCU_FLAVOUR_CLASSIC, false, o, "meta", err,
-					       sizeof(err)))
+	if (!pl->prim[f] ||
+	    srcu_domain_init(&sp, SRCU_FLAVOUR_CLASSIC, false, o, "meta", err, sizeof(err)))
 		return;
 	wl_meta(ctx, "srcu_expedited", "\"%s\"", srcu_expedited_of(&sp));
 	wl_meta(ctx, "srcu_stopper_priority", "\"%s\"", srcu_stopper_priority(&sp));
@@ -1065,7 +1096,9 @@ static int srcu_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errl
 		return rc;
 	for (size_t i = 0; i < pl.nreaders; i++)
 		if (pl.readers[i] > (uint64_t)ncpu && !o->cpus)
-			wl_notice(ctx, "warning: %llu readers on %d CPUs: overcommitted, readers share CPUs",
+			wl_notice(ctx,
+				  "warning: %llu readers on %d CPUs: overcommitted, readers share "
+				  "CPUs",
 				  (unsigned long long)pl.readers[i], ncpu);
 	srcu_fallback_notice(ctx, o, &pl);
 	srcu_classic_meta(ctx, o, &pl);
@@ -1080,6 +1113,7 @@ static int srcu_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errl
 
 #define OPT(field) offsetof(struct srcu_opts, field)
 
+/* clang-format off */
 static const struct wl_option srcu_options[] = {
 	{ .name = "primitives", .short_name = 'p', .type = WL_TEXT, .metavar = "LIST",
 	  .offset = OPT(primitives), .check_value = check_primitives,
@@ -1125,6 +1159,7 @@ static const struct wl_option srcu_options[] = {
 		  "try_stop_cpus of 2012) or membarrier (PRIVATE_EXPEDITED alone)" },
 	{ 0 },
 };
+/* clang-format on */
 
 const struct workload workload_srcu = {
 	.name = "srcu",

@@ -40,30 +40,30 @@ struct va_params {
 	uint32_t nvcpus, lookup_batch;
 	int iterators, lookupers, nthreads;
 	uint64_t steady_ns, create_interval_ns;
-	int *cpus;                    /* creator, iterators, lookups */
+	int *cpus; /* creator, iterators, lookups */
 	char cpus_text[256];
 };
 
 struct va_result {
-	struct histogram pass_ns;     /* steady passes: ns per whole pass */
-	struct histogram lookup_ns;   /* steady: ns per lookup, batch means */
-	struct histogram create_ns;   /* ns per add */
+	struct histogram pass_ns;   /* steady passes: ns per whole pass */
+	struct histogram lookup_ns; /* steady: ns per lookup, batch means */
+	struct histogram create_ns; /* ns per add */
 	uint64_t passes, pass_ns_total, visited, passes_during_creation;
 	uint64_t lookups, lookup_ns_total;
-	uint64_t bad_passes;          /* steady passes that did not see N */
-	uint64_t bad_lookups;         /* lookups that returned a wrong vCPU */
-	uint64_t creation_ns;         /* wall time to create all N */
-	uint64_t footprint_bytes;     /* array structure at N */
+	uint64_t bad_passes;	  /* steady passes that did not see N */
+	uint64_t bad_lookups;	  /* lookups that returned a wrong vCPU */
+	uint64_t creation_ns;	  /* wall time to create all N */
+	uint64_t footprint_bytes; /* array structure at N */
 };
 
 /* One thread's private state and figures; merged after the threads stop. */
 struct va_thread {
 	_Alignas(CACHELINE) struct va_run *run;
-	struct histogram hist;        /* pass_ns, lookup_ns or create_ns */
+	struct histogram hist; /* pass_ns, lookup_ns or create_ns */
 	uint64_t passes, pass_ns_total, visited, passes_during_creation;
 	uint64_t lookups, lookup_ns_total;
 	uint64_t bad_passes, bad_lookups;
-	int add_error;                /* creator: -errno of a failed add */
+	int add_error; /* creator: -errno of a failed add */
 	int failed;
 };
 
@@ -75,7 +75,7 @@ struct va_run {
 	/* set by the creator once all N are added; read by the others to tell
 	 * the steady phase from creation */
 	_Alignas(CACHELINE) atomic_int created_all;
-	atomic_int stop;              /* set by the main thread */
+	atomic_int stop; /* set by the main thread */
 	uint64_t creation_ns;
 };
 
@@ -214,8 +214,10 @@ static int va_merge(struct va_run *run, struct va_result *res, char *err, size_t
 				snprintf(err, errlen, "a reader could not register");
 			rc = -1;
 		}
-		histogram_merge(i == 0 ? &res->create_ns :
-				i <= p->iterators ? &res->pass_ns : &res->lookup_ns, &t->hist);
+		histogram_merge(i == 0		    ? &res->create_ns
+				: i <= p->iterators ? &res->pass_ns
+						    : &res->lookup_ns,
+				&t->hist);
 		res->passes += t->passes;
 		res->pass_ns_total += t->pass_ns_total;
 		res->visited += t->visited;
@@ -251,8 +253,7 @@ static int va_threads(struct va_run *run, char *err, size_t errlen)
 	return 0;
 }
 
-static int va_measure(const struct va_params *p, struct va_result *res, char *err,
-		      size_t errlen)
+static int va_measure(const struct va_params *p, struct va_result *res, char *err, size_t errlen)
 {
 	struct va_run run = { .p = p };
 	int rc = -1;
@@ -291,6 +292,7 @@ out:
 
 /* ---- the table ---- */
 
+/* clang-format off */
 enum {
 	COL_WORKLOAD, COL_STRATEGY, COL_VCPUS, COL_MAX_VCPUS, COL_CHUNK_SIZE, COL_RADIX_BITS,
 	COL_INITIAL_CAPACITY, COL_RETIRE, COL_SRCU_FLAVOUR, COL_ITERATORS, COL_LOOKUPERS,
@@ -301,7 +303,9 @@ enum {
 	COL_CREATE_NS_P50, COL_CREATE_NS_P99, COL_CREATE_NS_MAX, COL_CREATION_MS,
 	COL_FOOTPRINT_BYTES, COL_BAD_PASSES, COL_BAD_LOOKUPS,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct wl_column va_columns[] = {
 	[COL_WORKLOAD] = { "workload", WL_COL_TEXT, "" },
 	[COL_STRATEGY] = { "strategy", WL_COL_TEXT, "" },
@@ -342,6 +346,7 @@ static const struct wl_column va_columns[] = {
 	[COL_BAD_LOOKUPS] = { "bad_lookups", WL_COL_UINT, "" },
 	{ 0 },
 };
+/* clang-format on */
 
 static const char *const placement_names[] = { "compact", "spread", NULL };
 static const char *const flavour_names[] = { "mb", "fast", NULL };
@@ -531,7 +536,8 @@ static int va_rep(struct wl_ctx *ctx, const struct va_params *p, uint64_t rep, c
 		goto out;
 	rc = 0;
 	if (r->bad_passes || r->bad_lookups) {
-		wl_notice(ctx, "%llu passes missed or misread vCPUs, %llu lookups returned a wrong vCPU",
+		wl_notice(ctx,
+			  "%llu passes missed or misread vCPUs, %llu lookups returned a wrong vCPU",
 			  (unsigned long long)r->bad_passes, (unsigned long long)r->bad_lookups);
 		rc = WL_FAILED;
 	}
@@ -549,7 +555,9 @@ static int va_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errlen
 	if (rc || (rc = va_pick_cpus(&p, &over, err, errlen)))
 		return rc;
 	if (over)
-		wl_notice(ctx, "warning: %d threads on fewer CPUs (overcommitted); figures include preemption",
+		wl_notice(ctx,
+			  "warning: %d threads on fewer CPUs (overcommitted); figures include "
+			  "preemption",
 			  p.nthreads);
 	wl_progress(ctx, "%s, %u vCPUs", p.ops->name, p.nvcpus);
 	for (uint64_t rep = 1; rep <= o->reps && rc <= 0; rep++) {
@@ -576,7 +584,7 @@ static int va_expand(const char *value, const char **out, int max)
 
 	if (strcmp(value, "all"))
 		return 0;
-	vcpu_array_foreach(ops, i)
+	vcpu_array_foreach (ops, i)
 		if (n < max)
 			out[n++] = ops->name;
 	return n;
@@ -599,8 +607,9 @@ static void va_help(FILE *f)
 	const struct vcpu_array_ops *ops;
 	int i;
 
-	fprintf(f, "strategies (-s NAME[:KEY=VALUE,...]; an option there overrides the --option):\n");
-	vcpu_array_foreach(ops, i) {
+	fprintf(f,
+		"strategies (-s NAME[:KEY=VALUE,...]; an option there overrides the --option):\n");
+	vcpu_array_foreach (ops, i) {
 		fprintf(f, "  %-10s %s\n", ops->name, ops->summary);
 		if (ops->options_help)
 			fprintf(f, "  %-10s   options: %s\n", "", ops->options_help);
@@ -609,6 +618,7 @@ static void va_help(FILE *f)
 
 #define OPT(field) offsetof(struct va_opts, field)
 
+/* clang-format off */
 static const struct wl_option va_options[] = {
 	{ .name = "strategy", .short_name = 's', .type = WL_TEXT, .flags = WL_REPEAT,
 	  .def = "chunked", .metavar = "SPEC", .offset = OPT(strategy),
@@ -650,15 +660,15 @@ static const struct wl_option va_options[] = {
 	  .offset = OPT(cpus), .help = "explicit OS CPUs for creator, iterators, lookups" },
 	{ 0 },
 };
+/* clang-format on */
 
 const struct workload workload_vcpu_array = {
 	.name = "vcpu-array",
 	.summary = "dynamic vCPU array strategies: kick-all passes, lookups, creation",
-	.description =
-		"A creator adds vCPUs up to N while iterators run \"kick every vCPU\"\n"
-		"passes and lookup threads fetch vCPUs by index; after creation the\n"
-		"steady phase is measured.  Writes summary.csv (a row per repetition),\n"
-		"hist/*.csv, meta.json.",
+	.description = "A creator adds vCPUs up to N while iterators run \"kick every vCPU\"\n"
+		       "passes and lookup threads fetch vCPUs by index; after creation the\n"
+		       "steady phase is measured.  Writes summary.csv (a row per repetition),\n"
+		       "hist/*.csv, meta.json.",
 	.options = va_options,
 	.columns = va_columns,
 	.opts_size = sizeof(struct va_opts),

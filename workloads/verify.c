@@ -34,8 +34,8 @@
 #include "workloads/common_options.h"
 #include "workloads/workload.h"
 
-#define VERIFY_REPORT_MAX 5    /* lost pages described on stderr per cell */
-#define VERIFY_ROUND_WAIT_NS 2000000ull   /* most a round waits for vCPU progress */
+#define VERIFY_REPORT_MAX 5		/* lost pages described on stderr per cell */
+#define VERIFY_ROUND_WAIT_NS 2000000ull /* most a round waits for vCPU progress */
 
 struct verify_opts {
 	const char *strategy;
@@ -56,22 +56,22 @@ struct verify_opts {
 	uint64_t seed;
 	uint64_t fault_delay_ns, mark_delay_ns, harvest_delay_ns;
 	int mmu, mmu_wp, fault_delivery;
-	int vm_srcu;                /* vm_options.srcu */
-	int srcu_expedited;         /* vm_options.srcu_expedited */
+	int vm_srcu;	    /* vm_options.srcu */
+	int srcu_expedited; /* vm_options.srcu_expedited */
 };
 
 struct verify_result {
 	uint64_t rounds;
-	uint64_t pages_verified;       /* pages compared: every page, every round, and at the end */
-	uint64_t pages_lost;           /* late_pages + final_mismatches */
-	uint64_t late_pages;           /* written, never reported in time */
-	uint64_t final_mismatches;     /* destination != source after the final harvest */
+	uint64_t pages_verified;   /* pages compared: every page, every round, and at the end */
+	uint64_t pages_lost;	   /* late_pages + final_mismatches */
+	uint64_t late_pages;	   /* written, never reported in time */
+	uint64_t final_mismatches; /* destination != source after the final harvest */
 	uint64_t pages_reported;
 	uint64_t writes, faults;
 	double seconds;
-	char mmu[32];                  /* vm_mmu_name */
+	char mmu[32]; /* vm_mmu_name */
 	char vm_srcu[16];
-	double fault_floor_ns;         /* < 0: none */
+	double fault_floor_ns; /* < 0: none */
 };
 
 /* A vCPU's side of the handshake, on a line of its own: whether it could
@@ -79,7 +79,7 @@ struct verify_result {
 struct verify_progress {
 	_Alignas(CACHELINE) _Atomic uint64_t writes;
 	atomic_int begun;
-	char err[160];                 /* why it could not begin */
+	char err[160]; /* why it could not begin */
 };
 
 struct verify_state {
@@ -87,20 +87,23 @@ struct verify_state {
 	struct wl_ctx *ctx;
 	struct vm *vm;
 	struct dirty_log *log;
-	uint8_t *dest;             /* the destination image */
-	uint64_t *deadline;        /* per page: round by which it must be reported, 0: none */
-	unsigned long *dirty;      /* the harvest */
-	uint64_t *writes;          /* per vCPU, filled when it stops */
+	uint8_t *dest;	      /* the destination image */
+	uint64_t *deadline;   /* per page: round by which it must be reported, 0: none */
+	unsigned long *dirty; /* the harvest */
+	uint64_t *writes;     /* per vCPU, filled when it stops */
 	struct verify_progress *progress;
 	unsigned lag;
 	unsigned reported_lost;
 };
 
+/* clang-format off */
 enum {
 	COL_STRATEGY, COL_FAULT, COL_VCPUS, COL_ROUNDS, COL_VERIFIED, COL_LOST, COL_WRITES,
 	COL_FAULTS, COL_SECONDS, COL_MMU, COL_MMU_MECHANISM, COL_VM_SRCU, COL_FAULT_FLOOR_NS,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct wl_column verify_columns[] = {
 	[COL_STRATEGY] = { "strategy", WL_COL_TEXT, "", WL_SHOW, NULL, 32 },
 	[COL_FAULT] = { "fault", WL_COL_TEXT, "", WL_SHOW, NULL, 6 },
@@ -117,6 +120,7 @@ static const struct wl_column verify_columns[] = {
 	[COL_FAULT_FLOOR_NS] = { "fault_floor_ns", WL_COL_REAL, "ns", WL_SHOW, "%.0f", 14 },
 	{ 0 },
 };
+/* clang-format on */
 
 /* ---- the vCPUs ---- */
 
@@ -163,7 +167,8 @@ static int wait_begun(struct verify_state *st, char *err, size_t errlen)
 		struct verify_progress *pr = &st->progress[i];
 		int b;
 
-		for (unsigned n = 0; !(b = atomic_load_explicit(&pr->begun, memory_order_acquire)); n++)
+		for (unsigned n = 0; !(b = atomic_load_explicit(&pr->begun, memory_order_acquire));
+		     n++)
 			vm_backoff(n);
 		if (b < 0) {
 			snprintf(err, errlen, "%s", pr->err);
@@ -216,7 +221,8 @@ static uint64_t wait_for_writes(struct verify_state *st, uint64_t last, uint64_t
 
 	for (unsigned n = 0;; n++) {
 		sum = total_progress(st, &started);
-		if (first ? started : (sum - last >= min_writes || now_ns() - t0 > VERIFY_ROUND_WAIT_NS))
+		if (first ? started
+			  : (sum - last >= min_writes || now_ns() - t0 > VERIFY_ROUND_WAIT_NS))
 			return sum;
 		vm_backoff(n);
 	}
@@ -226,9 +232,12 @@ static void report_lost(struct verify_state *st, const char *why, uint64_t gfn, 
 			uint64_t dst, uint64_t round)
 {
 	if (st->reported_lost++ < VERIFY_REPORT_MAX)
-		wl_notice(st->ctx, "%s: lost page gfn %llu (%s): source 0x%llx, destination 0x%llx, round %llu",
+		wl_notice(st->ctx,
+			  "%s: lost page gfn %llu (%s): source 0x%llx, destination 0x%llx, round "
+			  "%llu",
 			  dirty_log_spec(st->log), (unsigned long long)gfn, why,
-			  (unsigned long long)src, (unsigned long long)dst, (unsigned long long)round);
+			  (unsigned long long)src, (unsigned long long)dst,
+			  (unsigned long long)round);
 }
 
 /* A page the harvest reported clean: its value must match its copy, or
@@ -248,7 +257,7 @@ static void check_clean(struct verify_state *st, uint64_t gfn, uint64_t round,
 	} else if (round >= st->deadline[gfn]) {
 		report_lost(st, "written but not reported in time", gfn, v, d[0], round);
 		res->late_pages++;
-		d[0] = v;              /* counted once */
+		d[0] = v; /* counted once */
 		st->deadline[gfn] = 0;
 	}
 }
@@ -263,7 +272,8 @@ static void verify_round(struct verify_state *st, uint64_t round, bool final,
 		if (!final)
 			res->pages_verified++;
 		if (bitmap_test(st->dirty, gfn)) {
-			copy_page(st->dest + (gfn << PAGE_SHIFT), vm->guest_base + (gfn << PAGE_SHIFT));
+			copy_page(st->dest + (gfn << PAGE_SHIFT),
+				  vm->guest_base + (gfn << PAGE_SHIFT));
 			st->deadline[gfn] = 0;
 			res->pages_reported++;
 		} else if (!final) {
@@ -309,7 +319,8 @@ static int verify_rounds(struct verify_state *st, struct verify_result *res, cha
 
 			if (rc) {
 				snprintf(err, errlen, "memslot update under %s failed: %s",
-					 workload_memslot_protect(o->memslot_protect, o->vm_srcu), strerror(-rc));
+					 workload_memslot_protect(o->memslot_protect, o->vm_srcu),
+					 strerror(-rc));
 				return -1;
 			}
 		}
@@ -350,7 +361,7 @@ static void memory_options(const struct verify_opts *o, struct guest_memory_opti
 	memset(mo, 0, sizeof(*mo));
 	mo->bytes = o->bytes;
 	mo->backing = (enum guest_backing)o->backing;
-	(void)workload_numa_parse(o->numa, &mo->numa, &mo->numa_node);   /* checked */
+	(void)workload_numa_parse(o->numa, &mo->numa, &mo->numa_node); /* checked */
 }
 
 /* Bytes the verifier needs beside the guest: the destination image, the
@@ -495,7 +506,8 @@ static int verify_check(const void *opts, char *err, size_t errlen)
 	int over;
 
 	if (!o->strategy) {
-		snprintf(err, errlen, "--strategy: give at least one (dlbench verify --help lists them)");
+		snprintf(err, errlen,
+			 "--strategy: give at least one (dlbench verify --help lists them)");
 		return WL_BAD_INPUT;
 	}
 	if (!strcmp(o->strategy, DIRTY_LOG_NONE)) {
@@ -504,7 +516,8 @@ static int verify_check(const void *opts, char *err, size_t errlen)
 	}
 	if (npages % o->slots || (npages / o->slots) % 64) {
 		snprintf(err, errlen,
-			 "--slots: %llu bytes do not split into %llu memslots of a multiple of 64 pages (256 KiB) each",
+			 "--slots: %llu bytes do not split into %llu memslots of a multiple of 64 "
+			 "pages (256 KiB) each",
 			 (unsigned long long)o->bytes, (unsigned long long)o->slots);
 		return WL_BAD_INPUT;
 	}
@@ -533,7 +546,8 @@ static int verify_run(const void *opts, struct wl_ctx *ctx, char *err, size_t er
 
 	if (wl_cell_index(ctx) == 0) {
 		memset(&verify_total, 0, sizeof(verify_total));
-		wl_printf(ctx, "memslot protection: %s%s\n", workload_memslot_protect(o->memslot_protect, o->vm_srcu),
+		wl_printf(ctx, "memslot protection: %s%s\n",
+			  workload_memslot_protect(o->memslot_protect, o->vm_srcu),
 			  o->memslot_updates ? ", table replaced after every round" : "");
 	}
 	if (workload_pick_cpus((int)o->vcpus, (enum placement)o->placement, o->cpus, cpus, &over,
@@ -581,10 +595,13 @@ static void verify_finish(struct wl_ctx *ctx, int status)
 static const char *const placement_names[] = { "compact", "spread", NULL };
 
 #define OPT(field) offsetof(struct verify_opts, field)
-#define DELAY_OPTION(opt_name, field, text)                                               \
-	{ .name = opt_name, .type = WL_UINT, .def = "0", .min = 0, .max = 1e9, .metavar = "NS", \
-	  .offset = OPT(field), .help = text }
+#define DELAY_OPTION(opt_name, field, text)                                          \
+	{                                                                            \
+		.name = opt_name, .type = WL_UINT, .def = "0", .min = 0, .max = 1e9, \
+		.metavar = "NS", .offset = OPT(field), .help = text                  \
+	}
 
+/* clang-format off */
 static const struct wl_option verify_options[] = {
 	{ .name = "strategy", .short_name = 's', .type = WL_TEXT, .flags = WL_REPEAT | WL_EXPAND_OPTIONAL,
 	  .metavar = "SPEC", .offset = OPT(strategy),
@@ -643,17 +660,17 @@ static const struct wl_option verify_options[] = {
 	WL_SRCU_EXPEDITED_OPTION(struct verify_opts, srcu_expedited),
 	{ 0 },
 };
+/* clang-format on */
 
 const struct workload workload_verify = {
 	.name = "verify",
 	.summary = "prove no dirty page is lost: every dirty-log strategy, both fault paths",
-	.description =
-		"vCPU threads write sequence numbers into guest pages while a harvester\n"
-		"copies every page the strategy reports dirty into a destination image;\n"
-		"after the vCPUs stop and a final harvest, the destination must equal the\n"
-		"source byte for byte, and every page written after a harvest must be\n"
-		"reported by the next one (plus the strategy's declared lag).\n"
-		"Exit status: 0 no page lost, 1 pages lost, 2 bad input.",
+	.description = "vCPU threads write sequence numbers into guest pages while a harvester\n"
+		       "copies every page the strategy reports dirty into a destination image;\n"
+		       "after the vCPUs stop and a final harvest, the destination must equal the\n"
+		       "source byte for byte, and every page written after a harvest must be\n"
+		       "reported by the next one (plus the strategy's declared lag).\n"
+		       "Exit status: 0 no page lost, 1 pages lost, 2 bad input.",
 	.options = verify_options,
 	.columns = verify_columns,
 	.opts_size = sizeof(struct verify_opts),

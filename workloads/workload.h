@@ -38,6 +38,7 @@
 
 #include "lib/util/histogram.h"
 
+/* clang-format off */
 enum wl_type {
 	WL_FLAG,      /* no argument */
 	WL_UINT,      /* decimal or 0x integer */
@@ -47,10 +48,11 @@ enum wl_type {
 	WL_CHOICE,    /* one of @choices */
 	WL_TEXT,      /* a string, checked by @check_value when set */
 };
+/* clang-format on */
 
 /* wl_option.flags */
-#define WL_LIST   (1u << 0)   /* a list or range: one cell per value */
-#define WL_REPEAT (1u << 1)   /* repeatable: one cell per occurrence */
+#define WL_LIST (1u << 0)   /* a list or range: one cell per value */
+#define WL_REPEAT (1u << 1) /* repeatable: one cell per occurrence */
 /* The values the expand hook made of `all` (every strategy) are
  * optional: a cell that @check refuses because of one of them (a strategy
  * this kernel lacks, one that does not fit this machine) is left out with
@@ -60,16 +62,16 @@ enum wl_type {
 #define WL_EXPAND_OPTIONAL (1u << 2)
 
 struct wl_option {
-	const char *name;          /* long name without "--"; also the config key */
-	int short_name;            /* 0: none */
+	const char *name; /* long name without "--"; also the config key */
+	int short_name;	  /* 0: none */
 	enum wl_type type;
 	unsigned flags;
-	const char *def;           /* default as typed on the command line; NULL: none */
-	double min, max;           /* numbers: inclusive range; both 0: unbounded */
-	const char *const *choices;  /* WL_CHOICE: NULL-terminated */
-	const char *metavar;       /* "N", "SIZE", "LIST"... (NULL: from the type) */
-	const char *help;          /* one line or more, '\n' between lines */
-	size_t offset;             /* where the value goes in the options structure */
+	const char *def;	    /* default as typed on the command line; NULL: none */
+	double min, max;	    /* numbers: inclusive range; both 0: unbounded */
+	const char *const *choices; /* WL_CHOICE: NULL-terminated */
+	const char *metavar;	    /* "N", "SIZE", "LIST"... (NULL: from the type) */
+	const char *help;	    /* one line or more, '\n' between lines */
+	size_t offset;		    /* where the value goes in the options structure */
 	/* Optional, WL_TEXT: validates one value; -1 with a line in @err. */
 	int (*check_value)(const char *value, char *err, size_t errlen);
 	/* Optional, WL_REPEAT: replaces one value by several (e.g. `all` by
@@ -82,38 +84,40 @@ struct wl_option {
 	void (*action)(FILE *f);
 };
 
+/* clang-format off */
 enum wl_col_type {
 	WL_COL_TEXT,
 	WL_COL_UINT,
 	WL_COL_INT,
 	WL_COL_REAL,
 };
+/* clang-format on */
 
 /* wl_column.flags */
-#define WL_SHOW (1u << 0)          /* also a column of the stdout table */
+#define WL_SHOW (1u << 0) /* also a column of the stdout table */
 
 struct wl_column {
 	const char *name;
 	enum wl_col_type type;
-	const char *unit;          /* "ns", "bytes", "1/s", "" ... (documentation) */
+	const char *unit; /* "ns", "bytes", "1/s", "" ... (documentation) */
 	unsigned flags;
-	const char *format;        /* WL_COL_REAL: printf format (default "%.3f") */
-	int width;                 /* WL_SHOW: field width on stdout (0: the default) */
+	const char *format; /* WL_COL_REAL: printf format (default "%.3f") */
+	int width;	    /* WL_SHOW: field width on stdout (0: the default) */
 };
 
 struct wl_ctx;
 
 /* run's return values besides 0 */
-#define WL_FAILED    1     /* ran, and measured a failure (verify: lost pages); exit 1 */
-#define WL_ERROR    -1     /* could not run (a thread, pinning): exit 1 */
-#define WL_BAD_INPUT -2    /* bad input or too few resources: exit 2 */
+#define WL_FAILED 1	/* ran, and measured a failure (verify: lost pages); exit 1 */
+#define WL_ERROR -1	/* could not run (a thread, pinning): exit 1 */
+#define WL_BAD_INPUT -2 /* bad input or too few resources: exit 2 */
 
 struct workload {
-	const char *name;          /* dlbench NAME, and results/<time>-NAME */
-	const char *summary;       /* one line for dlbench --help */
-	const char *description;   /* the paragraph of NAME --help */
-	const struct wl_option *options;   /* ends with { 0 } */
-	const struct wl_column *columns;   /* ends with { 0 } */
+	const char *name;		 /* dlbench NAME, and results/<time>-NAME */
+	const char *summary;		 /* one line for dlbench --help */
+	const char *description;	 /* the paragraph of NAME --help */
+	const struct wl_option *options; /* ends with { 0 } */
+	const struct wl_column *columns; /* ends with { 0 } */
 	size_t opts_size;
 	/* false: prints its table only, creates no results directory (and
 	 * has no --out) */
@@ -149,24 +153,22 @@ int wl_row_end(struct wl_ctx *ctx);
 
 /* Saves @h as hist/<name>.csv of the results directory (value_ns,count);
  * nothing when the workload writes no results.  -1 with a message. */
-__attribute__((format(printf, 3, 4)))
-int wl_save_histogram(struct wl_ctx *ctx, const struct histogram *h, const char *name_fmt, ...);
+__attribute__((format(printf, 3, 4))) int wl_save_histogram(struct wl_ctx *ctx,
+							    const struct histogram *h,
+							    const char *name_fmt, ...);
 
 /* Adds `"key": <json>` to meta.json (@json_fmt formats a JSON value:
  * "\"%s\"", "%d" ...).  A key added again replaces the earlier value. */
-__attribute__((format(printf, 3, 4)))
-void wl_meta(struct wl_ctx *ctx, const char *key, const char *json_fmt, ...);
+__attribute__((format(printf, 3, 4))) void wl_meta(struct wl_ctx *ctx, const char *key,
+						   const char *json_fmt, ...);
 
 /* Human-readable lines on stdout (kernel-style phase lines and notes). */
-__attribute__((format(printf, 2, 3)))
-void wl_printf(struct wl_ctx *ctx, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void wl_printf(struct wl_ctx *ctx, const char *fmt, ...);
 /* A warning or notice on stderr, one line, prefixed with the command. */
-__attribute__((format(printf, 2, 3)))
-void wl_notice(struct wl_ctx *ctx, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void wl_notice(struct wl_ctx *ctx, const char *fmt, ...);
 /* Progress on stderr, shown only when stderr is a terminal outside CI;
  * overwritten by the next progress line. */
-__attribute__((format(printf, 2, 3)))
-void wl_progress(struct wl_ctx *ctx, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void wl_progress(struct wl_ctx *ctx, const char *fmt, ...);
 
 /* The cell being run (0-based) and the number of cells. */
 size_t wl_cell_index(const struct wl_ctx *ctx);

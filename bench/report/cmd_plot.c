@@ -330,7 +330,8 @@ const char *plot_parse_args(int argc, char **argv, const char **scripts, int *no
 			break;
 		case 'P':
 			if (!no_plots) /* `plot --no-plots` */
-				cli_die("bad option: %s (dlbench %s --help)", argv[optind - 1], cmd);
+				cli_die("bad option: %s (dlbench %s --help)", argv[optind - 1],
+					cmd);
 			*no_plots = 1;
 			break;
 		case 'h':
@@ -348,7 +349,8 @@ const char *plot_parse_args(int argc, char **argv, const char **scripts, int *no
 
 int cmd_plot(int argc, char **argv)
 {
-	const char *scripts = NULL, *dir = plot_parse_args(argc, argv, &scripts, NULL, usage, "plot");
+	const char *scripts = NULL,
+		   *dir = plot_parse_args(argc, argv, &scripts, NULL, usage, "plot");
 	struct plot_outcome o;
 	int n;
 

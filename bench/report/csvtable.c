@@ -90,7 +90,7 @@ int csv_table_read(struct csv_table *t, const char *path)
 			continue;
 		n = csv_split_line(line, &fields);
 		if (n < 0)
-			continue;       /* a torn line: skip it */
+			continue; /* a torn line: skip it */
 		if (!t->header) {
 			t->header = fields;
 			t->ncols = (size_t)n;
@@ -146,6 +146,7 @@ int csv_number(const char *s, double *v)
 }
 
 /* Numeric columns that the workloads write to say what was measured. */
+/* clang-format off */
 static const char *const known_parameters[] = {
 	"iteration", "readers", "vcpus",
 	"critical_section_ns", "slot_bytes", "dirty_percent", "bytes_per_vcpu", "slots",
@@ -158,6 +159,7 @@ static const char *const known_parameters[] = {
 	"harvest_interval_ns", "duration_ns", "harvester_cpu", "overlap", "gp_samples",
 	"idle_fast_path", "floor_passes", NULL
 };
+/* clang-format on */
 
 static int same_key(const char *key, const char *col)
 {

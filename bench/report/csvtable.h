@@ -12,7 +12,7 @@ struct csv_table {
 	size_t ncols;
 	char **header;
 	size_t nrows;
-	char ***rows;           /* rows[r][c]; short rows are padded with "" */
+	char ***rows; /* rows[r][c]; short rows are padded with "" */
 };
 
 /* Reads @path.  Returns -1 (errno set, nothing to free) if it cannot be

@@ -71,13 +71,12 @@ static void cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
-int meta_write(const char *dir, int argc, char **argv, const char *workload,
-	       const char *extra)
+int meta_write(const char *dir, int argc, char **argv, const char *workload, const char *extra)
 {
 	struct results_file rf;
 	struct utsname u;
-	char cmd[8192], model[256], topo[512], thp[256], thp_defrag[256],
-	     hugepages[64], hugesize[64], host[256], date[64];
+	char cmd[8192], model[256], topo[512], thp[256], thp_defrag[256], hugepages[64],
+		hugesize[64], host[256], date[64];
 	time_t t = time(NULL);
 	struct tm tm;
 	FILE *f;
@@ -131,7 +130,8 @@ int meta_write(const char *dir, int argc, char **argv, const char *workload,
 	json_string(f, model);
 	fprintf(f, ",\n  \"topology\": ");
 	json_string(f, topo);
-	fprintf(f, ",\n  \"packages\": %d,\n  \"cores\": %d,\n  \"pus\": %d,\n  \"usable_cpus\": %d",
+	fprintf(f,
+		",\n  \"packages\": %d,\n  \"cores\": %d,\n  \"pus\": %d,\n  \"usable_cpus\": %d",
 		topology_packages(), topology_cores(), topology_pus(), topology_cpu_count());
 	fprintf(f, ",\n  \"numa_nodes\": %d",
 		numa_available() < 0 ? 1 : numa_num_configured_nodes());

@@ -11,8 +11,7 @@
  * CPU model and hwloc topology, NUMA nodes, THP and hugetlb settings, and
  * @extra (NULL or `"key": value, ...` pairs without braces) for the
  * workload's own facts.  Returns -1 with a message on error. */
-int meta_write(const char *dir, int argc, char **argv, const char *workload,
-	       const char *extra);
+int meta_write(const char *dir, int argc, char **argv, const char *workload, const char *extra);
 
 /* Writes @s as a JSON string literal. */
 void json_string(FILE *f, const char *s);

@@ -10,9 +10,9 @@
 #include <stdio.h>
 
 struct plot_outcome {
-	char plots[PATH_MAX]; /* the plots directory ("" when none rendered) */
+	char plots[PATH_MAX];  /* the plots directory ("" when none rendered) */
 	char report[PATH_MAX]; /* the report ("" when it could not be written) */
-	int rendered; /* plots rendered */
+	int rendered;	       /* plots rendered */
 };
 
 /* Renders every plot whose data DIR holds into a new DIR/plots/ (or

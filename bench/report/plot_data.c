@@ -150,7 +150,7 @@ struct sel {
 	const struct csv_table *t;
 	char *const *keys;
 	size_t nkeys;
-	char *rows; /* rows[r]: row r is drawn */
+	char *rows;  /* rows[r]: row r is drawn */
 	char *facet; /* facet[c]: column c splits panels */
 	char *label; /* label[c]: column c names series apart */
 };

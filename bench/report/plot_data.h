@@ -22,7 +22,7 @@
 
 struct plot_block {
 	char label[256]; /* the legend entry */
-	char key[128]; /* the series value: its style */
+	char key[128];	 /* the series value: its style */
 	size_t npoints;
 	double *x;
 	double **y; /* the samples of each point */

@@ -12,7 +12,7 @@
 
 struct plot_env {
 	const char *scripts; /* plots/ of the suite */
-	const char *outdir; /* the results' plots directory */
+	const char *outdir;  /* the results' plots directory */
 	const char *machine; /* for the titles */
 	const char *date;
 	int log_fd; /* run.log, or -1 */

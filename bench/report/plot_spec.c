@@ -6,6 +6,7 @@
 /* Panels: one per fault path (and MMU mode, where a run has both). */
 #define FAULT_FACETS "fault_path,mmu"
 
+/* clang-format off */
 const struct plot_spec plot_specs[] = {
 	{ .name = "getlog-vs-size",
 	  .script = "getlog-size",
@@ -267,6 +268,7 @@ const struct plot_spec plot_specs[] = {
 		 "last descriptor. On 2 CPUs a walker and more than one writer overcommit "
 		 "the machine. Bars are 95% bootstrap intervals of the median." },
 };
+/* clang-format on */
 
 const size_t plot_nspecs = sizeof(plot_specs) / sizeof(plot_specs[0]);
 

@@ -10,8 +10,8 @@
 
 struct plot_style {
 	char colour[8]; /* #rrggbb */
-	int pt; /* gnuplot point type */
-	int dt; /* gnuplot dash type: 1 solid */
+	int pt;		/* gnuplot point type */
+	int dt;		/* gnuplot dash type: 1 solid */
 };
 
 struct style_entry {

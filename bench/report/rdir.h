@@ -35,9 +35,9 @@ void rdir_pairs_free(struct rdir_pair *p, size_t n);
 
 struct rdir_summary {
 	char workload[128];
-	char path[PATH_MAX]; /* its summary.csv */
+	char path[PATH_MAX];	/* its summary.csv */
 	char histdir[PATH_MAX]; /* its hist/ */
-	int run_layout; /* hist names carry <scenario>-<cell>-r<rep>- */
+	int run_layout;		/* hist names carry <scenario>-<cell>-r<rep>- */
 };
 /* The summaries of @dir, workloads in name order.  Returns the count;
  * free(*out). */

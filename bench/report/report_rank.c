@@ -28,12 +28,13 @@ struct rank_figure {
 	const char *figure;
 	const char *what;
 	int higher_better;
-	const char *floor_col; /* the floor: a column of the same rows */
+	const char *floor_col;	  /* the floor: a column of the same rows */
 	const char *floor_series; /* or the rows of this strategy */
-	const char *pool; /* columns pooled with the repetitions */
+	const char *pool;	  /* columns pooled with the repetitions */
 	const char *plot;
 };
 
+/* clang-format off */
 static const struct rank_figure figures[] = {
 	{ "harvest", NULL, "strategy", "get_log_ns", "get-log time", 0, "floor_ns", NULL, "rep",
 	  "harvest-getlog-vs-dirty" },
@@ -60,6 +61,7 @@ static const struct rank_figure figures[] = {
 	{ "rmap", NULL, "walker", "walks_per_s", "walks per second", 1, NULL, NULL, NULL,
 	  "rmap-walks" },
 };
+/* clang-format on */
 
 struct entry {
 	const char *name;
@@ -216,7 +218,7 @@ static void write_table(FILE *f, const struct rank_figure *fig, struct entries *
 struct scope {
 	const struct csv_table *t;
 	const struct rank_figure *fig;
-	char *cond; /* cond[c]: column c tells conditions apart */
+	char *cond;	     /* cond[c]: column c tells conditions apart */
 	int sc, fc, yc, flc; /* series, scenario, figure, floor columns */
 };
 

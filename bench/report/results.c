@@ -29,8 +29,7 @@ int results_pathf(char *buf, size_t len, const char *fmt, ...)
 	return 0;
 }
 
-int results_dir_create(char *path, size_t len, const char *requested,
-		       const char *name)
+int results_dir_create(char *path, size_t len, const char *requested, const char *name)
 {
 	char stamp[32];
 	time_t t = time(NULL);
@@ -43,11 +42,13 @@ int results_dir_create(char *path, size_t len, const char *requested,
 		}
 		if (mkdir(path, 0777) != 0) {
 			if (errno == EEXIST)
-				fprintf(stderr, "dlbench: --out %s already exists; results are never overwritten, choose a new directory\n",
+				fprintf(stderr,
+					"dlbench: --out %s already exists; results are never "
+					"overwritten, choose a new directory\n",
 					path);
 			else
-				fprintf(stderr, "dlbench: cannot create --out %s: %s\n",
-					path, strerror(errno));
+				fprintf(stderr, "dlbench: cannot create --out %s: %s\n", path,
+					strerror(errno));
 			return -1;
 		}
 		return 0;
@@ -66,8 +67,7 @@ int results_dir_create(char *path, size_t len, const char *requested,
 		if (mkdir(path, 0777) == 0)
 			return 0;
 		if (errno != EEXIST) {
-			fprintf(stderr, "dlbench: cannot create %s: %s\n", path,
-				strerror(errno));
+			fprintf(stderr, "dlbench: cannot create %s: %s\n", path, strerror(errno));
 			return -1;
 		}
 	}
@@ -214,7 +214,9 @@ int results_dir_lock(const char *dir)
 		long holder = errno == EWOULDBLOCK ? lock_holder(fd) : 0;
 
 		if (errno == EWOULDBLOCK)
-			fprintf(stderr, "dlbench: %s is in use by another dlbench (pid %ld); wait for it to finish\n",
+			fprintf(stderr,
+				"dlbench: %s is in use by another dlbench (pid %ld); wait for it "
+				"to finish\n",
 				dir, holder);
 		else
 			fprintf(stderr, "dlbench: cannot lock %s: %s\n", path, strerror(errno));

@@ -11,16 +11,15 @@
 
 /* snprintf for paths: returns 0, or -1 (with *buf cut short) when the path
  * does not fit in @len.  The one path-format helper of the front. */
-__attribute__((format(printf, 3, 4)))
-int results_pathf(char *buf, size_t len, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int results_pathf(char *buf, size_t len, const char *fmt,
+							...);
 
 /* Creates the run directory.  With @requested (a --out value) that exact
  * path, which must not exist yet; otherwise results/<UTC timestamp>-<name>
  * with a -2, -3... suffix if a run in the same second already took it.
  * Writes the path to @path.  On error prints one line on stderr naming the
  * path and returns -1. */
-int results_dir_create(char *path, size_t len, const char *requested,
-		       const char *name);
+int results_dir_create(char *path, size_t len, const char *requested, const char *name);
 
 struct results_file {
 	FILE *f;
@@ -51,8 +50,9 @@ struct histogram;
 /* Writes @h as <dir>/<rel> in the results layout (temporary name, renamed
  * when complete, never replacing a file); @rel is a printf format such as
  * "hist/%s-stall.csv".  Returns -1 with a message on error. */
-__attribute__((format(printf, 3, 4)))
-int results_save_histogram(const struct histogram *h, const char *dir, const char *rel, ...);
+__attribute__((format(printf, 3, 4))) int results_save_histogram(const struct histogram *h,
+								 const char *dir, const char *rel,
+								 ...);
 
 /*
  * Takes an exclusive lock on results directory @dir (flock on <dir>/.lock,

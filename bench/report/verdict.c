@@ -151,6 +151,7 @@ static const char *workload_of(const struct config *cf, const char *scenario)
 
 /* ---- expect */
 
+/* clang-format off */
 enum lhs {
 	LHS_A,
 	LHS_B,
@@ -158,12 +159,15 @@ enum lhs {
 	LHS_A_OVER_B,
 	LHS_CROSSOVER
 };
+/* clang-format on */
+/* clang-format off */
 enum op {
 	OP_LT,
 	OP_LE,
 	OP_GT,
 	OP_GE
 };
+/* clang-format on */
 
 struct expect {
 	enum lhs lhs;

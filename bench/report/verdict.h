@@ -33,12 +33,14 @@
 
 #include <stddef.h>
 
+/* clang-format off */
 enum verdict_outcome {
 	VERDICT_REPRODUCED,
 	VERDICT_NOT_REPRODUCED,
 	VERDICT_INCONCLUSIVE,
 	VERDICT_NO_DATA,
 };
+/* clang-format on */
 
 struct claim {
 	char name[96];
@@ -49,7 +51,7 @@ struct verdict {
 	struct claim c;
 	enum verdict_outcome outcome;
 	char measured[768]; /* the figure with its interval, or what was found */
-	char why[256]; /* the reason when inconclusive or no data */
+	char why[256];	    /* the reason when inconclusive or no data */
 };
 
 /* "reproduced", "not reproduced", "inconclusive", "no data". */

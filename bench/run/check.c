@@ -21,7 +21,9 @@ static int workload_of(struct runner *r, size_t i)
 	const struct workload *w = workload_find(s->workload);
 
 	if (!w && dlbench_is_command(s->workload)) {
-		fprintf(stderr, "%s:%d: '%s' is not a workload but a dlbench command (dlbench --help lists the workloads)\n",
+		fprintf(stderr,
+			"%s:%d: '%s' is not a workload but a dlbench command (dlbench --help lists "
+			"the workloads)\n",
 			r->cfg.path, s->workload_line, s->workload);
 		return -1;
 	}
@@ -74,7 +76,9 @@ int run_validate(struct runner *r)
 			const struct matrix_param *p = &s->params[k];
 
 			if (!workload_option(r->wl[i], p->key)) {
-				fprintf(stderr, "%s:%d: unknown key '%s' for workload '%s' (dlbench %s --help lists its options)\n",
+				fprintf(stderr,
+					"%s:%d: unknown key '%s' for workload '%s' (dlbench %s "
+					"--help lists its options)\n",
 					r->cfg.path, p->line, p->key, s->workload, s->workload);
 				return -1;
 			}

@@ -43,7 +43,7 @@
 struct run_opts {
 	const char *out, *resume, *config, *shard;
 	bool dry, noplot;
-	struct emit_opts emit;          /* emit.kind NULL: run */
+	struct emit_opts emit; /* emit.kind NULL: run */
 };
 
 static void usage(FILE *f)
@@ -51,7 +51,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: dlbench run [OPTIONS] CONFIG\n"
 		"       dlbench run --resume DIR\n"
-		"       dlbench run CONFIG --emit parallel|slurm --shards N [--hosts LIST] [--shared]\n\n"
+		"       dlbench run CONFIG --emit parallel|slurm --shards N [--hosts LIST] "
+		"[--shared]\n\n"
 		"Runs the benchmark matrix of CONFIG (an INI file, see configs/ and\n"
 		"bench/run/matrix.h): every run of every cell in its own process with a\n"
 		"time limit, results in a new results/<timestamp>-<config>/, then the plots.\n\n"
@@ -118,21 +119,45 @@ static void parse_opts(struct run_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->emit.max_runs = RUN_DEFAULT_MAX_RUNS;
-	opterr = 0;     /* one line of our own on bad options */
+	opterr = 0; /* one line of our own on bad options */
 	while ((c = getopt_long(argc, argv, "o:r:nPh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': o->out = optarg; break;
-		case 'r': o->resume = optarg; break;
-		case 'n': o->dry = true; break;
-		case 'P': o->noplot = true; break;
-		case 1: o->emit.max_runs = parse_max_runs(optarg); break;
-		case 2: o->shard = optarg; break;
-		case 3: o->emit.kind = optarg; break;
-		case 4: o->emit.shards = (unsigned)cli_u64("--shards", optarg, 1, 100000); break;
-		case 5: o->emit.hosts = optarg; break;
-		case 6: o->emit.shared = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: cli_die("bad option or missing value: %s (dlbench run --help)", argv[optind - 1]);
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'r':
+			o->resume = optarg;
+			break;
+		case 'n':
+			o->dry = true;
+			break;
+		case 'P':
+			o->noplot = true;
+			break;
+		case 1:
+			o->emit.max_runs = parse_max_runs(optarg);
+			break;
+		case 2:
+			o->shard = optarg;
+			break;
+		case 3:
+			o->emit.kind = optarg;
+			break;
+		case 4:
+			o->emit.shards = (unsigned)cli_u64("--shards", optarg, 1, 100000);
+			break;
+		case 5:
+			o->emit.hosts = optarg;
+			break;
+		case 6:
+			o->emit.shared = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			cli_die("bad option or missing value: %s (dlbench run --help)",
+				argv[optind - 1]);
 		}
 	}
 	check_opts(o, argc - optind);
@@ -173,10 +198,14 @@ static int check_limit(struct runner *r, size_t max, unsigned emit_shards)
 			s = &r->cfg.scenarios[i];
 		}
 	if (n == SIZE_MAX)
-		fprintf(stderr, "%s:%d: the config asks for more runs than can be counted ([%s] the most)\n",
+		fprintf(stderr,
+			"%s:%d: the config asks for more runs than can be counted ([%s] the "
+			"most)\n",
 			r->cfg.path, s->line, s->name);
 	else
-		fprintf(stderr, "%s:%d: the config asks for %zu runs%s ([%s] %zu), more than %zu; --max-runs N allows more\n",
+		fprintf(stderr,
+			"%s:%d: the config asks for %zu runs%s ([%s] %zu), more than %zu; "
+			"--max-runs N allows more\n",
 			r->cfg.path, s->line, n, r->nshards > 1 || emit_shards ? " in a shard" : "",
 			s->name, big, max);
 	return -1;
@@ -188,11 +217,12 @@ static int resume_setup(struct runner *r, const char *dir, char *config, size_t 
 {
 	char shard[64];
 
-	if (results_pathf(config, len, "%s/config.ini", dir) || results_pathf(r->dir, sizeof(r->dir), "%s", dir))
+	if (results_pathf(config, len, "%s/config.ini", dir) ||
+	    results_pathf(r->dir, sizeof(r->dir), "%s", dir))
 		return -1;
 	if (access(config, R_OK) != 0) {
-		fprintf(stderr, "dlbench run: --resume %s: no %s (not a dlbench run directory)\n", dir,
-			config);
+		fprintf(stderr, "dlbench run: --resume %s: no %s (not a dlbench run directory)\n",
+			dir, config);
 		return -1;
 	}
 	/* held until exit: a second run or --resume on it is refused */
@@ -217,7 +247,8 @@ static int setup(struct runner *r, const struct run_opts *o)
 	} else {
 		snprintf(config, sizeof(config), "%s", o->config);
 		if (o->shard && run_parse_shard(o->shard, &r->shard, &r->nshards)) {
-			fprintf(stderr, "dlbench run: --shard '%s' is not I/N with 0 <= I < N\n", o->shard);
+			fprintf(stderr, "dlbench run: --shard '%s' is not I/N with 0 <= I < N\n",
+				o->shard);
 			return 2;
 		}
 	}
@@ -432,7 +463,9 @@ static int run_matrix(struct runner *r, const struct run_opts *o, int argc, char
 		goto out;
 	if (st.ndone < st.n) {
 		run_log(r->log_fd, "interrupted: %zu of %zu runs done", st.ndone, st.n);
-		fprintf(stderr, "dlbench run: interrupted, %zu of %zu runs done; go on with: dlbench run --resume %s\n",
+		fprintf(stderr,
+			"dlbench run: interrupted, %zu of %zu runs done; go on with: dlbench run "
+			"--resume %s\n",
 			st.ndone, st.n, r->dir);
 		rc = 130;
 		goto out;

@@ -32,7 +32,7 @@
 struct emit {
 	const struct runner *r;
 	const struct emit_opts *o;
-	unsigned n;                     /* shards */
+	unsigned n; /* shards */
 	char exe[PATH_MAX], cwd[PATH_MAX], out[PATH_MAX], extra[64];
 };
 
@@ -41,7 +41,9 @@ static int plain_word(const char *what, const char *s)
 {
 	for (const char *p = s; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("_./+-@:,=%", *p)) {
-			fprintf(stderr, "dlbench run: --emit: %s '%s' holds '%c'; the emitted commands take plain paths (letters, digits, _ . / + - @ : , = %%)\n",
+			fprintf(stderr,
+				"dlbench run: --emit: %s '%s' holds '%c'; the emitted commands "
+				"take plain paths (letters, digits, _ . / + - @ : , = %%)\n",
 				what, s, *p);
 			return -1;
 		}
@@ -109,14 +111,17 @@ static void emit_parallel(const struct emit *e, FILE *f)
 {
 	const char *hosts = e->o->hosts ? e->o->hosts : ":";
 
-	fprintf(f, "# Each host runs one shard at a time (N/HOST in --hosts: N at a time) with\n"
-		   "# %s, which must exist there (a shared or identical install).\n", e->exe);
+	fprintf(f,
+		"# Each host runs one shard at a time (N/HOST in --hosts: N at a time) with\n"
+		"# %s, which must exist there (a shared or identical install).\n",
+		e->exe);
 	if (e->o->shared)
 		fprintf(f, "# The hosts share %s: the shards write into it directly.\n", e->cwd);
 	else
-		fprintf(f, "# The config goes to each host with --transferfile; each shard's results\n"
-			   "# come back with --return and are removed there (--cleanup).  On this\n"
-			   "# machine (`:`) parallel transfers nothing.\n");
+		fprintf(f,
+			"# The config goes to each host with --transferfile; each shard's results\n"
+			"# come back with --return and are removed there (--cleanup).  On this\n"
+			"# machine (`:`) parallel transfers nothing.\n");
 	fprintf(f, "set -u\ncd %s || exit 2\nmkdir -p %s || exit 2\nparallel --sshlogin ", e->cwd,
 		e->out);
 	sshlogins(f, hosts);
@@ -125,30 +130,42 @@ static void emit_parallel(const struct emit *e, FILE *f)
 	else
 		fprintf(f, " --transferfile %s --return %s/shard-{} --cleanup \\\n", e->r->cfg.path,
 			e->out);
-	fprintf(f, "\t'mkdir -p %s && { %s run --no-plot --shard {}/%u%s --out %s/shard-{} %s; [ $? -le 1 ]; }' \\\n"
-		   "\t::: $(seq 0 %u)\n",
+	fprintf(f,
+		"\t'mkdir -p %s && { %s run --no-plot --shard {}/%u%s --out %s/shard-{} %s; [ $? "
+		"-le 1 ]; }' \\\n"
+		"\t::: $(seq 0 %u)\n",
 		e->out, e->exe, e->n, e->extra, e->out, e->r->cfg.path, e->n - 1);
 	fprintf(f, "%s merge %s/merged %s/shard-*\n", e->exe, e->out, e->out);
 }
 
 static void emit_slurm(const struct emit *e, FILE *f)
 {
-	fprintf(f, "# Submit it from a directory every node sees (%s).  Each shard takes a\n"
-		   "# whole node (--exclusive): a benchmark wants no neighbours.\n", e->cwd);
+	fprintf(f,
+		"# Submit it from a directory every node sees (%s).  Each shard takes a\n"
+		"# whole node (--exclusive): a benchmark wants no neighbours.\n",
+		e->cwd);
 	fprintf(f, "set -eu\ncd %s\nmkdir -p %s\n", e->cwd, e->out);
-	fprintf(f, "shards=$(sbatch --parsable <<'DLBENCH_SHARD'\n#!/bin/sh\n"
-		   "#SBATCH --job-name=dlbench-shard\n#SBATCH --array=0-%u\n"
-		   "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --exclusive\n"
-		   "#SBATCH --output=%s/slurm-shard-%%a.log\n", e->n - 1, e->out);
-	fprintf(f, "%s run --no-plot --shard \"$SLURM_ARRAY_TASK_ID/%u\"%s --out \"%s/shard-$SLURM_ARRAY_TASK_ID\" %s\n"
-		   "rc=$?\n[ $rc -le 1 ] && exit 0\nexit $rc\nDLBENCH_SHARD\n)\n",
+	fprintf(f,
+		"shards=$(sbatch --parsable <<'DLBENCH_SHARD'\n#!/bin/sh\n"
+		"#SBATCH --job-name=dlbench-shard\n#SBATCH --array=0-%u\n"
+		"#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --exclusive\n"
+		"#SBATCH --output=%s/slurm-shard-%%a.log\n",
+		e->n - 1, e->out);
+	fprintf(f,
+		"%s run --no-plot --shard \"$SLURM_ARRAY_TASK_ID/%u\"%s --out "
+		"\"%s/shard-$SLURM_ARRAY_TASK_ID\" %s\n"
+		"rc=$?\n[ $rc -le 1 ] && exit 0\nexit $rc\nDLBENCH_SHARD\n)\n",
 		e->exe, e->n, e->extra, e->out, e->r->cfg.path);
-	fprintf(f, "shards=${shards%%%%;*}\n"
-		   "merge=$(sbatch --parsable --job-name=dlbench-merge --dependency=afterok:$shards \\\n"
-		   "\t--ntasks=1 --output=%s/slurm-merge.log \\\n"
-		   "\t--wrap '%s merge %s/merged %s/shard-*')\nmerge=${merge%%%%;*}\n",
+	fprintf(f,
+		"shards=${shards%%%%;*}\n"
+		"merge=$(sbatch --parsable --job-name=dlbench-merge --dependency=afterok:$shards "
+		"\\\n"
+		"\t--ntasks=1 --output=%s/slurm-merge.log \\\n"
+		"\t--wrap '%s merge %s/merged %s/shard-*')\nmerge=${merge%%%%;*}\n",
 		e->out, e->exe, e->out, e->out);
-	fprintf(f, "echo \"submitted: job array $shards (%u shards), merge job $merge; results: %s/merged\"\n",
+	fprintf(f,
+		"echo \"submitted: job array $shards (%u shards), merge job $merge; results: "
+		"%s/merged\"\n",
 		e->n, e->out);
 }
 
@@ -160,7 +177,8 @@ int run_emit(const struct runner *r, const struct emit_opts *o)
 	if (emit_setup(&e))
 		return 2;
 	if (o->shared && !parallel) {
-		fprintf(stderr, "dlbench run: --shared is for --emit parallel (Slurm's nodes share the directory)\n");
+		fprintf(stderr, "dlbench run: --shared is for --emit parallel (Slurm's nodes share "
+				"the directory)\n");
 		return 2;
 	}
 	printf("#!/bin/sh\n# %s: the matrix of %s (%zu runs in %zu scenarios) in %u shards,\n"

@@ -48,7 +48,8 @@ static int copy_file(const char *from, const char *to)
 	int bad;
 
 	if (!out) {
-		fprintf(stderr, "%s: cannot copy %s to %s: %s\n", cli_prog, from, to, strerror(errno));
+		fprintf(stderr, "%s: cannot copy %s to %s: %s\n", cli_prog, from, to,
+			strerror(errno));
 		if (in)
 			fclose(in);
 		return -1;
@@ -73,13 +74,14 @@ int link_tree(const char *from, const char *to)
 	int rc = 0;
 
 	if (lstat(from, &sb) != 0)
-		return 0;       /* nothing there (a run that never started) */
+		return 0; /* nothing there (a run that never started) */
 	if (!S_ISDIR(sb.st_mode)) {
 		if (!S_ISREG(sb.st_mode) || link(from, to) == 0)
 			return 0;
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK)
 			return copy_file(from, to);
-		fprintf(stderr, "%s: cannot link %s to %s: %s\n", cli_prog, from, to, strerror(errno));
+		fprintf(stderr, "%s: cannot link %s to %s: %s\n", cli_prog, from, to,
+			strerror(errno));
 		return -1;
 	}
 	if (mkdir(to, 0777) != 0 || !(d = opendir(from))) {
@@ -140,7 +142,7 @@ void config_base(const char *config, char *buf, size_t len)
 	dot = strrchr(buf, '.');
 	if (dot && dot != buf)
 		*dot = 0;
-	for (char *q = buf; *q; q++)   /* a JSON string and a file name, without escapes */
+	for (char *q = buf; *q; q++) /* a JSON string and a file name, without escapes */
 		if (*q == '"' || *q == '\\' || *q == '/' || (unsigned char)*q < 0x20)
 			*q = '_';
 }

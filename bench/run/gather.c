@@ -166,11 +166,12 @@ static long gather_workload(const char *dir, const struct matrix_config *cfg, co
 	    results_pathf(path, sizeof(path), "%s/summary.csv", sub))
 		return -1;
 	if (stat(path, &sb) == 0)
-		return 0;       /* gathered before this --resume */
+		return 0; /* gathered before this --resume */
 	strcat(path, ".tmp");
-	unlink(path);           /* left by a run killed while gathering */
+	unlink(path); /* left by a run killed while gathering */
 	if (union_columns(dir, cfg, wl, items, n, &cols) ||
-	    (mkdir(sub, 0777) != 0 && errno != EEXIST) || results_file_open(&rf, sub, "summary.csv")) {
+	    (mkdir(sub, 0777) != 0 && errno != EEXIST) ||
+	    results_file_open(&rf, sub, "summary.csv")) {
 		fprintf(stderr, "dlbench: cannot gather into %s: %s\n", sub, strerror(errno));
 		names_free(&cols);
 		return -1;

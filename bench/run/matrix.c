@@ -13,9 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const runner_keys[] = {
-	"workload", "repetitions", "warmup", "seed", "timeout", NULL
-};
+static const char *const runner_keys[] = { "workload", "repetitions", "warmup",
+					   "seed",     "timeout",     NULL };
 
 int matrix_is_runner_key(const char *key)
 {
@@ -71,8 +70,7 @@ struct value_list {
 	size_t n;
 };
 
-static int push_value(struct value_list *l, const char *s, size_t n,
-		      char *err, size_t errlen)
+static int push_value(struct value_list *l, const char *s, size_t n, char *err, size_t errlen)
 {
 	if (l->n >= MATRIX_MAX_VALUES) {
 		set_err(err, errlen, "more than %d values", MATRIX_MAX_VALUES);
@@ -83,8 +81,7 @@ static int push_value(struct value_list *l, const char *s, size_t n,
 	return 0;
 }
 
-static int push_number(struct value_list *l, uint64_t v, int with_suffix,
-		       char *err, size_t errlen)
+static int push_number(struct value_list *l, uint64_t v, int with_suffix, char *err, size_t errlen)
 {
 	static const char suffix[] = "KMGT";
 	char buf[32];
@@ -104,8 +101,7 @@ static int push_number(struct value_list *l, uint64_t v, int with_suffix,
 
 /* An integer with an optional K/M/G/T suffix, or `max`.  Returns -1 if
  * @s is neither; *suffixed tells whether it had a suffix. */
-static int parse_number(const char *s, uint64_t max_cpus, uint64_t *out,
-			int *suffixed, int *is_max)
+static int parse_number(const char *s, uint64_t max_cpus, uint64_t *out, int *suffixed, int *is_max)
 {
 	char *end;
 	unsigned long long v;
@@ -125,12 +121,26 @@ static int parse_number(const char *s, uint64_t max_cpus, uint64_t *out,
 	if (errno)
 		return -1;
 	switch (*end) {
-	case 0: break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	default: return -1;
+	case 0:
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -1;
 	}
 	if (shift) {
 		if (end[1])
@@ -192,8 +202,8 @@ static int split_range(const char *item, char *buf, size_t len, char *parts[3])
 }
 
 /* One range item "START:STEP:END" or "START:END". */
-static int expand_range(struct value_list *l, const char *item, uint64_t max_cpus,
-			char *err, size_t errlen)
+static int expand_range(struct value_list *l, const char *item, uint64_t max_cpus, char *err,
+			size_t errlen)
 {
 	char buf[128], *parts[3];
 	int nparts, sfx_a, sfx_b, max_a, max_b, multiply = 0;
@@ -201,8 +211,8 @@ static int expand_range(struct value_list *l, const char *item, uint64_t max_cpu
 
 	nparts = split_range(item, buf, sizeof(buf), parts);
 	if (nparts < 0) {
-		set_err(err, errlen, "bad range '%s' (START:*FACTOR:END, START:+STEP:END or START:END)",
-			item);
+		set_err(err, errlen,
+			"bad range '%s' (START:*FACTOR:END, START:+STEP:END or START:END)", item);
 		return -1;
 	}
 	if (parse_number(parts[0], max_cpus, &start, &sfx_a, &max_a) || max_a) {
@@ -211,15 +221,15 @@ static int expand_range(struct value_list *l, const char *item, uint64_t max_cpu
 		return -1;
 	}
 	if (parse_number(parts[nparts - 1], max_cpus, &end, &sfx_b, &max_b)) {
-		set_err(err, errlen, "bad range '%s': end '%s' is not a number or 'max'",
-			item, parts[nparts - 1]);
+		set_err(err, errlen, "bad range '%s': end '%s' is not a number or 'max'", item,
+			parts[nparts - 1]);
 		return -1;
 	}
 	if (nparts == 3 && parse_step(item, parts[1], start, &step, &multiply, err, errlen))
 		return -1;
 	if (start > end) {
-		set_err(err, errlen, "bad range '%s': start %llu is greater than end %llu",
-			item, (unsigned long long)start, (unsigned long long)end);
+		set_err(err, errlen, "bad range '%s': start %llu is greater than end %llu", item,
+			(unsigned long long)start, (unsigned long long)end);
 		return -1;
 	}
 	for (uint64_t v = start;;) {
@@ -238,8 +248,8 @@ static int expand_range(struct value_list *l, const char *item, uint64_t max_cpu
 	return 0;
 }
 
-int matrix_expand(const char *text, uint64_t max_cpus, char ***values,
-		  size_t *nvalues, char *err, size_t errlen)
+int matrix_expand(const char *text, uint64_t max_cpus, char ***values, size_t *nvalues, char *err,
+		  size_t errlen)
 {
 	struct value_list l = { 0 };
 	const char *p = text;
@@ -323,9 +333,9 @@ struct load_state {
 	struct matrix_config *cfg;
 	const char *path;
 	FILE *f;
-	int line;               /* line of the text inih is handling now */
-	int section_line;       /* line of the last [section] header read */
-	struct section_seen *seen;      /* every [section] header so far */
+	int line;		   /* line of the text inih is handling now */
+	int section_line;	   /* line of the last [section] header read */
+	struct section_seen *seen; /* every [section] header so far */
 	size_t nseen;
 	uint64_t max_cpus;
 	/* [global] defaults */
@@ -346,7 +356,7 @@ static int load_fail(struct load_state *st, const char *fmt, ...)
 	int n;
 
 	if (st->failed)
-		return 0;       /* the first error is the one reported */
+		return 0; /* the first error is the one reported */
 	n = snprintf(st->err, st->errlen, "%s:%d: ", st->path, st->line);
 	if (n < 0 || (size_t)n >= st->errlen)
 		n = 0;
@@ -354,7 +364,7 @@ static int load_fail(struct load_state *st, const char *fmt, ...)
 	vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	st->failed = 1;
-	return 0;       /* stop inih (ini_stop_on_first_error) */
+	return 0; /* stop inih (ini_stop_on_first_error) */
 }
 
 /* A [section] header on line st->line: remember it, and refuse a name
@@ -432,8 +442,8 @@ static int runner_int(struct load_state *st, const char *key, const char *value,
 		if (!errno && !*end && (!strcmp(key, "seed") || *v <= 100000))
 			return 0;
 	}
-	load_fail(st, "%s = '%s' is not a non-negative integer (a runner key takes one value)",
-		  key, value);
+	load_fail(st, "%s = '%s' is not a non-negative integer (a runner key takes one value)", key,
+		  value);
 	return -1;
 }
 
@@ -461,8 +471,8 @@ static int runner_timeout(struct load_state *st, const char *value, double *time
 }
 
 /* Runner key @key = @value into the fields; 0 or -1 after load_fail. */
-static int runner_key(struct load_state *st, const char *key, const char *value,
-		      unsigned *reps, unsigned *warm, uint64_t *seed, double *timeout)
+static int runner_key(struct load_state *st, const char *key, const char *value, unsigned *reps,
+		      unsigned *warm, uint64_t *seed, double *timeout)
 {
 	unsigned long long v;
 
@@ -487,8 +497,9 @@ static int runner_key(struct load_state *st, const char *key, const char *value,
 static int global_key(struct load_state *st, const char *key, const char *value)
 {
 	if (!matrix_is_runner_key(key) || !strcmp(key, "workload"))
-		return load_fail(st, "unknown key '%s' in [global] (repetitions, warmup, seed, timeout)",
-				 key);
+		return load_fail(
+			st, "unknown key '%s' in [global] (repetitions, warmup, seed, timeout)",
+			key);
 	if (st->cfg->nscenarios)
 		return load_fail(st, "[global] must come before the scenarios");
 	runner_key(st, key, value, &st->repetitions, &st->warmup, &st->seed, &st->timeout_s);
@@ -496,8 +507,7 @@ static int global_key(struct load_state *st, const char *key, const char *value)
 }
 
 /* A key of a claim.NAME section: stored as it is. */
-static int claim_key(struct load_state *st, const char *section, const char *key,
-		     const char *value)
+static int claim_key(struct load_state *st, const char *section, const char *key, const char *value)
 {
 	struct matrix_config *cfg = st->cfg;
 	struct matrix_claim *c = cfg->nclaims ? &cfg->claims[cfg->nclaims - 1] : NULL;
@@ -618,7 +628,8 @@ static void check_loaded(struct load_state *st)
 	for (size_t i = 0; i < cfg->nscenarios && !st->failed; i++)
 		if (!cfg->scenarios[i].workload) {
 			st->line = cfg->scenarios[i].line;
-			load_fail(st, "scenario [%s] has no 'workload = NAME'", cfg->scenarios[i].name);
+			load_fail(st, "scenario [%s] has no 'workload = NAME'",
+				  cfg->scenarios[i].name);
 		}
 	for (size_t i = 0; i < cfg->nclaims && !st->failed; i++) {
 		name = matrix_claim_get(&cfg->claims[i], "scenario", &st->line);
@@ -658,13 +669,19 @@ static FILE *open_config(const char *path, char *err, size_t errlen)
 	return f;
 }
 
-int matrix_load(struct matrix_config *cfg, const char *path, uint64_t max_cpus,
-		char *err, size_t errlen)
+int matrix_load(struct matrix_config *cfg, const char *path, uint64_t max_cpus, char *err,
+		size_t errlen)
 {
 	struct load_state st = {
-		.cfg = cfg, .path = path, .max_cpus = max_cpus,
-		.repetitions = 1, .warmup = 0, .seed = 1, .timeout_s = 300,
-		.err = err, .errlen = errlen,
+		.cfg = cfg,
+		.path = path,
+		.max_cpus = max_cpus,
+		.repetitions = 1,
+		.warmup = 0,
+		.seed = 1,
+		.timeout_s = 300,
+		.err = err,
+		.errlen = errlen,
 	};
 	int rc;
 
@@ -679,7 +696,9 @@ int matrix_load(struct matrix_config *cfg, const char *path, uint64_t max_cpus,
 	fclose(st.f);
 	if (!st.failed && rc > 0) {
 		st.line = rc;
-		load_fail(&st, "not a 'key = value' line, a [section] or a comment (or longer than %d characters)",
+		load_fail(&st,
+			  "not a 'key = value' line, a [section] or a comment (or longer than %d "
+			  "characters)",
 			  ini_max_line - 3);
 	} else if (!st.failed && rc < 0) {
 		load_fail(&st, "cannot parse (out of memory)");
@@ -772,8 +791,7 @@ size_t matrix_runs(const struct matrix_config *cfg)
 	return n;
 }
 
-void matrix_cell_values(const struct matrix_scenario *s, size_t cell,
-			const char **values)
+void matrix_cell_values(const struct matrix_scenario *s, size_t cell, const char **values)
 {
 	for (size_t i = s->nparams; i-- > 0;) {
 		const struct matrix_param *p = &s->params[i];

@@ -83,7 +83,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MATRIX_MAX_VALUES 4096  /* values of one key after expansion */
+#define MATRIX_MAX_VALUES 4096 /* values of one key after expansion */
 #define MATRIX_ERR_LEN 512
 
 struct matrix_param {
@@ -95,7 +95,7 @@ struct matrix_param {
 
 struct matrix_scenario {
 	char *name;
-	int line;               /* of the [section] header */
+	int line; /* of the [section] header */
 	char *workload;
 	int workload_line;
 	unsigned repetitions;
@@ -114,8 +114,8 @@ struct matrix_claim_item {
 };
 
 struct matrix_claim {
-	char *name;             /* the section name, "claim.NAME" */
-	int line;               /* of the [section] header */
+	char *name; /* the section name, "claim.NAME" */
+	int line;   /* of the [section] header */
 	size_t nitems;
 	struct matrix_claim_item *items;
 };
@@ -131,14 +131,14 @@ struct matrix_config {
 /* Expands one value text (list, ranges, `max`) into *values (malloc'd
  * strings, *nvalues of them).  @max_cpus replaces `max`.  On error writes
  * the reason (without file and line) to @err and returns -1. */
-int matrix_expand(const char *text, uint64_t max_cpus, char ***values,
-		  size_t *nvalues, char *err, size_t errlen);
+int matrix_expand(const char *text, uint64_t max_cpus, char ***values, size_t *nvalues, char *err,
+		  size_t errlen);
 
 /* Reads and expands @path, which must be a regular file.  On error writes
  * `FILE:LINE: what` to @err and returns -1 (the config is then empty and
  * needs no free). */
-int matrix_load(struct matrix_config *cfg, const char *path, uint64_t max_cpus,
-		char *err, size_t errlen);
+int matrix_load(struct matrix_config *cfg, const char *path, uint64_t max_cpus, char *err,
+		size_t errlen);
 void matrix_free(struct matrix_config *cfg);
 
 /* Number of cells of a scenario (product of its keys' value counts),
@@ -149,8 +149,7 @@ size_t matrix_cells(const struct matrix_scenario *s);
 size_t matrix_scenario_runs(const struct matrix_scenario *s);
 size_t matrix_runs(const struct matrix_config *cfg);
 /* The value of each param for cell @cell: values[i] for params[i]. */
-void matrix_cell_values(const struct matrix_scenario *s, size_t cell,
-			const char **values);
+void matrix_cell_values(const struct matrix_scenario *s, size_t cell, const char **values);
 
 /* The value of @key in claim @c (NULL if absent), its line in *line. */
 const char *matrix_claim_get(const struct matrix_claim *c, const char *key, int *line);

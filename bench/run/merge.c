@@ -37,18 +37,31 @@
 #include "bench/run/runner.h"
 #include "lib/util/mutant.h"
 
-enum { C_SCENARIO, C_WORKLOAD, C_CELL, C_KIND, C_REP, C_STATUS, C_CODE, C_SECS, C_DIR, C_HOST,
-       C_COUNT };
+enum {
+	C_SCENARIO,
+	C_WORKLOAD,
+	C_CELL,
+	C_KIND,
+	C_REP,
+	C_STATUS,
+	C_CODE,
+	C_SECS,
+	C_DIR,
+	C_HOST,
+	C_COUNT
+};
+/* clang-format off */
 static const char *const journal_cols[C_COUNT] = {
 	"scenario", "workload", "cell", "kind", "repetition", "status", "exit_code", "duration_s",
 	"dir", "host",
 };
+/* clang-format on */
 
 struct source {
 	const char *dir;
-	struct csv_table j;             /* its cells.csv */
-	int col[C_COUNT];               /* -1: absent (host in an older journal) */
-	char host[256];                 /* meta.json's, for rows without one */
+	struct csv_table j; /* its cells.csv */
+	int col[C_COUNT];   /* -1: absent (host in an older journal) */
+	char host[256];	    /* meta.json's, for rows without one */
 	unsigned long long max_cpus;
 	size_t group;
 };
@@ -59,12 +72,12 @@ struct group {
 	struct runner r;
 	struct pending *runs;
 	size_t n;
-	unsigned *cover;                /* per run: rows that name it */
+	unsigned *cover; /* per run: rows that name it */
 };
 
-struct record {                         /* one journal row, placed */
+struct record { /* one journal row, placed */
 	size_t group, run, src, row;
-	char name[600];                 /* its name in OUT/cells/ */
+	char name[600]; /* its name in OUT/cells/ */
 };
 
 struct merge {
@@ -74,24 +87,23 @@ struct merge {
 	struct source *src;
 	struct group *groups;
 	struct record *rec;
-	char dir[PATH_MAX], *config;    /* config.ini's text */
+	char dir[PATH_MAX], *config; /* config.ini's text */
 	int log_fd;
 	size_t missing, duplicated, not_ok;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: dlbench merge [-P] OUT DIR...\n\n"
-		"Merges results directories of `dlbench run` (the shards of `run --shard\n"
-		"I/N`, or whole runs of one config on several hosts) into the new\n"
-		"directory OUT: cells.csv and the gathered summaries with a host column,\n"
-		"then the plots and the report.  Every DIR must have run the same config;\n"
-		"merge says which runs are missing and which ran more than once.\n\n"
-		"  -P, --no-plot      do not render the plots\n"
-		"  -h, --help         this text\n\n"
-		"Exit status: 0 when every run is there and succeeded, 1 when some are\n"
-		"missing or failed, 2 when the directories cannot be merged.\n");
+	fprintf(f, "usage: dlbench merge [-P] OUT DIR...\n\n"
+		   "Merges results directories of `dlbench run` (the shards of `run --shard\n"
+		   "I/N`, or whole runs of one config on several hosts) into the new\n"
+		   "directory OUT: cells.csv and the gathered summaries with a host column,\n"
+		   "then the plots and the report.  Every DIR must have run the same config;\n"
+		   "merge says which runs are missing and which ran more than once.\n\n"
+		   "  -P, --no-plot      do not render the plots\n"
+		   "  -h, --help         this text\n\n"
+		   "Exit status: 0 when every run is there and succeeded, 1 when some are\n"
+		   "missing or failed, 2 when the directories cannot be merged.\n");
 }
 
 static char *read_all(const char *path)
@@ -134,7 +146,8 @@ static void open_source(struct merge *m, struct source *s)
 	for (int c = 0; c < C_COUNT; c++) {
 		s->col[c] = csv_table_col(&s->j, journal_cols[c]);
 		if (s->col[c] < 0 && c != C_HOST)
-			cli_die("%s: not a cells.csv journal (no column %s)", path, journal_cols[c]);
+			cli_die("%s: not a cells.csv journal (no column %s)", path,
+				journal_cols[c]);
 	}
 	if (meta_lookup(s->dir, "host", s->host, sizeof(s->host)))
 		snprintf(s->host, sizeof(s->host), "unknown");
@@ -206,7 +219,9 @@ static void place_rows(struct merge *m)
 				(unsigned)strtoul(f[s->col[C_REP]], NULL, 10));
 
 			if (run == SIZE_MAX) {
-				fprintf(stderr, "dlbench merge: %s/cells.csv row %zu names no run of the config; left out\n",
+				fprintf(stderr,
+					"dlbench merge: %s/cells.csv row %zu names no run of the "
+					"config; left out\n",
 					s->dir, row + 2);
 				continue;
 			}
@@ -232,7 +247,8 @@ static void name_records(struct merge *m)
 		if (k == 1)
 			snprintf(rc->name, sizeof(rc->name), "%s", base);
 		else
-			snprintf(rc->name, sizeof(rc->name), "%s-%s-%zu", base, field(m, rc, C_HOST), k);
+			snprintf(rc->name, sizeof(rc->name), "%s-%s-%zu", base,
+				 field(m, rc, C_HOST), k);
 		for (char *p = rc->name; *p; p++)
 			if (*p == '/')
 				*p = '_';
@@ -257,16 +273,19 @@ static void report_cover(struct merge *m)
 					continue;
 				if (count++ < 8) {
 					run_name(&g->r.cfg, &g->runs[i], name, sizeof(name));
-					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-						 count > 1 ? ", " : "", name);
+					snprintf(list + strlen(list), sizeof(list) - strlen(list),
+						 "%s%s", count > 1 ? ", " : "", name);
 				}
 			}
 		}
 		if (pass == 0 && count)
-			fprintf(stderr, "dlbench merge: %zu runs missing (no directory ran them): %s%s\n",
+			fprintf(stderr,
+				"dlbench merge: %zu runs missing (no directory ran them): %s%s\n",
 				count, list, count > 8 ? ", ..." : "");
 		if (pass == 1 && count)
-			fprintf(stderr, "dlbench merge: %zu runs ran more than once (all kept, each with its host): %s%s\n",
+			fprintf(stderr,
+				"dlbench merge: %zu runs ran more than once (all kept, each with "
+				"its host): %s%s\n",
 				count, list, count > 8 ? ", ..." : "");
 		*(pass == 0 ? &m->missing : &m->duplicated) = count;
 	}
@@ -284,9 +303,11 @@ static int link_cells(const struct merge *m)
 		const char *dir = m->src[rc->src].dir, *cell = field(m, rc, C_DIR);
 
 		if (results_pathf(from, sizeof(from), "%s/%s", dir, cell) ||
-		    results_pathf(to, sizeof(to), "%s/cells/%s", m->dir, rc->name) || link_tree(from, to) ||
+		    results_pathf(to, sizeof(to), "%s/cells/%s", m->dir, rc->name) ||
+		    link_tree(from, to) ||
 		    results_pathf(from, sizeof(from), "%s/%s.log", dir, cell) ||
-		    results_pathf(to, sizeof(to), "%s/cells/%s.log", m->dir, rc->name) || link_tree(from, to))
+		    results_pathf(to, sizeof(to), "%s/cells/%s.log", m->dir, rc->name) ||
+		    link_tree(from, to))
 			return -1;
 	}
 	return 0;
@@ -433,12 +454,14 @@ static int write_out(struct merge *m, int argc, char **argv)
 	for (size_t i = 0; i < m->nsrc; i++)
 		run_log(m->log_fd, "merge %s", m->src[i].dir);
 	if (link_cells(m) || write_journal(m) || gather_records(m) || write_meta(m, argc, argv)) {
-		fprintf(stderr, "dlbench merge: could not write %s (%s)\n", m->dir, strerror(errno));
+		fprintf(stderr, "dlbench merge: could not write %s (%s)\n", m->dir,
+			strerror(errno));
 		return 1;
 	}
 	run_log(m->log_fd, "merged %zu runs, %zu missing, %zu more than once, %zu not ok", m->nrec,
 		m->missing, m->duplicated, m->not_ok);
-	printf("results: %s (%zu runs from %zu directories, %zu missing, %zu not ok: see %s/cells.csv)\n",
+	printf("results: %s (%zu runs from %zu directories, %zu missing, %zu not ok: see "
+	       "%s/cells.csv)\n",
 	       m->dir, m->nrec, m->nsrc, m->missing, m->not_ok, m->dir);
 	run_render(m->dir, m->plot);
 	return m->missing || m->not_ok ? 1 : 0;

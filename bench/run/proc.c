@@ -86,8 +86,8 @@ static int prepare(struct runner *r, const char *name, const char *outdir, const
 		return 0;
 	fd = open(logpath, O_WRONLY | O_APPEND | O_CLOEXEC);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	snprintf(line, sizeof(line), "\n==== %s: %s again (the attempt above was interrupted) ====\n",
-		 stamp, name);
+	snprintf(line, sizeof(line),
+		 "\n==== %s: %s again (the attempt above was interrupted) ====\n", stamp, name);
 	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
 		fprintf(stderr, "dlbench run: cannot write %s: %s\n", logpath, strerror(errno));
 		if (fd >= 0)
@@ -107,7 +107,7 @@ static void exec_child(char **argv, int logfd, pid_t runner_pid)
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != runner_pid)
-		_exit(127);     /* the runner died before prctl */
+		_exit(127); /* the runner died before prctl */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
@@ -122,8 +122,8 @@ static void exec_child(char **argv, int logfd, pid_t runner_pid)
 }
 
 /* Starts run @p with its output into @logpath; the child's pid, or -1. */
-static pid_t spawn(struct runner *r, const struct pending *p, const char *name,
-		   const char *outdir, const char *logpath)
+static pid_t spawn(struct runner *r, const struct pending *p, const char *name, const char *outdir,
+		   const char *logpath)
 {
 	char **argv = run_argv(r, p, outdir), cmdline[8192], *word0 = argv[0];
 	pid_t pid, self = getpid();
@@ -186,8 +186,8 @@ static int wait_run(struct runner *r, const struct progress *pr, pid_t pid, cons
 	}
 }
 
-static enum run_status classify(struct runner *r, const char *name, const char *outdir,
-				int status, int timed_out, int *code)
+static enum run_status classify(struct runner *r, const char *name, const char *outdir, int status,
+				int timed_out, int *code)
 {
 	char probe[PATH_MAX + 16];
 	struct stat sb;

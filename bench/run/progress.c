@@ -53,8 +53,8 @@ void show_progress(const struct runner *r, const struct progress *pr, const char
 		fmt_duration(left, sizeof(left),
 			     pr->spent / (double)pr->finished * (double)(pr->total - pr->done) -
 				     (now - run_started));
-	fprintf(stderr, "\r\033[K[%zu/%zu] %s (%s)  about %s left%s", pr->done, pr->total, name,
-		el, left, stopping ? "  [stopping after this run; ^C again abandons it]" : "");
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s (%s)  about %s left%s", pr->done, pr->total, name, el,
+		left, stopping ? "  [stopping after this run; ^C again abandons it]" : "");
 	fflush(stderr);
 }
 

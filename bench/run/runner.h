@@ -32,28 +32,37 @@
  * for millions of processes). */
 #define RUN_DEFAULT_MAX_RUNS 100000
 
-enum run_kind { RUN_WARMUP, RUN_MEASURE };
+enum run_kind {
+	RUN_WARMUP,
+	RUN_MEASURE
+};
 
-enum run_status { ST_OK, ST_FAILED, ST_TIMEOUT, ST_CRASHED, ST_COUNT };
+enum run_status {
+	ST_OK,
+	ST_FAILED,
+	ST_TIMEOUT,
+	ST_CRASHED,
+	ST_COUNT
+};
 extern const char *const run_status_names[ST_COUNT];
 
 /* One run: a warm-up or a repetition of one cell. */
 struct pending {
 	size_t scenario;
-	size_t cell;            /* in its scenario */
+	size_t cell; /* in its scenario */
 	enum run_kind kind;
-	unsigned rep;           /* warm-up k or repetition r, from 0 */
+	unsigned rep; /* warm-up k or repetition r, from 0 */
 };
 
 struct runner {
 	struct matrix_config cfg;
-	const struct workload **wl;     /* per scenario */
-	char exe[PATH_MAX];             /* what the cells run */
-	char dir[PATH_MAX];             /* the results directory */
+	const struct workload **wl; /* per scenario */
+	char exe[PATH_MAX];	    /* what the cells run */
+	char dir[PATH_MAX];	    /* the results directory */
 	char host[256];
-	char **keys;                    /* union of the scenarios' workload keys */
+	char **keys; /* union of the scenarios' workload keys */
 	size_t nkeys;
-	unsigned shard, nshards;        /* this shard, I of N (0 of 1: all) */
+	unsigned shard, nshards; /* this shard, I of N (0 of 1: all) */
 	int log_fd;
 	int journal_fd;
 	bool tty;
@@ -120,8 +129,8 @@ size_t journal_find_run(const struct matrix_config *cfg, const struct pending *r
 
 struct progress {
 	size_t done, total;
-	double spent;           /* seconds of the runs finished in this session */
-	size_t finished;        /* runs finished in this session */
+	double spent;	 /* seconds of the runs finished in this session */
+	size_t finished; /* runs finished in this session */
 };
 
 double mono_s(void);
@@ -149,7 +158,7 @@ int run_one(struct runner *r, const struct pending *p, struct progress *pr);
 struct gather_item {
 	size_t scenario, cell;
 	unsigned rep;
-	const char *celldir;    /* relative to the results directory */
+	const char *celldir; /* relative to the results directory */
 	const char *host;
 };
 
@@ -166,12 +175,12 @@ void run_render(const char *dir, bool plot);
 /* ---- emit.c */
 
 struct emit_opts {
-	const char *kind;       /* "parallel" or "slurm" */
-	unsigned shards;        /* 0: from the hosts */
-	const char *hosts;      /* parallel --sshlogin list */
-	bool shared;            /* parallel: the hosts share the directory */
-	const char *out;        /* the base directory (NULL: results/<time>-...) */
-	size_t max_runs;        /* passed on when not the default */
+	const char *kind;  /* "parallel" or "slurm" */
+	unsigned shards;   /* 0: from the hosts */
+	const char *hosts; /* parallel --sshlogin list */
+	bool shared;	   /* parallel: the hosts share the directory */
+	const char *out;   /* the base directory (NULL: results/<time>-...) */
+	size_t max_runs;   /* passed on when not the default */
 };
 
 /* Writes the script that runs @r's config as shards to stdout; returns the

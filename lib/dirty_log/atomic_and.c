@@ -31,7 +31,7 @@ static int atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsig
 			unsigned long w = atomic_load_explicit(&bm[i], memory_order_acquire);
 
 			if (w) {
-				vm_test_delay(vm->delay.harvest_ns);   /* marks may land */
+				vm_test_delay(vm->delay.harvest_ns); /* marks may land */
 				/* clears only what was seen: a later mark stays */
 				if (MUTANT(dirty_log_atomic_and_plain_clear))
 					atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
@@ -51,7 +51,8 @@ static int atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsig
 
 const struct dirty_log_ops dirty_log_atomic_and_ops = {
 	.name = "atomic-and",
-	.summary = "one bitmap; under mmu_lock read each word, atomic_and(word, ~seen), write-protect the seen pages",
+	.summary = "one bitmap; under mmu_lock read each word, atomic_and(word, ~seen), "
+		   "write-protect the seen pages",
 	.init = dirty_log_alloc_slot_bitmaps,
 	.destroy = dirty_log_free_slot_bitmaps,
 	.mark_dirty = dirty_log_mark_slot_bitmap,

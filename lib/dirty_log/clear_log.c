@@ -46,7 +46,8 @@ static int clear_log_set_option(struct dirty_log *log, const char *key, const ch
 	}
 	if (!strcmp(key, "chunk")) {
 		if (v % 64) {
-			snprintf(err, errlen, "clear-log: chunk=%llu is not a multiple of 64 pages", v);
+			snprintf(err, errlen, "clear-log: chunk=%llu is not a multiple of 64 pages",
+				 v);
 			return -1;
 		}
 		c->chunk = v;
@@ -124,7 +125,7 @@ static unsigned long clear_word(struct vm *vm, atomic_ulong *word, unsigned long
 		atomic_store_explicit(word, old & ~mask, memory_order_relaxed);
 		return mask & old;
 	}
-	vm_test_delay(vm->delay.harvest_ns);   /* marks may land in the word */
+	vm_test_delay(vm->delay.harvest_ns); /* marks may land in the word */
 	/* acquire: pairs with the release of bitmap_set_atomic */
 	old = atomic_fetch_and_explicit(word, ~mask, memory_order_acquire);
 	return mask & old;
@@ -184,7 +185,8 @@ static int clear_log_clear_log(struct dirty_log *log, const unsigned long *dirty
 
 const struct dirty_log_ops dirty_log_clear_log_ops = {
 	.name = "clear-log",
-	.summary = "manual protect: get copies the bitmap; clear re-protects 64-page aligned ranges with fetch-and-not",
+	.summary = "manual protect: get copies the bitmap; clear re-protects 64-page aligned "
+		   "ranges with fetch-and-not",
 	.options_help = "initially-set=0|1 chunk=PAGES (multiple of 64; 0 = whole slot)",
 	.priv_size = sizeof(struct clear_log),
 	.set_option = clear_log_set_option,

@@ -38,7 +38,7 @@ const struct dirty_log_ops *dirty_log_find(const char *name)
 	const struct dirty_log_ops *o;
 	int i;
 
-	dirty_log_foreach(o, i)
+	dirty_log_foreach (o, i)
 		if (!strcmp(o->name, name))
 			return o;
 	return NULL;
@@ -59,7 +59,7 @@ void dirty_log_list(FILE *f)
 	const struct dirty_log_ops *o;
 	int i;
 
-	dirty_log_foreach(o, i) {
+	dirty_log_foreach (o, i) {
 		fprintf(f, "  %-16s %s\n", o->name, o->summary);
 		if (o->options_help)
 			fprintf(f, "  %-16s   options: %s\n", "", o->options_help);
@@ -71,7 +71,7 @@ static void unknown_strategy(const char *name, char *err, size_t errlen)
 	const struct dirty_log_ops *o;
 	int used = snprintf(err, errlen, "unknown strategy '%s' (choose from", name), i;
 
-	dirty_log_foreach(o, i) {
+	dirty_log_foreach (o, i) {
 		if (used < 0 || (size_t)used >= errlen)
 			return;
 		used += snprintf(err + used, errlen - (size_t)used, " %s", o->name);
@@ -88,8 +88,8 @@ static int set_option(void *arg, const char *key, const char *value, char *err, 
 	return log->ops->set_option(log, key, value, err, errlen);
 }
 
-struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hints *hints,
-				   char *err, size_t errlen)
+struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hints *hints, char *err,
+				   size_t errlen)
 {
 	char name[SPEC_MAX];
 	size_t n = strcspn(spec, ":");
@@ -224,8 +224,7 @@ int dirty_log_fault_floor(const struct dirty_log *log, double *ns, char *err, si
 	return log->ops->fault_floor(log, ns, err, errlen);
 }
 
-int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err,
-				size_t errlen)
+int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err, size_t errlen)
 {
 	return log->ops->vcpu_thread_begin ? log->ops->vcpu_thread_begin(log, v, err, errlen) : 0;
 }

@@ -52,7 +52,7 @@ struct vcpu;
 struct dirty_log;
 
 /* dirty_log_get flags */
-#define DIRTY_LOG_FINAL (1u << 0)   /* no vCPU runs any more: report everything outstanding */
+#define DIRTY_LOG_FINAL (1u << 0) /* no vCPU runs any more: report everything outstanding */
 
 /*
  * What a strategy needs from the VM's MMU (dirty_log_ops.mmu):
@@ -67,12 +67,14 @@ struct dirty_log;
  *             the strategy drives the kernel mechanism itself.
  * Every kind but SPTE runs on the real MMU only.
  */
+/* clang-format off */
 enum dirty_log_mmu {
 	DIRTY_LOG_MMU_SPTE,
 	DIRTY_LOG_MMU_UFFD,
 	DIRTY_LOG_MMU_MPROTECT,
 	DIRTY_LOG_MMU_KERNEL,
 };
+/* clang-format on */
 
 struct dirty_log_hints {
 	/* Most pages one vCPU dirties between two harvests (dirty-ring sizes
@@ -83,20 +85,20 @@ struct dirty_log_hints {
 struct dirty_log_ops {
 	const char *name;
 	const char *summary;
-	const char *options_help;        /* "KEY=a|b ..." or NULL */
+	const char *options_help; /* "KEY=a|b ..." or NULL */
 	/* The harvester relies on marks being made under mmu_lock. */
 	bool marks_need_mmu_lock;
-	enum dirty_log_mmu mmu;          /* SPTE unless a Linux strategy */
+	enum dirty_log_mmu mmu; /* SPTE unless a Linux strategy */
 	/* Optional: whether this kernel offers the strategy with @log's
 	 * options: 0, or -errno with one line starting "not supported by
 	 * this kernel: " in @why.  NULL: always. */
 	int (*probe)(const struct dirty_log *log, char *why, size_t len);
-	size_t priv_size;                /* zeroed dirty_log.priv of this size */
+	size_t priv_size; /* zeroed dirty_log.priv of this size */
 
 	/* Parses one option into priv; -1 with a line in @err.  NULL: the
 	 * strategy takes no options. */
-	int (*set_option)(struct dirty_log *log, const char *key, const char *value,
-			  char *err, size_t errlen);
+	int (*set_option)(struct dirty_log *log, const char *key, const char *value, char *err,
+			  size_t errlen);
 	/* log->vm is set, slots and vCPUs exist: allocate per-slot and
 	 * per-vCPU state.  0, or -errno with a line in @err.  The VM sets the
 	 * initial spte state afterwards (see initially_dirty). */
@@ -149,10 +151,10 @@ struct dirty_log_ops {
 
 struct dirty_log {
 	const struct dirty_log_ops *ops;
-	struct vm *vm;                   /* set by dirty_log_attach */
+	struct vm *vm; /* set by dirty_log_attach */
 	void *priv;
 	struct dirty_log_hints hints;
-	char spec[160];                  /* as given, for output */
+	char spec[160]; /* as given, for output */
 };
 
 /* The built-in strategies' tables (one file each: lib/dirty_log/<name>.c). */
@@ -179,8 +181,8 @@ void dirty_log_list(FILE *f);
 /* ---- one log ---- */
 
 /* Parses @spec and its options; NULL with one line in @err on error. */
-struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hints *hints,
-				   char *err, size_t errlen);
+struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hints *hints, char *err,
+				   size_t errlen);
 /* Frees a log that is not attached to a VM (vm_destroy detaches). */
 void dirty_log_free(struct dirty_log *log);
 
@@ -211,8 +213,7 @@ void dirty_log_floor_reset(struct dirty_log *log, const unsigned long *dirty);
 int dirty_log_floor_pass(struct dirty_log *log, const unsigned long *dirty);
 const char *dirty_log_mmu_name(const struct dirty_log *log);
 int dirty_log_fault_floor(const struct dirty_log *log, double *ns, char *err, size_t errlen);
-int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err,
-				size_t errlen);
+int dirty_log_vcpu_thread_begin(struct dirty_log *log, struct vcpu *v, char *err, size_t errlen);
 void dirty_log_vcpu_thread_end(struct dirty_log *log, struct vcpu *v);
 /* Whether the strategy can make a vCPU wait for log space at all. */
 bool dirty_log_can_block(const struct dirty_log *log);

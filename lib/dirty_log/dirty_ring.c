@@ -33,7 +33,7 @@
 #define RING_MAX_RESERVE 64u
 
 struct ring_entry {
-	_Atomic uint32_t flags;    /* 0, RING_DIRTY or RING_RESET: who owns the rest */
+	_Atomic uint32_t flags; /* 0, RING_DIRTY or RING_RESET: who owns the rest */
 	uint32_t slot;
 	uint64_t offset;
 };
@@ -42,21 +42,21 @@ struct dirty_ring {
 	struct ring_entry *entries;
 	uint32_t size, mask, soft_limit;
 	/* the vCPU's */
-	_Alignas(CACHELINE) uint32_t dirty_index;   /* next entry to push */
+	_Alignas(CACHELINE) uint32_t dirty_index; /* next entry to push */
 	/* the harvester's */
-	_Alignas(CACHELINE) uint32_t fetch_index;   /* next entry to collect */
-	struct memslot *last_slot;                  /* lookup cache */
+	_Alignas(CACHELINE) uint32_t fetch_index; /* next entry to collect */
+	struct memslot *last_slot;		  /* lookup cache */
 	/* written by the reset, read by the vCPU on every push */
-	_Alignas(CACHELINE) _Atomic uint32_t reset_index;   /* first entry not yet reset */
+	_Alignas(CACHELINE) _Atomic uint32_t reset_index; /* first entry not yet reset */
 };
 
 struct dirty_ring_log {
-	uint64_t entries;                    /* 0: default / hint */
-	struct dirty_ring *rings;            /* one per vCPU */
+	uint64_t entries;	  /* 0: default / hint */
+	struct dirty_ring *rings; /* one per vCPU */
 };
 
-static int ring_set_option(struct dirty_log *log, const char *key, const char *value,
-			   char *err, size_t errlen)
+static int ring_set_option(struct dirty_log *log, const char *key, const char *value, char *err,
+			   size_t errlen)
 {
 	struct dirty_ring_log *p = log->priv;
 	char *end;
@@ -67,7 +67,8 @@ static int ring_set_option(struct dirty_log *log, const char *key, const char *v
 		p->entries = v;
 		return 0;
 	}
-	snprintf(err, errlen, "dirty-ring: bad option %s=%s (%s)", key, value, log->ops->options_help);
+	snprintf(err, errlen, "dirty-ring: bad option %s=%s (%s)", key, value,
+		 log->ops->options_help);
 	return -1;
 }
 
@@ -92,7 +93,8 @@ static int ring_init(struct dirty_log *log, char *err, size_t errlen)
 
 	if (!size) {
 		size = RING_DEFAULT_ENTRIES;
-		while (size < log->hints.max_dirty_per_vcpu + RING_MAX_RESERVE && size < (1ull << 30))
+		while (size < log->hints.max_dirty_per_vcpu + RING_MAX_RESERVE &&
+		       size < (1ull << 30))
 			size <<= 1;
 	}
 	p->rings = aligned_alloc(CACHELINE, sizeof(*p->rings) * (size_t)vm->nvcpus);
@@ -101,7 +103,8 @@ static int ring_init(struct dirty_log *log, char *err, size_t errlen)
 	memset(p->rings, 0, sizeof(*p->rings) * (size_t)vm->nvcpus);
 	for (int i = 0; i < vm->nvcpus; i++) {
 		struct dirty_ring *r = &p->rings[i];
-		uint32_t reserve = size / 2 < RING_MAX_RESERVE ? (uint32_t)size / 2 : RING_MAX_RESERVE;
+		uint32_t reserve =
+			size / 2 < RING_MAX_RESERVE ? (uint32_t)size / 2 : RING_MAX_RESERVE;
 
 		r->size = (uint32_t)size;
 		r->mask = (uint32_t)size - 1;
@@ -116,8 +119,8 @@ static int ring_init(struct dirty_log *log, char *err, size_t errlen)
 	}
 	return 0;
 oom:
-	snprintf(err, errlen, "dirty-ring: out of memory for %d rings of %llu entries",
-		 vm->nvcpus, (unsigned long long)size);
+	snprintf(err, errlen, "dirty-ring: out of memory for %d rings of %llu entries", vm->nvcpus,
+		 (unsigned long long)size);
 	ring_destroy(log);
 	return -ENOMEM;
 }
@@ -139,7 +142,8 @@ static void ring_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slo
 		/* The soft limit keeps a reserve and the vCPU exits at its next
 		 * exit point: a programming error (a caller that skips exit
 		 * points), not input; see vm.h. */
-		fprintf(stderr, "dlbench: BUG: dirty-ring: vCPU %d pushed into a full ring of %u entries\n",
+		fprintf(stderr,
+			"dlbench: BUG: dirty-ring: vCPU %d pushed into a full ring of %u entries\n",
 			v->index, r->size);
 		abort();
 	}
@@ -289,7 +293,8 @@ static int ring_reset(struct dirty_log *log, const unsigned long *dirty)
 
 const struct dirty_log_ops dirty_log_dirty_ring_ops = {
 	.name = "dirty-ring",
-	.summary = "per-vCPU rings of dirty page numbers; soft-full exit; collect, then reset re-protects and frees",
+	.summary = "per-vCPU rings of dirty page numbers; soft-full exit; collect, then reset "
+		   "re-protects and frees",
 	.options_help = "ring=ENTRIES (power of two >= 16; default 4096 or sized to the workload)",
 	.priv_size = sizeof(struct dirty_ring_log),
 	.set_option = ring_set_option,

@@ -30,8 +30,8 @@
 #include "lib/dirty_log/dirty_log.h"
 
 struct linux_wp {
-	atomic_ulong *bitmap;      /* one bit per gfn of the VM */
-	bool protect_slots;        /* mprotect: protect whole slots at a harvest */
+	atomic_ulong *bitmap; /* one bit per gfn of the VM */
+	bool protect_slots;   /* mprotect: protect whole slots at a harvest */
 };
 
 int linux_wp_init(struct dirty_log *log, char *err, size_t errlen);

@@ -34,7 +34,8 @@ static int lcc_init(struct dirty_log *log, char *err, size_t errlen)
 	for (uint32_t k = 0; k < t->nslots; k++) {
 		t->slots[k].log_private = bitmap_alloc_plain(t->slots[k].npages);
 		if (!t->slots[k].log_private) {
-			snprintf(err, errlen, "lock-copy-clear: out of memory for the dirty bitmaps");
+			snprintf(err, errlen,
+				 "lock-copy-clear: out of memory for the dirty bitmaps");
 			lcc_destroy(log);
 			return -ENOMEM;
 		}
@@ -95,7 +96,8 @@ static int lcc_get_log(struct dirty_log *log, unsigned long *dirty, unsigned fla
 
 const struct dirty_log_ops dirty_log_lock_copy_clear_ops = {
 	.name = "lock-copy-clear",
-	.summary = "one bitmap; under mmu_lock copy it, clear it, write-protect from the copy (marks under mmu_lock)",
+	.summary = "one bitmap; under mmu_lock copy it, clear it, write-protect from the copy "
+		   "(marks under mmu_lock)",
 	.marks_need_mmu_lock = true,
 	.init = lcc_init,
 	.destroy = lcc_destroy,

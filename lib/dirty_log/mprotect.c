@@ -31,7 +31,9 @@ static int mprotect_probe(const struct dirty_log *log, char *why, size_t len)
 
 const struct dirty_log_ops dirty_log_mprotect_ops = {
 	.name = "mprotect",
-	.summary = "Linux: a GC write barrier; PROT_READ over each slot at a harvest, SIGSEGV un-protects the page and marks a bitmap, get_log takes it with xchg (real MMU only)",
+	.summary = "Linux: a GC write barrier; PROT_READ over each slot at a harvest, SIGSEGV "
+		   "un-protects the page and marks a bitmap, get_log takes it with xchg (real MMU "
+		   "only)",
 	.mmu = DIRTY_LOG_MMU_MPROTECT,
 	.priv_size = sizeof(struct linux_wp),
 	.probe = mprotect_probe,

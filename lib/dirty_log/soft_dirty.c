@@ -133,7 +133,9 @@ static int sd_fault_floor(const struct dirty_log *log, double *ns, char *err, si
 
 const struct dirty_log_ops dirty_log_soft_dirty_ops = {
 	.name = "soft-dirty",
-	.summary = "Linux: CONFIG_MEM_SOFT_DIRTY; the kernel marks, get_log pauses the vCPUs, reads pagemap bit 55, clears with clear_refs (real MMU only; no handler: --fault-path does not apply)",
+	.summary = "Linux: CONFIG_MEM_SOFT_DIRTY; the kernel marks, get_log pauses the vCPUs, "
+		   "reads pagemap bit 55, clears with clear_refs (real MMU only; no handler: "
+		   "--fault-path does not apply)",
 	.mmu = DIRTY_LOG_MMU_KERNEL,
 	.priv_size = sizeof(struct soft_dirty_log),
 	.probe = sd_probe,

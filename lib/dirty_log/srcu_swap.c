@@ -69,17 +69,19 @@
 #include "lib/util/mutant.h"
 #include "lib/vm/vm.h"
 
+/* clang-format off */
 enum srcu_swap_wait {
 	SWAP_WAIT_EXPEDITED,       /* the default: zero in a zeroed priv */
 	SWAP_WAIT_NORMAL,
 	SWAP_WAIT_CALL_SRCU,
 };
+/* clang-format on */
 
 static const char *const wait_names[] = { "expedited", "normal", "call_srcu", NULL };
 
 struct swap_slot {
-	_Atomic(atomic_ulong *) active;  /* published to markers */
-	atomic_ulong *spare;       /* zeroed, the harvester's */
+	_Atomic(atomic_ulong *) active; /* published to markers */
+	atomic_ulong *spare;		/* zeroed, the harvester's */
 	/* call_srcu: swapped out, reported once gp_done */
 	atomic_ulong *retired;
 	struct srcu_head head;
@@ -89,9 +91,9 @@ struct swap_slot {
 struct srcu_swap {
 	enum srcu_swap_wait wait;
 	bool wp_threshold_set;
-	uint64_t wp_threshold;     /* write_protect_slot's; see the top */
-	struct srcu_struct *srcu;  /* the VM's domain (kvm->srcu) */
-	struct swap_slot *slots;   /* indexed like vm->memslots->slots */
+	uint64_t wp_threshold;	  /* write_protect_slot's; see the top */
+	struct srcu_struct *srcu; /* the VM's domain (kvm->srcu) */
+	struct swap_slot *slots;  /* indexed like vm->memslots->slots */
 	/* which branch ran, per slot and harvest (harvester only) */
 	uint64_t skipped, page_passes, slot_passes;
 };
@@ -126,7 +128,8 @@ static int srcu_swap_set_option(struct dirty_log *log, const char *key, const ch
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "srcu-swap: bad option %s=%s (%s)", key, value, log->ops->options_help);
+	snprintf(err, errlen, "srcu-swap: bad option %s=%s (%s)", key, value,
+		 log->ops->options_help);
 	return -1;
 }
 
@@ -136,7 +139,7 @@ static void srcu_swap_destroy(struct dirty_log *log)
 	struct memslot_table *t = log->vm->memslots;
 
 	if (p->srcu)
-		srcu_barrier(p->srcu);        /* call_srcu callbacks still queued */
+		srcu_barrier(p->srcu); /* call_srcu callbacks still queued */
 	p->srcu = NULL;
 	if (p->slots)
 		for (uint32_t k = 0; k < t->nslots; k++) {
@@ -218,8 +221,7 @@ static void srcu_swap_mark(struct dirty_log *log, struct vcpu *v, struct memslot
 
 /* Under mmu_lock: report the set pages of @bm (owned: its grace period has
  * passed) into @out, write-protect them, zero @bm.  Returns true if any. */
-static bool report_owned(struct vm *vm, struct memslot *s, atomic_ulong *bm,
-			 unsigned long *out)
+static bool report_owned(struct vm *vm, struct memslot *s, atomic_ulong *bm, unsigned long *out)
 {
 	size_t n = bitmap_words(s->npages);
 	bool any = false;
@@ -289,7 +291,7 @@ static void write_protect_owned(struct srcu_swap *p, struct vm *vm, struct memsl
 		if (!whole)
 			for (unsigned long m = w; m; m &= m - 1)
 				vm_write_protect_page(vm, s->base_gfn + i * 64 +
-							      (unsigned)__builtin_ctzl(m));
+								  (unsigned)__builtin_ctzl(m));
 		atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
 		out[i] |= w;
 	}
@@ -329,8 +331,7 @@ static void wait_retired(struct swap_slot *ss)
 
 /* Swaps @ss's bitmaps and waits until no marker can still write the old
  * one, which it returns (the harvester's from then on). */
-static atomic_ulong *swap_and_wait(struct srcu_swap *p, struct swap_slot *ss,
-				   const struct vm *vm)
+static atomic_ulong *swap_and_wait(struct srcu_swap *p, struct swap_slot *ss, const struct vm *vm)
 {
 	atomic_ulong *old;
 
@@ -370,7 +371,7 @@ static bool srcu_swap_call_slot(struct srcu_swap *p, struct vm *vm, struct memsl
 		ss->retired = NULL;
 	}
 	if (flags & DIRTY_LOG_FINAL)
-		return any;   /* the caller reports the current bitmap too */
+		return any; /* the caller reports the current bitmap too */
 	ss->retired = swap_in_spare(ss);
 	/* relaxed: the callback is queued below, after this store */
 	atomic_store_explicit(&ss->gp_done, 0, memory_order_relaxed);
@@ -442,8 +443,10 @@ static unsigned srcu_swap_report_lag(const struct dirty_log *log)
 
 const struct dirty_log_ops dirty_log_srcu_swap_ops = {
 	.name = "srcu-swap",
-	.summary = "two bitmaps per slot; publish a zeroed one, wait an SRCU grace period, own and report the old",
-	.options_help = "wait=normal|expedited|call_srcu (default expedited) wp-threshold=N|auto|never (default auto: the shadow pages in use)",
+	.summary = "two bitmaps per slot; publish a zeroed one, wait an SRCU grace period, own and "
+		   "report the old",
+	.options_help = "wait=normal|expedited|call_srcu (default expedited) "
+			"wp-threshold=N|auto|never (default auto: the shadow pages in use)",
 	.priv_size = sizeof(struct srcu_swap),
 	.set_option = srcu_swap_set_option,
 	.init = srcu_swap_init,

@@ -23,7 +23,8 @@ static int uffd_wp_probe(const struct dirty_log *log, char *why, size_t len)
 
 const struct dirty_log_ops dirty_log_uffd_wp_ops = {
 	.name = "uffd-wp",
-	.summary = "Linux: userfaultfd write-protect; the fault handler un-protects and marks a bitmap, get_log takes it with xchg and re-protects the runs (real MMU only)",
+	.summary = "Linux: userfaultfd write-protect; the fault handler un-protects and marks a "
+		   "bitmap, get_log takes it with xchg and re-protects the runs (real MMU only)",
 	.mmu = DIRTY_LOG_MMU_UFFD,
 	.priv_size = sizeof(struct linux_wp),
 	.probe = uffd_wp_probe,

@@ -28,8 +28,8 @@ struct async_log {
 	struct uffd_async *ua;
 };
 
-static int async_set_option(struct dirty_log *log, const char *key, const char *value,
-			    char *err, size_t errlen)
+static int async_set_option(struct dirty_log *log, const char *key, const char *value, char *err,
+			    size_t errlen)
 {
 	struct async_log *a = log->priv;
 
@@ -102,8 +102,7 @@ static int async_get_log(struct dirty_log *log, unsigned long *dirty, unsigned f
 	return n < 0 ? (int)n : 0;
 }
 
-static void async_no_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot,
-			  uint64_t rel)
+static void async_no_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
 {
 	(void)log;
 	(void)v;
@@ -160,7 +159,9 @@ static int async_fault_floor(const struct dirty_log *log, double *ns, char *err,
 
 const struct dirty_log_ops dirty_log_uffd_wp_async_ops = {
 	.name = "uffd-wp-async",
-	.summary = "Linux 6.7: async userfaultfd write-protect, the kernel marks; get_log is one PAGEMAP_SCAN that reports and re-protects (real MMU only; no handler: --fault-path does not apply)",
+	.summary = "Linux 6.7: async userfaultfd write-protect, the kernel marks; get_log is one "
+		   "PAGEMAP_SCAN that reports and re-protects (real MMU only; no handler: "
+		   "--fault-path does not apply)",
 	.options_help = "unpopulated=0|1 (UFFD_FEATURE_WP_UNPOPULATED: memory not faulted in)",
 	.mmu = DIRTY_LOG_MMU_KERNEL,
 	.priv_size = sizeof(struct async_log),

@@ -26,7 +26,7 @@ static unsigned long xchg_take_word(struct vm *vm, struct memslot *s, atomic_ulo
 	uint64_t gfn0 = s->base_gfn + i * 64;
 	unsigned long w;
 
-	vm_test_delay(vm->delay.harvest_ns);   /* marks may land after @seen */
+	vm_test_delay(vm->delay.harvest_ns); /* marks may land after @seen */
 	if (MUTANT(dirty_log_xchg_protect_before_take)) {
 		/* write-protects what it saw, reports what it takes: a mark
 		 * in between is reported with its page left writable */
@@ -78,7 +78,8 @@ static int xchg_get_log(struct dirty_log *log, unsigned long *dirty, unsigned fl
 
 const struct dirty_log_ops dirty_log_xchg_ops = {
 	.name = "xchg",
-	.summary = "one bitmap; under mmu_lock take each non-zero word with xchg, write-protect its mask (ctz walk)",
+	.summary = "one bitmap; under mmu_lock take each non-zero word with xchg, write-protect "
+		   "its mask (ctz walk)",
 	.init = dirty_log_alloc_slot_bitmaps,
 	.destroy = dirty_log_free_slot_bitmaps,
 	.mark_dirty = dirty_log_mark_slot_bitmap,

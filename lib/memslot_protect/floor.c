@@ -24,12 +24,12 @@
 
 struct floor_reader {
 	struct memslot_reader base;
-	uint64_t sections;                /* owner only: the bare counter */
+	uint64_t sections; /* owner only: the bare counter */
 };
 
 struct floor_state {
 	_Atomic(struct memslot_table *) table;
-	struct memslot_table **kept;      /* replaced tables; update_lock */
+	struct memslot_table **kept; /* replaced tables; update_lock */
 	size_t nkept, kept_cap;
 	uint64_t kept_bytes;
 };
@@ -39,8 +39,8 @@ static uint64_t table_bytes(const struct memslot_table *t)
 	return sizeof(*t) + (uint64_t)t->capacity * sizeof(t->slots[0]);
 }
 
-static int floor_set_option(struct memslot_protect_options *o, const char *key,
-			    const char *value, char *err, size_t errlen)
+static int floor_set_option(struct memslot_protect_options *o, const char *key, const char *value,
+			    char *err, size_t errlen)
 {
 	char *end;
 	unsigned long long v;
@@ -166,7 +166,8 @@ static int floor_retire(struct memslot_protect *p, struct memslot_table *old)
 
 const struct memslot_protect_ops memslot_protect_floor_ops = {
 	.name = "floor",
-	.summary = "no protection, a per-thread counter increment (the yardstick; keeps old tables)",
+	.summary =
+		"no protection, a per-thread counter increment (the yardstick; keeps old tables)",
 	.options_help = "retain=BYTES (replaced tables kept, default 256M)",
 	.set_option = floor_set_option,
 	.init = floor_init,

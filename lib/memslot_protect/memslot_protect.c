@@ -14,9 +14,8 @@
 
 #define MEMSLOT_PROTECT_OPS_ENTRY(ident, ...) &memslot_protect_##ident##_ops,
 
-static const struct memslot_protect_ops *const builtin[] = {
-	MEMSLOT_PROTECT_STRATEGIES(MEMSLOT_PROTECT_OPS_ENTRY)
-};
+static const struct memslot_protect_ops *const builtin[] = { MEMSLOT_PROTECT_STRATEGIES(
+	MEMSLOT_PROTECT_OPS_ENTRY) };
 
 static const struct memslot_protect_ops *registered[MEMSLOT_PROTECT_MAX_REGISTERED];
 static int nregistered;
@@ -47,7 +46,7 @@ const struct memslot_protect_ops *memslot_protect_find(const char *name)
 	const struct memslot_protect_ops *ops;
 	int i;
 
-	memslot_protect_foreach(ops, i)
+	memslot_protect_foreach (ops, i)
 		if (!strcmp(ops->name, name))
 			return ops;
 	return NULL;
@@ -94,13 +93,15 @@ static int spec_apply(const char *spec, const struct memslot_protect_ops **opsp,
 	name[n] = 0;
 	a.ops = memslot_protect_find(name);
 	if (!a.ops) {
-		snprintf(err, errlen, "unknown memslot protection '%s' (one of: floor, mutex, rwlock, rwlock-cond, srcu-*, urcu; `all`)",
+		snprintf(err, errlen,
+			 "unknown memslot protection '%s' (one of: floor, mutex, rwlock, "
+			 "rwlock-cond, srcu-*, urcu; `all`)",
 			 name);
 		return -EINVAL;
 	}
 	*opsp = a.ops;
-	if (spec_parse(spec, name, sizeof(name), a.ops->set_option ? spec_option : NULL, &a,
-		       err, errlen))
+	if (spec_parse(spec, name, sizeof(name), a.ops->set_option ? spec_option : NULL, &a, err,
+		       errlen))
 		return -EINVAL;
 	return 0;
 }
@@ -121,8 +122,8 @@ int memslot_protect_spec_srcu(const char *spec, struct memslot_protect_options *
 
 	if (spec_apply(spec, &ops, o, err, errlen))
 		return -2;
-#define SPEC_SRCU_FLAVOUR(ident, str, flavour, sum)             \
-	if (ops == &memslot_protect_##ident##_ops)              \
+#define SPEC_SRCU_FLAVOUR(ident, str, flavour, sum) \
+	if (ops == &memslot_protect_##ident##_ops)  \
 		return (int)(flavour);
 	MEMSLOT_PROTECT_SRCU_FLAVOURS(SPEC_SRCU_FLAVOUR)
 #undef SPEC_SRCU_FLAVOUR
@@ -169,7 +170,7 @@ int memslot_protect_spec_expand(const char *value, const char **out, int max)
 	int n = 0, i;
 
 	if (!strcmp(value, "all")) {
-		memslot_protect_foreach(ops, i) {
+		memslot_protect_foreach (ops, i) {
 			if (n == max)
 				return -1;
 			out[n++] = ops->name;
@@ -200,7 +201,7 @@ void memslot_protect_list(FILE *f)
 	int i;
 
 	fprintf(f, "memslot protections (NAME[:KEY=VALUE,...]):\n");
-	memslot_protect_foreach(ops, i) {
+	memslot_protect_foreach (ops, i) {
 		fprintf(f, "  %-12s %s\n", ops->name, ops->summary ? ops->summary : "");
 		if (ops->options_help)
 			fprintf(f, "  %-12s   options: %s\n", "", ops->options_help);

@@ -64,12 +64,12 @@
  * implementation (lib/memslot_protect/srcu.c), which defines
  * memslot_protect_<ident>_ops for each line.
  */
-#define MEMSLOT_PROTECT_SRCU_FLAVOURS(X)                                                   \
-	X(srcu_mb, "srcu-mb", SRCU_FLAVOUR_MB,                                              \
-	  "SRCU, full fences in read lock/unlock (the kernel's srcu_read_lock)")           \
-	X(srcu_fast, "srcu-fast", SRCU_FLAVOUR_FAST,                                        \
-	  "SRCU, fence-free readers, updater forces ordering with membarrier()")          \
-	X(srcu_classic, "srcu-classic", SRCU_FLAVOUR_CLASSIC,                               \
+#define MEMSLOT_PROTECT_SRCU_FLAVOURS(X)                                         \
+	X(srcu_mb, "srcu-mb", SRCU_FLAVOUR_MB,                                   \
+	  "SRCU, full fences in read lock/unlock (the kernel's srcu_read_lock)") \
+	X(srcu_fast, "srcu-fast", SRCU_FLAVOUR_FAST,                             \
+	  "SRCU, fence-free readers, updater forces ordering with membarrier()") \
+	X(srcu_classic, "srcu-classic", SRCU_FLAVOUR_CLASSIC,                    \
 	  "SRCU as in 2012: fence-free readers, sync_func x3 per grace period, jiffy sleeps")
 
 /*
@@ -77,12 +77,12 @@
  * the ops table memslot_protect_<ident>_ops in lib/memslot_protect/<ident>.c
  * (the SRCU lines carry more arguments, see above: X takes `...`).
  */
-#define MEMSLOT_PROTECT_STRATEGIES(X)                                                      \
-	X(floor)                                                                           \
-	X(mutex)                                                                           \
-	X(rwlock)                                                                          \
-	X(rwlock_cond)                                                                     \
-	MEMSLOT_PROTECT_SRCU_FLAVOURS(X)                                                   \
+#define MEMSLOT_PROTECT_STRATEGIES(X)    \
+	X(floor)                         \
+	X(mutex)                         \
+	X(rwlock)                        \
+	X(rwlock_cond)                   \
+	MEMSLOT_PROTECT_SRCU_FLAVOURS(X) \
 	X(urcu)
 
 #define MEMSLOT_UPDATE_EXTRA_SLOTS 1
@@ -138,8 +138,8 @@ typedef int (*memslot_change_fn)(struct memslot_table *copy, void *arg);
 struct memslot_protect_ops {
 	const char *name;
 	const char *summary;
-	const char *options_help;        /* "KEY=a|b ..."; NULL: takes none */
-	int variant;                     /* the file's own (srcu: the flavour) */
+	const char *options_help; /* "KEY=a|b ..."; NULL: takes none */
+	int variant;		  /* the file's own (srcu: the flavour) */
 	/* Optional: one KEY=VALUE of the spec into @o; -EINVAL with a line
 	 * in @err.  NULL: the protection takes no options. */
 	int (*set_option)(struct memslot_protect_options *o, const char *key, const char *value,
@@ -173,9 +173,9 @@ struct memslot_protect_ops {
 };
 
 struct memslot_reader {
-	const struct memslot_protect_ops *ops;   /* copied: one load less */
+	const struct memslot_protect_ops *ops; /* copied: one load less */
 	struct memslot_protect *protect;
-	struct memslot_reader *next;             /* protect->readers */
+	struct memslot_reader *next; /* protect->readers */
 	char name[32];
 };
 
@@ -183,10 +183,10 @@ struct memslot_protect {
 	const struct memslot_protect_ops *ops;
 	struct memslot_protect_options opt;
 	void *priv;
-	char spec[160];                    /* as given (SPEC_MAX) */
+	char spec[160]; /* as given (SPEC_MAX) */
 
-	pthread_mutex_t update_lock;       /* one update at a time */
-	uint64_t updates;                  /* published; under update_lock */
+	pthread_mutex_t update_lock; /* one update at a time */
+	uint64_t updates;	     /* published; under update_lock */
 
 	/* memslot_protect_set_kick; set before any reader registers. */
 	void (*kick)(void *arg);

@@ -15,7 +15,7 @@
 
 struct mutex_state {
 	pthread_mutex_t lock;
-	struct memslot_table *table;   /* under lock */
+	struct memslot_table *table; /* under lock */
 };
 
 static int mutex_init(struct memslot_protect *p, struct memslot_table *initial, char *err,

@@ -20,7 +20,7 @@
 
 struct rwlock_state {
 	pthread_rwlock_t lock;
-	struct memslot_table *table;   /* written under the write side */
+	struct memslot_table *table; /* written under the write side */
 };
 
 static int rwlock_init(struct memslot_protect *p, struct memslot_table *initial, char *err,

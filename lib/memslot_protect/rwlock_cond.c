@@ -61,20 +61,20 @@ struct rwlock_cond_reader {
 	/* Its own cache line: read on every iteration by the owner, written
 	 * by the updater only when it raises or clears a request. */
 	_Alignas(64) atomic_uint request;
-	bool held;                       /* owner only: holds the read side */
+	bool held;			 /* owner only: holds the read side */
 	struct rwlock_cond_reader *next; /* st->readers, under list_lock */
 };
 
 struct rwlock_cond_state {
 	pthread_rwlock_t lock;
-	struct memslot_table *table;     /* written under the write side */
+	struct memslot_table *table; /* written under the write side */
 	pthread_mutex_t list_lock;
 	struct rwlock_cond_reader *readers;
-	unsigned pending;                /* an update is under way; list_lock */
+	unsigned pending; /* an update is under way; list_lock */
 };
 
-static int rwlock_cond_init(struct memslot_protect *p, struct memslot_table *initial,
-			    char *err, size_t errlen)
+static int rwlock_cond_init(struct memslot_protect *p, struct memslot_table *initial, char *err,
+			    size_t errlen)
 {
 	struct rwlock_cond_state *st = calloc(1, sizeof(*st));
 	int rc = st ? memslot_rwlock_init(&st->lock) : -ENOMEM;

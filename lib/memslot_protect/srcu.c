@@ -34,8 +34,8 @@
 #include "lib/util/mutant.h"
 
 struct srcu_state {
-	struct srcu_struct srcu;               /* cache-line aligned; own domain */
-	struct srcu_struct *sp;                /* &srcu, or the shared domain */
+	struct srcu_struct srcu; /* cache-line aligned; own domain */
+	struct srcu_struct *sp;	 /* &srcu, or the shared domain */
 	_Atomic(struct memslot_table *) table;
 	/* Tables published over that synchronize_srcu refused to wait for
 	 * (only an updater inside a read section of the domain): readers may
@@ -47,7 +47,7 @@ struct srcu_state {
 struct srcu_protect_reader {
 	struct memslot_reader base;
 	struct srcu_reader *sr;
-	int idx;                               /* of the open section */
+	int idx; /* of the open section */
 };
 
 static int srcu_protect_set_option(struct memslot_protect_options *o, const char *key,
@@ -67,15 +67,19 @@ static int srcu_protect_set_option(struct memslot_protect_options *o, const char
 	}
 	if (!strcmp(key, "gp") || !strcmp(key, "idle") || !strcmp(key, "expedited"))
 		snprintf(err, errlen, "%s=%s: not %s", key, value,
-			 key[0] == 'g' ? "normal or expedited" :
-			 key[0] == 'i' ? "on or off" : "stop-cpus or membarrier");
+			 key[0] == 'g'	 ? "normal or expedited"
+			 : key[0] == 'i' ? "on or off"
+					 : "stop-cpus or membarrier");
 	else
-		snprintf(err, errlen, "unknown option '%s' (gp=normal|expedited, idle=on|off, expedited=stop-cpus|membarrier)", key);
+		snprintf(err, errlen,
+			 "unknown option '%s' (gp=normal|expedited, idle=on|off, "
+			 "expedited=stop-cpus|membarrier)",
+			 key);
 	return -EINVAL;
 }
 
-static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *initial,
-			     char *err, size_t errlen)
+static int srcu_protect_init(struct memslot_protect *p, struct memslot_table *initial, char *err,
+			     size_t errlen)
 {
 	struct srcu_state *st = aligned_alloc(SRCU_CACHELINE, sizeof(*st));
 	struct srcu_options o;
@@ -136,7 +140,7 @@ static struct memslot_reader *srcu_protect_reader_register(struct memslot_protec
 	if (!r)
 		return NULL;
 	if (st->sp != &st->srcu)
-		return &r->base;   /* the caller's section: no reader here */
+		return &r->base; /* the caller's section: no reader here */
 	r->sr = srcu_register_reader(&st->srcu, name, NULL, 0);
 	if (!r->sr) {
 		free(r);
@@ -201,7 +205,7 @@ static int srcu_protect_replace(struct memslot_protect *p, struct memslot_table 
 		struct memslot_table **o = realloc(st->orphans, cap * sizeof(*o));
 
 		if (!o)
-			return -ENOMEM;     /* nothing published */
+			return -ENOMEM; /* nothing published */
 		st->orphans = o;
 		st->orphans_cap = cap;
 	}
@@ -221,22 +225,23 @@ static int srcu_protect_replace(struct memslot_protect *p, struct memslot_table 
 	return rc;
 }
 
-#define SRCU_PROTECT_OPS(ident, str, flavour, sum)                                         \
-	const struct memslot_protect_ops memslot_protect_##ident##_ops = {                  \
-		.name = str,                                                                \
-		.summary = sum,                                                             \
-		.options_help = "gp=normal|expedited idle=on|off expedited=stop-cpus|membarrier (classic's sync_func)",                         \
-		.variant = flavour,                                                         \
-		.set_option = srcu_protect_set_option,                                      \
-		.init = srcu_protect_init,                                                  \
-		.destroy = srcu_protect_destroy,                                            \
-		.reader_register = srcu_protect_reader_register,                            \
-		.reader_unregister = srcu_protect_reader_unregister,                        \
-		.read_begin = srcu_protect_read_begin,                                      \
-		.read_end = srcu_protect_read_end,                                          \
-		.quiescent = srcu_protect_quiescent,                                        \
-		.current = srcu_protect_current,                                            \
-		.replace = srcu_protect_replace,                                            \
+#define SRCU_PROTECT_OPS(ident, str, flavour, sum)                                                \
+	const struct memslot_protect_ops memslot_protect_##ident##_ops = {                        \
+		.name = str,                                                                      \
+		.summary = sum,                                                                   \
+		.options_help = "gp=normal|expedited idle=on|off expedited=stop-cpus|membarrier " \
+				"(classic's sync_func)",                                          \
+		.variant = flavour,                                                               \
+		.set_option = srcu_protect_set_option,                                            \
+		.init = srcu_protect_init,                                                        \
+		.destroy = srcu_protect_destroy,                                                  \
+		.reader_register = srcu_protect_reader_register,                                  \
+		.reader_unregister = srcu_protect_reader_unregister,                              \
+		.read_begin = srcu_protect_read_begin,                                            \
+		.read_end = srcu_protect_read_end,                                                \
+		.quiescent = srcu_protect_quiescent,                                              \
+		.current = srcu_protect_current,                                                  \
+		.replace = srcu_protect_replace,                                                  \
 	};
 
 MEMSLOT_PROTECT_SRCU_FLAVOURS(SRCU_PROTECT_OPS)

@@ -19,7 +19,7 @@
 #include "lib/util/mutant.h"
 
 struct urcu_protect_state {
-	struct memslot_table *table;     /* rcu_assign_pointer/rcu_dereference */
+	struct memslot_table *table; /* rcu_assign_pointer/rcu_dereference */
 };
 
 static int urcu_init(struct memslot_protect *p, struct memslot_table *initial, char *err,

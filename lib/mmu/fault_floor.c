@@ -77,7 +77,7 @@ int mmu_fault_floor(const struct mmu_wp_options *o, uint32_t npages, uint32_t nf
 		goto out;
 	}
 	madvise(mem, bytes, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
-	fo.populate = true; /* no first touch inside the floor */
+	fo.populate = true;		      /* no first touch inside the floor */
 	s.wp = mmu_wp_create(mem, bytes, &fo, err, errlen);
 	if (!s.wp) {
 		ret = -EOPNOTSUPP;

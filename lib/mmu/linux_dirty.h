@@ -37,12 +37,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* clang-format off */
 enum linux_dirty_mechanism {
 	LINUX_DIRTY_UFFD_WP,
 	LINUX_DIRTY_UFFD_WP_ASYNC,
 	LINUX_DIRTY_SOFT_DIRTY,
 	LINUX_DIRTY_MPROTECT,
 };
+/* clang-format on */
 
 /* NULL-terminated, indexed by enum linux_dirty_mechanism: "uffd-wp",
  * "uffd-wp-async", "soft-dirty", "mprotect". */

@@ -35,7 +35,7 @@ struct mmu_wp {
 	/* thread delivery */
 	pthread_t handler;
 	int handler_started;
-	int stop_fd; /* eventfd: the handler thread exits */
+	int stop_fd;		   /* eventfd: the handler thread exits */
 	pthread_mutex_t regs_lock; /* regs, nregs, regs_cap */
 	struct mmu_wp_reg *regs;
 	size_t nregs, regs_cap;

@@ -68,7 +68,8 @@ int mmu_wp_probe(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *why, siz
 
 	if (m != MMU_WP_MPROTECT && getenv("DLBENCH_MMU_NO_UFFD")) {
 		snprintf(why, len,
-			 "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD (a test hook)");
+			 "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD (a test "
+			 "hook)");
 		ret = -EOPNOTSUPP;
 		return m == MMU_WP_AUTO && d == MMU_WP_SIGNAL ? 0 : ret;
 	}
@@ -165,8 +166,7 @@ static enum mmu_wp_mechanism mmu_wp_resolve(enum mmu_wp_mechanism m, enum mmu_wp
 	return MMU_WP_UFFD;
 }
 
-static void mmu_wp_name_of(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *name,
-			   size_t len)
+static void mmu_wp_name_of(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *name, size_t len)
 {
 	snprintf(name, len, "%s:%s", m == MMU_WP_UFFD ? "uffd-wp" : "mprotect",
 		 mmu_wp_delivery_names[d]);
@@ -179,11 +179,12 @@ int mmu_wp_plan(const struct mmu_wp_options *o, uint64_t npages, struct mmu_wp_p
 
 	memset(plan, 0, sizeof(*plan));
 	plan->delivery = o->delivery;
-	plan->mechanism = mmu_wp_resolve(o->mechanism, o->delivery, plan->fallback,
-					 sizeof(plan->fallback));
+	plan->mechanism =
+		mmu_wp_resolve(o->mechanism, o->delivery, plan->fallback, sizeof(plan->fallback));
 	mmu_wp_name_of(plan->mechanism, plan->delivery, plan->name, sizeof(plan->name));
 	ret = mmu_wp_probe(plan->mechanism, plan->delivery, err, errlen);
-	if (!ret && plan->mechanism == MMU_WP_MPROTECT && !MUTANT(mmu_mprotect_skip_map_count_check))
+	if (!ret && plan->mechanism == MMU_WP_MPROTECT &&
+	    !MUTANT(mmu_mprotect_skip_map_count_check))
 		ret = mmu_mprotect_check(npages, o->max_map_count, err, errlen);
 	return ret;
 }
@@ -355,8 +356,8 @@ struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_opt
 	wp->handler_fini = o->handler_fini;
 	wp->handler_arg = o->handler_arg;
 	/* auto: uffd where it works; mprotect only takes signals */
-	wp->mechanism = mmu_wp_resolve(o->mechanism, o->delivery, wp->fallback,
-				       sizeof(wp->fallback));
+	wp->mechanism =
+		mmu_wp_resolve(o->mechanism, o->delivery, wp->fallback, sizeof(wp->fallback));
 	ret = wp->mechanism == MMU_WP_UFFD ? mmu_wp_setup_uffd(wp, o, err, errlen)
 					   : mmu_wp_setup_mprotect(wp, o, err, errlen);
 	if (!ret && wp->delivery == MMU_WP_SIGNAL)

@@ -85,20 +85,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* clang-format off */
 enum mmu_wp_mechanism {
 	MMU_WP_AUTO,
 	MMU_WP_UFFD,
 	MMU_WP_MPROTECT,
 };
+/* clang-format on */
 
 /* NULL-terminated, indexed by enum mmu_wp_mechanism (for cli_choice):
  * "auto", "uffd", "mprotect". */
 extern const char *const mmu_wp_mechanism_names[];
 
+/* clang-format off */
 enum mmu_wp_delivery {
 	MMU_WP_SIGNAL,
 	MMU_WP_THREAD,
 };
+/* clang-format on */
 
 /* NULL-terminated, indexed by enum mmu_wp_delivery: "signal", "thread". */
 extern const char *const mmu_wp_delivery_names[];
@@ -199,7 +203,7 @@ uint64_t mmu_wp_protect_calls(const struct mmu_wp *wp);
 struct mmu_wp_batch {
 	struct mmu_wp *wp;
 	uint64_t first, npages; /* the pending run */
-	int err; /* the first error */
+	int err;		/* the first error */
 };
 
 void mmu_wp_batch_init(struct mmu_wp_batch *b, struct mmu_wp *wp);
@@ -246,10 +250,10 @@ int mmu_wp_probe(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *why, siz
  * create's line in @err.  For a workload's check, before anything runs.
  */
 struct mmu_wp_plan {
-	enum mmu_wp_mechanism mechanism;   /* never MMU_WP_AUTO */
+	enum mmu_wp_mechanism mechanism; /* never MMU_WP_AUTO */
 	enum mmu_wp_delivery delivery;
 	char name[24];
-	char fallback[256];                /* why auto took mprotect, or "" */
+	char fallback[256]; /* why auto took mprotect, or "" */
 };
 int mmu_wp_plan(const struct mmu_wp_options *o, uint64_t npages, struct mmu_wp_plan *plan,
 		char *err, size_t errlen);

@@ -51,7 +51,7 @@
 
 /* page categories (pm_scan_arg masks, page_region.categories) */
 #define PAGE_IS_WPALLOWED (1 << 0) /* registered for async uffd-wp */
-#define PAGE_IS_WRITTEN (1 << 1) /* written since write-protected */
+#define PAGE_IS_WRITTEN (1 << 1)   /* written since write-protected */
 #define PAGE_IS_FILE (1 << 2)
 #define PAGE_IS_PRESENT (1 << 3)
 #define PAGE_IS_SWAPPED (1 << 4)
@@ -59,7 +59,7 @@
 #define PAGE_IS_HUGE (1 << 6)
 
 /* pm_scan_arg.flags */
-#define PM_SCAN_WP_MATCHING (1 << 0) /* write-protect the pages reported */
+#define PM_SCAN_WP_MATCHING (1 << 0)   /* write-protect the pages reported */
 #define PM_SCAN_CHECK_WPASYNC (1 << 1) /* fail on pages without async uffd-wp */
 
 /* One run of pages [start, end) with the same categories. */
@@ -70,18 +70,18 @@ struct page_region {
 };
 
 struct pm_scan_arg {
-	__u64 size; /* sizeof(struct pm_scan_arg) */
+	__u64 size;  /* sizeof(struct pm_scan_arg) */
 	__u64 flags; /* PM_SCAN_* */
 	__u64 start; /* range to walk */
 	__u64 end;
 	__u64 walk_end; /* out: where to go on when vec filled up */
-	__u64 vec; /* struct page_region[vec_len] */
+	__u64 vec;	/* struct page_region[vec_len] */
 	__u64 vec_len;
 	__u64 max_pages; /* 0: no limit */
 	__u64 category_inverted;
-	__u64 category_mask; /* all of these (after inversion) */
+	__u64 category_mask;	   /* all of these (after inversion) */
 	__u64 category_anyof_mask; /* at least one of these */
-	__u64 return_mask; /* categories to report (and merge runs by) */
+	__u64 return_mask;	   /* categories to report (and merge runs by) */
 };
 
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)

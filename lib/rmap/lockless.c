@@ -40,7 +40,8 @@ static void nulls_walk(struct rmap_reader *r, uint32_t gfn, const struct rmap_wa
 
 const struct rmap_walker_ops rmap_walker_lockless_ops = {
 	.name = "lockless",
-	.summary = "no lock; nulls-ended lists, restart on a foreign marker, locked fallback after max_restarts",
+	.summary = "no lock; nulls-ended lists, restart on a foreign marker, locked fallback after "
+		   "max_restarts",
 	.options_help = "max-restarts=N",
 	.lockless = true,
 	.set_option = rmap_lockless_set_option,

@@ -38,7 +38,7 @@ const struct rmap_walker_ops *rmap_walker_find(const char *name)
 	const struct rmap_walker_ops *ops;
 	int i;
 
-	rmap_walker_foreach(ops, i)
+	rmap_walker_foreach (ops, i)
 		if (!strcmp(ops->name, name))
 			return ops;
 	return NULL;
@@ -54,13 +54,13 @@ int rmap_walker_register(const struct rmap_walker_ops *ops)
 	return 0;
 }
 
-static int walker_option(void *arg, const char *key, const char *value, char *err,
-			 size_t errlen)
+static int walker_option(void *arg, const char *key, const char *value, char *err, size_t errlen)
 {
 	struct rmap_walker *wk = arg;
 
 	if (!wk->ops->set_option) {
-		snprintf(err, errlen, "%s: bad option '%s' (it takes no options)", wk->ops->name, key);
+		snprintf(err, errlen, "%s: bad option '%s' (it takes no options)", wk->ops->name,
+			 key);
 		return -EINVAL;
 	}
 	return wk->ops->set_option(&wk->o, key, value, err, errlen);
@@ -82,9 +82,10 @@ int rmap_walker_init(struct rmap_walker *wk, const char *spec,
 	name[n] = 0;
 	wk->ops = rmap_walker_find(name);
 	if (!wk->ops) {
-		size_t used = (size_t)snprintf(err, errlen, "unknown rmap walker '%s' (one of", name);
+		size_t used =
+			(size_t)snprintf(err, errlen, "unknown rmap walker '%s' (one of", name);
 
-		rmap_walker_foreach(o, i)
+		rmap_walker_foreach (o, i)
 			if (used < errlen)
 				used += (size_t)snprintf(err + used, errlen - used, " %s", o->name);
 		if (used < errlen)

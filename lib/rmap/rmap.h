@@ -59,25 +59,25 @@
  * rmap_walker_N_ops, in lib/rmap/N.c (its name has '-' for '_'). */
 #define RMAP_WALKERS(X) X(locked) X(lockless) X(lockless_pos)
 
-#define RMAP_DESC_SPTES 7          /* PTE_LIST_EXT */
-#define RMAP_POS_SHIFT 48          /* user addresses fit in 47 bits */
-#define RMAP_POS_MAX 0x7fffu       /* bits 48..62 */
+#define RMAP_DESC_SPTES 7    /* PTE_LIST_EXT */
+#define RMAP_POS_SHIFT 48    /* user addresses fit in 47 bits */
+#define RMAP_POS_MAX 0x7fffu /* bits 48..62 */
 #define RMAP_NULLS_BIT 1u
 
 #define SPTE_PRESENT (1ull << 0)
 #define SPTE_WRITABLE (1ull << 1)
 
-#define RMAP_DESC_LIVE 0x44455343u     /* "DESC" */
+#define RMAP_DESC_LIVE 0x44455343u /* "DESC" */
 #define RMAP_DESC_POISON 0xdeadbeefu
 
 typedef _Atomic uint64_t spte_t;
 
 struct rmap_desc {
-	_Atomic(uintptr_t) sptes[RMAP_DESC_SPTES];   /* spte_t *, 0 = empty */
-	_Atomic(uintptr_t) more;                     /* link, see above */
-	atomic_uint state;                           /* RMAP_DESC_LIVE or POISON */
-	bool keep;                                   /* keep_freed: poison only */
-	struct rmap_desc *cache_next;                /* cache or kept list, under mmu_lock */
+	_Atomic(uintptr_t) sptes[RMAP_DESC_SPTES]; /* spte_t *, 0 = empty */
+	_Atomic(uintptr_t) more;		   /* link, see above */
+	atomic_uint state;			   /* RMAP_DESC_LIVE or POISON */
+	bool keep;				   /* keep_freed: poison only */
+	struct rmap_desc *cache_next;		   /* cache or kept list, under mmu_lock */
 	struct srcu_head rcu;
 };
 
@@ -87,7 +87,7 @@ struct rmap_head {
 
 struct rmap_options {
 	uint32_t ngfns;
-	uint32_t desc_cache;     /* unlinked descs kept for reuse */
+	uint32_t desc_cache; /* unlinked descs kept for reuse */
 	enum srcu_flavour srcu_flavour;
 
 	/* ---- for the tests only (zero in the benchmark) ---- */
@@ -104,9 +104,9 @@ struct rmap_options {
 };
 
 struct rmap_stats {
-	uint64_t desc_allocs;    /* descs taken from malloc */
-	uint64_t desc_reuses;    /* descs taken from the cache */
-	uint64_t desc_retired;   /* descs handed to call_srcu */
+	uint64_t desc_allocs;  /* descs taken from malloc */
+	uint64_t desc_reuses;  /* descs taken from the cache */
+	uint64_t desc_retired; /* descs handed to call_srcu */
 };
 
 struct rmap {
@@ -120,7 +120,7 @@ struct rmap {
 	/* Under mmu_lock. */
 	struct rmap_desc *cache;
 	uint32_t ncached, cache_max;
-	struct rmap_desc *kept;          /* keep_freed: retired descs */
+	struct rmap_desc *kept; /* keep_freed: retired descs */
 	struct rmap_stats stats;
 };
 
@@ -160,16 +160,16 @@ void rmap_reader_unregister(struct rmap_reader *r);
 
 /* One walk's outcome. */
 struct rmap_walk {
-	uint32_t restarts;       /* lockless passes that ended on a foreign marker */
-	bool fallback;           /* finished by the locked walk */
-	uint32_t protected;      /* sptes whose writable bit this walk cleared */
-	uint32_t visited;        /* spte entries read, over all passes */
-	uint32_t poisoned;       /* descs found poisoned: must stay 0 */
-	uint32_t longest_pass;   /* descs visited by the longest pass */
+	uint32_t restarts;     /* lockless passes that ended on a foreign marker */
+	bool fallback;	       /* finished by the locked walk */
+	uint32_t protected;    /* sptes whose writable bit this walk cleared */
+	uint32_t visited;      /* spte entries read, over all passes */
+	uint32_t poisoned;     /* descs found poisoned: must stay 0 */
+	uint32_t longest_pass; /* descs visited by the longest pass */
 };
 
 struct rmap_walk_opts {
-	uint32_t max_restarts;   /* restarts before the locked fallback */
+	uint32_t max_restarts; /* restarts before the locked fallback */
 	/* Busy time after each desc, in every walker (locked ones hold the
 	 * lock through it): the work a real write-protect does per spte
 	 * (TLB-flush bookkeeping, dirty-bit checks) that widens the window in
@@ -187,12 +187,12 @@ struct rmap_walk_opts {
 struct rmap_walker_ops {
 	const char *name;
 	const char *summary;
-	const char *options_help;    /* "KEY=VALUE,..." it takes; NULL: none */
+	const char *options_help; /* "KEY=VALUE,..." it takes; NULL: none */
 	bool lockless;
 	/* Optional: applies one KEY=VALUE of the spec to @o; 0, or -EINVAL
 	 * with one line in @err. */
-	int (*set_option)(struct rmap_walk_opts *o, const char *key, const char *value,
-			  char *err, size_t errlen);
+	int (*set_option)(struct rmap_walk_opts *o, const char *key, const char *value, char *err,
+			  size_t errlen);
 	/* Write-protects every spte of @gfn; fills @w. */
 	void (*walk)(struct rmap_reader *r, uint32_t gfn, const struct rmap_walk_opts *o,
 		     struct rmap_walk *w);

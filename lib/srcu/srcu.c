@@ -95,7 +95,7 @@ const char *const srcu_flavour_names[SRCU_FLAVOUR_COUNT + 1] = {
 #define SRCU_FLAVOUR_NAME(e, n) [SRCU_FLAVOUR_##e] = n,
 	SRCU_FLAVOURS(SRCU_FLAVOUR_NAME)
 #undef SRCU_FLAVOUR_NAME
-	NULL,
+		NULL,
 };
 
 int srcu_flavour_parse(const char *name)
@@ -115,7 +115,7 @@ const char *const srcu_expedited_names[SRCU_EXPEDITED_COUNT + 1] = {
 #define SRCU_EXPEDITED_NAME(e, n) [SRCU_EXPEDITED_##e] = n,
 	SRCU_EXPEDITED_MECHANISMS(SRCU_EXPEDITED_NAME)
 #undef SRCU_EXPEDITED_NAME
-	NULL,
+		NULL,
 };
 
 int srcu_expedited_parse(const char *name)
@@ -126,8 +126,8 @@ int srcu_expedited_parse(const char *name)
 	return -1;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+							  ...)
 {
 	va_list ap;
 
@@ -186,8 +186,10 @@ static int membarrier_ready(struct srcu_struct *sp, bool need_global, char *why,
 	}
 	if (!(mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) ||
 	    (need_global && !(mask & MEMBARRIER_CMD_GLOBAL))) {
-		snprintf(why, len, "membarrier lacks %s", need_global && !(mask & MEMBARRIER_CMD_GLOBAL) ?
-			 "MEMBARRIER_CMD_GLOBAL" : "MEMBARRIER_CMD_PRIVATE_EXPEDITED");
+		snprintf(why, len, "membarrier lacks %s",
+			 need_global && !(mask & MEMBARRIER_CMD_GLOBAL)
+				 ? "MEMBARRIER_CMD_GLOBAL"
+				 : "MEMBARRIER_CMD_PRIVATE_EXPEDITED");
 		return -ENOSYS;
 	}
 	/* registration is per process and idempotent */
@@ -209,13 +211,15 @@ static int srcu_init_flavour(struct srcu_struct *sp, char *err, size_t errlen)
 
 	if (sp->flavour == SRCU_FLAVOUR_FAST) {
 		if (membarrier_ready(sp, false, why, sizeof(why))) {
-			set_err(err, errlen, "srcu: domain %s: %s; it uses the mb flavour", sp->name, why);
+			set_err(err, errlen, "srcu: domain %s: %s; it uses the mb flavour",
+				sp->name, why);
 			sp->flavour = SRCU_FLAVOUR_MB;
 		}
 	} else if (sp->flavour == SRCU_FLAVOUR_CLASSIC) {
 		rc = membarrier_ready(sp, true, why, sizeof(why));
 		if (rc) {
-			set_err(err, errlen, "srcu: domain %s: the classic flavour needs membarrier: %s",
+			set_err(err, errlen,
+				"srcu: domain %s: the classic flavour needs membarrier: %s",
 				sp->name, why);
 			return rc;
 		}
@@ -307,7 +311,7 @@ bool srcu_reader_active(const struct srcu_reader *r)
 {
 	return reader_locks(r, 0) + reader_locks(r, 1) !=
 	       atomic_load_explicit(&r->unlock[0], memory_order_relaxed) +
-	       atomic_load_explicit(&r->unlock[1], memory_order_relaxed);
+		       atomic_load_explicit(&r->unlock[1], memory_order_relaxed);
 }
 
 static int readers_add(struct srcu_struct *sp, struct srcu_reader *r)
@@ -365,12 +369,14 @@ int srcu_unregister_reader(struct srcu_reader *r, char *err, size_t errlen)
 	struct srcu_reader **pp;
 
 	if (r->tid != gettid()) {
-		set_err(err, errlen, "srcu: reader %s of %s (thread %d) unregistered by thread %d; refused",
+		set_err(err, errlen,
+			"srcu: reader %s of %s (thread %d) unregistered by thread %d; refused",
 			r->name, sp->name, (int)r->tid, (int)gettid());
 		return -EPERM;
 	}
 	if (srcu_reader_active(r)) {
-		set_err(err, errlen, "srcu: reader %s of %s unregistered inside a read section; refused",
+		set_err(err, errlen,
+			"srcu: reader %s of %s unregistered inside a read section; refused",
 			r->name, sp->name);
 		return -EBUSY;
 	}
@@ -404,7 +410,8 @@ static int srcu_fail(struct srcu_struct *sp, const char *what)
 	if (atomic_compare_exchange_strong_explicit(&sp->failed, &expected, -e,
 						    memory_order_relaxed, memory_order_relaxed)) {
 		snprintf(line, sizeof(line),
-			 "srcu: domain %s: membarrier(%s) failed: %s; its grace periods fail from now on (fence-free readers would be unprotected)",
+			 "srcu: domain %s: membarrier(%s) failed: %s; its grace periods fail from "
+			 "now on (fence-free readers would be unprotected)",
 			 sp->name, what, strerror(e));
 		srcu_report(sp, line);
 	}
@@ -535,7 +542,7 @@ static bool srcu_readers_idle(struct srcu_struct *sp)
 
 struct srcu_wait {
 	bool expedited;
-	uint64_t start;          /* the first busy poll (0: none yet) */
+	uint64_t start; /* the first busy poll (0: none yet) */
 	bool stall_reported;
 };
 
@@ -544,9 +551,10 @@ static void srcu_report_stall(struct srcu_struct *sp, int i, uint64_t waited_ns)
 	char line[1024];
 	int used;
 
-	used = snprintf(line, sizeof(line),
-			"srcu: stall: grace period of %s waited %llu ms for index %d; readers inside:",
-			sp->name, (unsigned long long)(waited_ns / 1000000), i);
+	used = snprintf(
+		line, sizeof(line),
+		"srcu: stall: grace period of %s waited %llu ms for index %d; readers inside:",
+		sp->name, (unsigned long long)(waited_ns / 1000000), i);
 	pthread_mutex_lock(&sp->readers_lock);
 	for (int k = 0; k < sp->nreaders && used < (int)sizeof(line) - 48; k++) {
 		struct srcu_reader *r = sp->readers[k];
@@ -662,10 +670,10 @@ static int srcu_gp_modern(struct srcu_struct *sp, struct srcu_wait *w)
 	}
 	cur = (int)(atomic_load_explicit(&sp->idx, memory_order_relaxed) & 1u);
 	if (!MUTANT(srcu_skip_straggler_wait))
-		srcu_wait_index(sp, cur ^ 1, w);        /* [straggler] */
+		srcu_wait_index(sp, cur ^ 1, w); /* [straggler] */
 	srcu_flip(sp);
 	if (!MUTANT(srcu_skip_old_index_wait))
-		srcu_wait_index(sp, cur, w);            /* [old] */
+		srcu_wait_index(sp, cur, w); /* [old] */
 	stat_inc_locked(&sp->stat_gp_full);
 	return 0;
 }
@@ -728,7 +736,7 @@ static bool srcu_covered(struct srcu_struct *sp, unsigned long snap)
 	if (sp->flavour == SRCU_FLAVOUR_CLASSIC)
 		return (now >> 1) - (snap >> 1) >= (MUTANT(srcu_classic_share_one) ? 1u : 2u);
 	if (MUTANT(srcu_share_running_gp))
-		return (long)(now - ((snap + 2) & ~1ul)) >= 0;   /* the running one */
+		return (long)(now - ((snap + 2) & ~1ul)) >= 0; /* the running one */
 	return (long)(now - ((snap + 3) & ~1ul)) >= 0;
 }
 
@@ -838,8 +846,7 @@ static void *srcu_callback_thread(void *arg)
 	return NULL;
 }
 
-int call_srcu(struct srcu_struct *sp, struct srcu_head *head,
-	      void (*func)(struct srcu_head *head))
+int call_srcu(struct srcu_struct *sp, struct srcu_head *head, void (*func)(struct srcu_head *head))
 {
 	int rc;
 
@@ -920,13 +927,15 @@ int srcu_destroy(struct srcu_struct *sp, char *err, size_t errlen)
 	pending = sp->cb_queued - sp->cb_invoked;
 	pthread_mutex_unlock(&sp->cb_lock);
 	if (registered || (pending && !failed)) {
-		set_err(err, errlen, "srcu: destroy of %s refused: %d reader(s) still registered (%d inside a read section), %llu callback(s) not yet invoked",
+		set_err(err, errlen,
+			"srcu: destroy of %s refused: %d reader(s) still registered (%d inside a "
+			"read section), %llu callback(s) not yet invoked",
 			sp->name, registered, active, (unsigned long long)pending);
 		return -EBUSY;
 	}
 	if (pending)
-		set_err(err, errlen, "srcu: %s failed (%s): %llu callback(s) never invoked", sp->name,
-			strerror(-failed), (unsigned long long)pending);
+		set_err(err, errlen, "srcu: %s failed (%s): %llu callback(s) never invoked",
+			sp->name, strerror(-failed), (unsigned long long)pending);
 	srcu_stop_callbacks(sp);
 	srcu_stop_cpus_destroy(sp->stoppers);
 	sp->stoppers = NULL;

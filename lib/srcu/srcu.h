@@ -52,17 +52,19 @@
 #define SRCU_CACHELINE 64
 
 /* The flavours, one line each: X(ENUM_SUFFIX, "name"). */
-#define SRCU_FLAVOURS(X)          \
-	X(MB, "mb")               \
-	X(FAST, "fast")           \
+#define SRCU_FLAVOURS(X) \
+	X(MB, "mb")      \
+	X(FAST, "fast")  \
 	X(CLASSIC, "classic")
 
+/* clang-format off */
 enum srcu_flavour {
 #define SRCU_FLAVOUR_ENUM(e, n) SRCU_FLAVOUR_##e,
 	SRCU_FLAVOURS(SRCU_FLAVOUR_ENUM)
 #undef SRCU_FLAVOUR_ENUM
 	SRCU_FLAVOUR_COUNT
 };
+/* clang-format on */
 
 /* "mb", "fast", "classic", NULL: indexed by flavour, usable as the choices
  * of a WL_CHOICE option. */
@@ -74,16 +76,18 @@ const char *srcu_flavour_name(enum srcu_flavour f);
 
 /* classic's expedited sync_func, one line each: X(ENUM_SUFFIX, "name").
  * The first is the default (srcu_options_default). */
-#define SRCU_EXPEDITED_MECHANISMS(X)    \
-	X(STOP_CPUS, "stop-cpus")       \
+#define SRCU_EXPEDITED_MECHANISMS(X) \
+	X(STOP_CPUS, "stop-cpus")    \
 	X(MEMBARRIER, "membarrier")
 
+/* clang-format off */
 enum srcu_expedited {
 #define SRCU_EXPEDITED_ENUM(e, n) SRCU_EXPEDITED_##e,
 	SRCU_EXPEDITED_MECHANISMS(SRCU_EXPEDITED_ENUM)
 #undef SRCU_EXPEDITED_ENUM
 	SRCU_EXPEDITED_COUNT
 };
+/* clang-format on */
 
 /* "stop-cpus", "membarrier", NULL: indexed by enum srcu_expedited, usable
  * as the choices of a WL_CHOICE option. */
@@ -106,11 +110,11 @@ struct srcu_reader {
 	/* Hot: written only by the owning thread, read by grace periods. */
 	_Alignas(SRCU_CACHELINE) atomic_ulong lock[2];
 	atomic_ulong unlock[2];
-	const atomic_uint *idxp;       /* &sp->idx, saves a dependent load */
+	const atomic_uint *idxp; /* &sp->idx, saves a dependent load */
 
 	/* Cold. */
 	_Alignas(SRCU_CACHELINE) struct srcu_struct *sp;
-	struct srcu_reader *tls_next;  /* this thread's readers, all domains */
+	struct srcu_reader *tls_next; /* this thread's readers, all domains */
 	pid_t tid;
 	char name[32];
 };
@@ -121,6 +125,7 @@ struct srcu_head {
 };
 
 /* Where a test hook is called from (srcu_test_hooks.at). */
+/* clang-format off */
 enum srcu_hook_point {
 	SRCU_HOOK_SNAPSHOT,   /* a synchronize caller took its snapshot; idx -1 */
 	SRCU_HOOK_GP_BEGIN,   /* a grace period holds the mutex, sequence odd */
@@ -128,6 +133,7 @@ enum srcu_hook_point {
 				 the idle check of both indexes */
 	SRCU_HOOK_FLIPPED,    /* the new index is stored; idx = the old one */
 };
+/* clang-format on */
 
 /*
  * Tests only: hooks that open race windows every time, and a replacement
@@ -165,10 +171,10 @@ struct srcu_options {
 };
 
 struct srcu_stats {
-	uint64_t gp_full;      /* grace periods that flipped and waited */
-	uint64_t gp_idle;      /* grace periods ended by the idle fast path */
-	uint64_t gp_shared;    /* synchronize calls covered by another caller's */
-	uint64_t stalls;       /* stall reports */
+	uint64_t gp_full;   /* grace periods that flipped and waited */
+	uint64_t gp_idle;   /* grace periods ended by the idle fast path */
+	uint64_t gp_shared; /* synchronize calls covered by another caller's */
+	uint64_t stalls;    /* stall reports */
 };
 
 struct srcu_struct {
@@ -191,19 +197,19 @@ struct srcu_struct {
 	enum srcu_expedited expedited;
 	struct srcu_stop_cpus *stoppers;
 
-	pthread_mutex_t readers_lock;  /* registration vs. scans */
+	pthread_mutex_t readers_lock; /* registration vs. scans */
 	struct srcu_reader **readers;
 	int nreaders, readers_cap;
 
-	pthread_mutex_t gp_mutex;      /* one grace period at a time */
+	pthread_mutex_t gp_mutex; /* one grace period at a time */
 	/* Grace-period sequence: even = idle, odd = a grace period running;
 	 * each grace period adds 2. */
 	atomic_ulong gp_seq;
 
 	/* call_srcu: a FIFO of callbacks and the thread that runs them. */
 	pthread_mutex_t cb_lock;
-	pthread_cond_t cb_cond;        /* work queued, or stop */
-	pthread_cond_t cb_done_cond;   /* a batch was invoked, or failed */
+	pthread_cond_t cb_cond;	     /* work queued, or stop */
+	pthread_cond_t cb_done_cond; /* a batch was invoked, or failed */
 	struct srcu_head *cb_head, **cb_tail;
 	uint64_t cb_queued, cb_invoked;
 	bool cb_thread_started, cb_stop;
@@ -259,13 +265,17 @@ int srcu_unregister_reader(struct srcu_reader *r, char *err, size_t errlen);
  * until a membarrier).  Plain code otherwise.
  */
 #ifndef SRCU_TORTURE_DELAY_AFTER_INDEX
-#define SRCU_TORTURE_DELAY_AFTER_INDEX() do { } while (0)
+#define SRCU_TORTURE_DELAY_AFTER_INDEX() \
+	do {                             \
+	} while (0)
 #endif
 #ifndef SRCU_TEST_LOCK_STORE
 #define SRCU_TEST_LOCK_STORE(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #endif
 #ifndef SRCU_TEST_BEFORE_UNLOCK
-#define SRCU_TEST_BEFORE_UNLOCK(r) do { } while (0)
+#define SRCU_TEST_BEFORE_UNLOCK(r) \
+	do {                       \
+	} while (0)
 #endif
 
 /*
@@ -290,7 +300,7 @@ static inline int srcu_read_lock(struct srcu_reader *r)
 	 * emit a compiler barrier only; the grace period's membarrier()
 	 * promotes it to a full fence on every running thread.
 	 */
-	if (unlikely(word & SRCU_IDX_FENCED))   /* mb: the cost is the fence's */
+	if (unlikely(word & SRCU_IDX_FENCED)) /* mb: the cost is the fence's */
 		atomic_thread_fence(memory_order_seq_cst);
 	else
 		atomic_signal_fence(memory_order_seq_cst);
@@ -337,8 +347,7 @@ int synchronize_srcu_expedited(struct srcu_struct *sp);
 /* Run @func(@head) on the domain's callback thread after a grace period.
  * Callbacks run in the order they were queued.  Returns 0, or the failed
  * domain's -errno (the callback will never run). */
-int call_srcu(struct srcu_struct *sp, struct srcu_head *head,
-	      void (*func)(struct srcu_head *head));
+int call_srcu(struct srcu_struct *sp, struct srcu_head *head, void (*func)(struct srcu_head *head));
 /* Wait until every callback queued before the call has been invoked;
  * 0, or the failed domain's -errno. */
 int srcu_barrier(struct srcu_struct *sp);

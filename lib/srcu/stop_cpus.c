@@ -85,7 +85,7 @@ struct srcu_stop_cpus {
 	/* stoppers still to acknowledge: the caller sleeps on it */
 	_Alignas(64) _Atomic uint32_t pending;
 	_Atomic uint32_t stop;
-	_Atomic uint32_t fifo;          /* stoppers that got SCHED_FIFO */
+	_Atomic uint32_t fifo; /* stoppers that got SCHED_FIFO */
 	int n;
 	struct srcu_stopper *t;
 };
@@ -124,9 +124,9 @@ static void *stopper_main(void *arg)
 {
 	struct srcu_stopper *t = arg;
 	struct srcu_stop_cpus *s = t->set;
-	uint32_t seen = 0, g;       /* gen is 0 until every stopper started */
+	uint32_t seen = 0, g; /* gen is 0 until every stopper started */
 
-	topology_pin_self(t->cpu);  /* best effort: the CPU came from the mask */
+	topology_pin_self(t->cpu); /* best effort: the CPU came from the mask */
 	stopper_priority(s);
 	stopper_ack(s);
 	for (;;) {
@@ -209,7 +209,8 @@ struct srcu_stop_cpus *srcu_stop_cpus_create(const char *name, char *err, size_t
 		atomic_store_explicit(&s->pending, (uint32_t)s->n, memory_order_relaxed);
 		for (; started < s->n; started++) {
 			s->t[started] = (struct srcu_stopper){ .cpu = cpus[started], .set = s };
-			rc = pthread_create(&s->t[started].thread, NULL, stopper_main, &s->t[started]);
+			rc = pthread_create(&s->t[started].thread, NULL, stopper_main,
+					    &s->t[started]);
 			if (rc) {
 				snprintf(why, sizeof(why), "pthread_create: %s", strerror(rc));
 				rc = -rc;

@@ -37,7 +37,7 @@ uint64_t histogram_bucket_low(unsigned b)
 
 	if (b < HIST_SUB_COUNT)
 		return b;
-	e = (b - HIST_SUB_COUNT) / HIST_HALF + HIST_SUB_BITS;  /* msb */
+	e = (b - HIST_SUB_COUNT) / HIST_HALF + HIST_SUB_BITS; /* msb */
 	sub = (b - HIST_SUB_COUNT) % HIST_HALF + HIST_HALF;
 	return (uint64_t)sub << (e - (HIST_SUB_BITS - 1));
 }

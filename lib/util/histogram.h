@@ -17,8 +17,8 @@
 #include <stdio.h>
 
 #define HIST_SUB_BITS 7
-#define HIST_SUB_COUNT (1u << HIST_SUB_BITS)   /* 128 exact values */
-#define HIST_HALF (HIST_SUB_COUNT / 2)          /* buckets per power of two */
+#define HIST_SUB_COUNT (1u << HIST_SUB_BITS) /* 128 exact values */
+#define HIST_HALF (HIST_SUB_COUNT / 2)	     /* buckets per power of two */
 #define HIST_BUCKETS (HIST_SUB_COUNT + (64 - HIST_SUB_BITS) * HIST_HALF)
 
 struct histogram {
@@ -34,7 +34,7 @@ static inline unsigned histogram_bucket(uint64_t v)
 
 	if (v < HIST_SUB_COUNT)
 		return (unsigned)v;
-	msb = 63u - (unsigned)__builtin_clzll(v);   /* >= HIST_SUB_BITS */
+	msb = 63u - (unsigned)__builtin_clzll(v); /* >= HIST_SUB_BITS */
 	shift = msb - (HIST_SUB_BITS - 1);
 	/* v >> shift lies in [HIST_HALF, HIST_SUB_COUNT) */
 	return HIST_SUB_COUNT + (msb - HIST_SUB_BITS) * HIST_HALF +

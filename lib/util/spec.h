@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#define SPEC_MAX 160          /* longest spec, terminator included */
+#define SPEC_MAX 160 /* longest spec, terminator included */
 
 /* Called for each KEY=VALUE; 0, or -1 with one line in @err. */
 typedef int (*spec_option_fn)(void *arg, const char *key, const char *value, char *err,

@@ -54,8 +54,8 @@ static void percentile_interval(double *est, size_t k, double *lo, double *hi)
 	*hi = est[(size_t)ceil(0.975 * (double)(k - 1))];
 }
 
-int stats_median_ci(const double *v, size_t n, unsigned resamples, uint64_t seed,
-		    double *lo, double *hi)
+int stats_median_ci(const double *v, size_t n, unsigned resamples, uint64_t seed, double *lo,
+		    double *hi)
 {
 	double *est, *tmp;
 	uint64_t rng = seed ? seed : 1;
@@ -81,8 +81,8 @@ int stats_median_ci(const double *v, size_t n, unsigned resamples, uint64_t seed
 	return 0;
 }
 
-int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
-		   unsigned resamples, uint64_t seed, double *lo, double *hi)
+int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, unsigned resamples,
+		   uint64_t seed, double *lo, double *hi)
 {
 	double *ratios, *tmp;
 	uint64_t rng = seed ? seed : 1;

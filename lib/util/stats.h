@@ -17,15 +17,15 @@ uint64_t stats_median_u64(uint64_t *v, size_t n);
  * unchanged), from @resamples resamples drawn with the seed @seed.  Sets
  * *lo and *hi; returns -1 (and sets both to the median) when n < 2.
  */
-int stats_median_ci(const double *v, size_t n, unsigned resamples, uint64_t seed,
-		    double *lo, double *hi);
+int stats_median_ci(const double *v, size_t n, unsigned resamples, uint64_t seed, double *lo,
+		    double *hi);
 
 /*
  * The same for the ratio median(b) / median(a) of two independent samples
  * (each resampled on its own).  Returns -1 when a sample is empty or a
  * resampled median of @a is 0.
  */
-int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
-		   unsigned resamples, uint64_t seed, double *lo, double *hi);
+int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, unsigned resamples,
+		   uint64_t seed, double *lo, double *hi);
 
 #endif

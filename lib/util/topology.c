@@ -87,10 +87,11 @@ static int placement_order(enum placement p, int *order, int max)
 			hwloc_obj_t core;
 			if (idx >= per)
 				continue;
-			hwloc_obj_t pkg = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PACKAGE, (unsigned)pk);
+			hwloc_obj_t pkg =
+				hwloc_get_obj_by_type(topo, HWLOC_OBJ_PACKAGE, (unsigned)pk);
 			if (pkg)
-				core = hwloc_get_obj_inside_cpuset_by_type(topo, pkg->cpuset,
-									   HWLOC_OBJ_CORE, (unsigned)idx);
+				core = hwloc_get_obj_inside_cpuset_by_type(
+					topo, pkg->cpuset, HWLOC_OBJ_CORE, (unsigned)idx);
 			else
 				core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)c);
 			if (!core)
@@ -98,7 +99,7 @@ static int placement_order(enum placement p, int *order, int max)
 			int k = 0;
 			hwloc_obj_t pu = NULL;
 			while ((pu = hwloc_get_next_obj_inside_cpuset_by_type(topo, core->cpuset,
-									HWLOC_OBJ_PU, pu))) {
+									      HWLOC_OBJ_PU, pu))) {
 				if (!hwloc_bitmap_isset(allowed, pu->os_index))
 					continue;
 				if (k++ == round) {
@@ -114,8 +115,8 @@ static int placement_order(enum placement p, int *order, int max)
 	return n;
 }
 
-int topology_pick_cpus(int n, enum placement p, const char *list, int *cpus,
-		       int *overcommit, char *err, size_t errlen)
+int topology_pick_cpus(int n, enum placement p, const char *list, int *cpus, int *overcommit,
+		       char *err, size_t errlen)
 {
 	int navail = topology_cpu_count();
 	int *order;
@@ -143,9 +144,12 @@ int topology_pick_cpus(int n, enum placement p, const char *list, int *cpus,
 			return -1;
 		}
 		m = 0;
-		hwloc_bitmap_foreach_begin(id, set) {
+		hwloc_bitmap_foreach_begin(id, set)
+		{
 			if (!hwloc_bitmap_isset(allowed, (unsigned)id)) {
-				snprintf(err, errlen, "CPU %d in list '%s' is not available to this process", id, list);
+				snprintf(err, errlen,
+					 "CPU %d in list '%s' is not available to this process", id,
+					 list);
 				hwloc_bitmap_free(set);
 				free(order);
 				return -1;

@@ -8,10 +8,12 @@
 
 #include <stddef.h>
 
+/* clang-format off */
 enum placement {
 	PLACEMENT_COMPACT, /* PUs in hwloc logical order: SMT siblings, then cores */
 	PLACEMENT_SPREAD,  /* one PU per core, alternating packages, then siblings */
 };
+/* clang-format on */
 
 /* Loads the topology once (thread-safe); returns -1 with a message if hwloc fails. */
 int topology_init(void);
@@ -24,8 +26,8 @@ int placement_parse(const char *s, enum placement *p);
  * takes precedence over @p.  When n exceeds the CPUs available the list
  * wraps around (overcommit) and *overcommit is set.  On error writes a
  * one-line reason to @err and returns -1. */
-int topology_pick_cpus(int n, enum placement p, const char *list, int *cpus,
-		       int *overcommit, char *err, size_t errlen);
+int topology_pick_cpus(int n, enum placement p, const char *list, int *cpus, int *overcommit,
+		       char *err, size_t errlen);
 
 /* Writes @cpus[0..n) as "0 1 2" (spaces, not commas: a CSV column stays
  * one plain field). */

@@ -30,8 +30,8 @@ static void *worker_main(void *p)
 	return NULL;
 }
 
-int workers_start(struct workers *g, int n, const int *cpus,
-		  void (*fn)(struct worker *w), void *arg, const char *what)
+int workers_start(struct workers *g, int n, const int *cpus, void (*fn)(struct worker *w),
+		  void *arg, const char *what)
 {
 	int created = 0, bad = -1;
 
@@ -70,8 +70,8 @@ int workers_start(struct workers *g, int n, const int *cpus,
 		if (g->w[i].pin_error && bad < 0)
 			bad = i;
 	if (bad >= 0)
-		fprintf(stderr, "dlbench: cannot pin %s thread %d to CPU %d: %s\n", what,
-			bad, g->w[bad].cpu, strerror(-g->w[bad].pin_error));
+		fprintf(stderr, "dlbench: cannot pin %s thread %d to CPU %d: %s\n", what, bad,
+			g->w[bad].cpu, strerror(-g->w[bad].pin_error));
 	if (bad >= 0 || created < n) {
 		/* release the threads without running anything, and fail */
 		pthread_mutex_lock(&g->lock);

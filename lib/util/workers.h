@@ -14,12 +14,12 @@
 struct workers;
 
 struct worker {
-	int index;               /* 0..n-1 */
-	int cpu;                 /* OS CPU it is pinned to, -1 for unpinned */
-	void *arg;               /* the group's argument */
+	int index; /* 0..n-1 */
+	int cpu;   /* OS CPU it is pinned to, -1 for unpinned */
+	void *arg; /* the group's argument */
 	struct workers *group;
 	pthread_t thread;
-	int pin_error;           /* -errno from pinning, 0 if pinned */
+	int pin_error; /* -errno from pinning, 0 if pinned */
 };
 
 struct workers {
@@ -33,15 +33,15 @@ struct workers {
 	pthread_cond_t cond;
 	int ready;
 	bool go, aborted;
-	uint64_t start_ns;       /* set by workers_go */
+	uint64_t start_ns; /* set by workers_go */
 };
 
 /* Creates @n threads pinned to @cpus[i] (NULL: unpinned), each to run
  * @fn(worker) once workers_go() is called.  Returns 0 with every thread
  * pinned and waiting; on failure writes one line to stderr naming the
  * thread and CPU, joins the threads and returns -1. */
-int workers_start(struct workers *g, int n, const int *cpus,
-		  void (*fn)(struct worker *w), void *arg, const char *what);
+int workers_start(struct workers *g, int n, const int *cpus, void (*fn)(struct worker *w),
+		  void *arg, const char *what);
 /* Releases the threads. */
 void workers_go(struct workers *g);
 /* Joins the threads and frees the group. */

@@ -26,9 +26,9 @@
 struct chunked_array {
 	atomic_uint online;
 	uint32_t max;
-	uint32_t shift, mask;          /* chunk_size == 1 << shift */
-	uint32_t nchunks;              /* top-array length */
-	uint32_t allocated;            /* chunks allocated (creator only) */
+	uint32_t shift, mask; /* chunk_size == 1 << shift */
+	uint32_t nchunks;     /* top-array length */
+	uint32_t allocated;   /* chunks allocated (creator only) */
 	_Atomic(struct vcpu **) *chunks;
 };
 
@@ -36,7 +36,8 @@ static int chunked_set_option(struct vcpu_array_config *cfg, const char *key, co
 			      char *err, size_t errlen)
 {
 	if (!strcmp(key, "chunk-size"))
-		return vcpu_array_option_u32(key, value, 1, 1u << 16, &cfg->chunk_size, err, errlen);
+		return vcpu_array_option_u32(key, value, 1, 1u << 16, &cfg->chunk_size, err,
+					     errlen);
 	snprintf(err, errlen, "chunked: bad option '%s' (chunk-size=N)", key);
 	return -EINVAL;
 }
@@ -119,8 +120,9 @@ static int chunked_add(struct vcpu_array *a, struct vcpu *v)
 	 * pairs with the acquire loads of online */
 	if (!MUTANT(vcpu_array_chunked_count_before_entry))
 		atomic_store_explicit(&c->online, n + 1,
-				      MUTANT(vcpu_array_chunked_relaxed_publish) ?
-					      memory_order_relaxed : memory_order_release);
+				      MUTANT(vcpu_array_chunked_relaxed_publish)
+					      ? memory_order_relaxed
+					      : memory_order_release);
 	return 0;
 }
 
@@ -174,7 +176,8 @@ static size_t chunked_footprint(struct vcpu_array *a)
 
 const struct vcpu_array_ops vcpu_array_chunked_ops = {
 	.name = "chunked",
-	.summary = "chunks allocated when needed and published with release stores; no grace period",
+	.summary =
+		"chunks allocated when needed and published with release stores; no grace period",
 	.options_help = "chunk-size=N (a power of two)",
 	.uses_srcu = false,
 	.set_option = chunked_set_option,

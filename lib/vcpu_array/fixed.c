@@ -12,9 +12,9 @@
 #include "lib/vcpu_array/vcpu_array.h"
 
 struct fixed_array {
-	atomic_uint online;      /* kvm->online_vcpus */
+	atomic_uint online; /* kvm->online_vcpus */
 	uint32_t max;
-	struct vcpu **slots;     /* max entries */
+	struct vcpu **slots; /* max entries */
 };
 
 static int fixed_init(struct vcpu_array *a, char *err, size_t errlen)
@@ -62,8 +62,9 @@ static int fixed_add(struct vcpu_array *a, struct vcpu *v)
 	 * fixed_online/get/for_each */
 	if (!MUTANT(vcpu_array_fixed_count_before_entry))
 		atomic_store_explicit(&f->online, n + 1,
-				      MUTANT(vcpu_array_fixed_relaxed_publish) ?
-					      memory_order_relaxed : memory_order_release);
+				      MUTANT(vcpu_array_fixed_relaxed_publish)
+					      ? memory_order_relaxed
+					      : memory_order_release);
 	return 0;
 }
 

@@ -20,8 +20,8 @@
 struct radix_array {
 	atomic_uint online;
 	uint32_t max;
-	uint32_t bits, mask;                 /* fanout == 1 << bits */
-	uint32_t leaves;                     /* leaves allocated (creator only) */
+	uint32_t bits, mask; /* fanout == 1 << bits */
+	uint32_t leaves;     /* leaves allocated (creator only) */
 	_Atomic(_Atomic(struct vcpu **) *) root;
 };
 
@@ -43,7 +43,9 @@ static int radix_check(const struct vcpu_array_config *cfg, char *err, size_t er
 		return -EINVAL;
 	}
 	if (((uint64_t)1 << (2 * bits)) < cfg->max_vcpus) {
-		snprintf(err, errlen, "radix: %u bits per level hold %llu vCPUs in two levels, fewer than max_vcpus %u",
+		snprintf(err, errlen,
+			 "radix: %u bits per level hold %llu vCPUs in two levels, fewer than "
+			 "max_vcpus %u",
 			 bits, 1ull << (2 * bits), cfg->max_vcpus);
 		return -EINVAL;
 	}
@@ -124,8 +126,9 @@ static int radix_add(struct vcpu_array *a, struct vcpu *v)
 	 * pairs with the acquire loads of online */
 	if (!MUTANT(vcpu_array_radix_count_before_entry))
 		atomic_store_explicit(&x->online, n + 1,
-				      MUTANT(vcpu_array_radix_relaxed_publish) ?
-					      memory_order_relaxed : memory_order_release);
+				      MUTANT(vcpu_array_radix_relaxed_publish)
+					      ? memory_order_relaxed
+					      : memory_order_release);
 	return 0;
 oom:
 	return -ENOMEM;
@@ -187,14 +190,14 @@ static size_t radix_footprint(struct vcpu_array *a)
 	struct radix_array *x = a->priv;
 	size_t node = ((size_t)x->mask + 1) * sizeof(void *);
 
-	return sizeof(*x) +
-	       (atomic_load_explicit(&x->root, memory_order_relaxed) ? node : 0) +
+	return sizeof(*x) + (atomic_load_explicit(&x->root, memory_order_relaxed) ? node : 0) +
 	       (size_t)x->leaves * node;
 }
 
 const struct vcpu_array_ops vcpu_array_radix_ops = {
 	.name = "radix",
-	.summary = "two-level table (root and leaves allocated when needed), the chunked idea with more levels",
+	.summary = "two-level table (root and leaves allocated when needed), the chunked idea with "
+		   "more levels",
 	.options_help = "radix-bits=N (1..15)",
 	.uses_srcu = false,
 	.set_option = radix_set_option,

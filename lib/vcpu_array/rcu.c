@@ -21,12 +21,12 @@
 /* (footprint_bytes counts these headers: test-only fields sit in what
  * would be padding or replace nothing the strategy needs) */
 struct rcu_vcpus {
-	atomic_uint poison;            /* VCPU_ARRAY_LIVE until retired */
+	atomic_uint poison; /* VCPU_ARRAY_LIVE until retired */
 	atomic_uint online;
 	uint32_t capacity;
-	bool keep;                     /* keep_retired: poison, do not free */
+	bool keep; /* keep_retired: poison, do not free */
 	struct srcu_head rcu;
-	struct rcu_vcpus *kept_next;   /* keep_retired: freed by destroy */
+	struct rcu_vcpus *kept_next; /* keep_retired: freed by destroy */
 	struct vcpu *slots[];
 };
 
@@ -34,7 +34,7 @@ struct rcu_array {
 	_Atomic(struct rcu_vcpus *) cur;
 	uint32_t max;
 	bool keep_retired;
-	struct rcu_vcpus *kept;        /* keep_retired: retired arrays (creator) */
+	struct rcu_vcpus *kept; /* keep_retired: retired arrays (creator) */
 };
 
 static int rcu_set_option(struct vcpu_array_config *cfg, const char *key, const char *value,
@@ -53,7 +53,9 @@ static int rcu_set_option(struct vcpu_array_config *cfg, const char *key, const 
 			cfg->srcu_flavour = (enum srcu_flavour)i;
 			return 0;
 		}
-	snprintf(err, errlen, "rcu: bad option %s=%s (initial-capacity=N, retire=call|sync, srcu-flavour=mb|fast)",
+	snprintf(err, errlen,
+		 "rcu: bad option %s=%s (initial-capacity=N, retire=call|sync, "
+		 "srcu-flavour=mb|fast)",
 		 key, value);
 	return -EINVAL;
 }
@@ -191,8 +193,9 @@ static int rcu_grow(struct vcpu_array *a, struct rcu_vcpus *t, uint32_t n, struc
 	 * (rcu_assign_pointer in the RFC) */
 	if (!MUTANT(vcpu_array_rcu_publish_before_copy))
 		atomic_store_explicit(&r->cur, nt,
-				      MUTANT(vcpu_array_rcu_relaxed_publish) ?
-					      memory_order_relaxed : memory_order_release);
+				      MUTANT(vcpu_array_rcu_relaxed_publish)
+					      ? memory_order_relaxed
+					      : memory_order_release);
 	vcpu_array_step(a);
 	rcu_retire(a, t);
 	return 0;
@@ -262,7 +265,8 @@ static size_t rcu_footprint(struct vcpu_array *a)
 
 const struct vcpu_array_ops vcpu_array_rcu_ops = {
 	.name = "rcu",
-	.summary = "array reallocated on growth, republished, old one freed after an SRCU grace period",
+	.summary = "array reallocated on growth, republished, old one freed after an SRCU grace "
+		   "period",
 	.options_help = "initial-capacity=N, retire=call|sync, srcu-flavour=mb|fast",
 	.uses_srcu = true,
 	.set_option = rcu_set_option,

@@ -36,7 +36,7 @@ const struct vcpu_array_ops *vcpu_array_find(const char *name)
 	const struct vcpu_array_ops *ops;
 	int i;
 
-	vcpu_array_foreach(ops, i)
+	vcpu_array_foreach (ops, i)
 		if (!strcmp(ops->name, name))
 			return ops;
 	return NULL;
@@ -89,7 +89,8 @@ static int spec_option(void *arg, const char *key, const char *value, char *err,
 	struct spec_ctx *c = arg;
 
 	if (!c->ops->set_option) {
-		snprintf(err, errlen, "%s: bad option '%s' (it takes no options)", c->ops->name, key);
+		snprintf(err, errlen, "%s: bad option '%s' (it takes no options)", c->ops->name,
+			 key);
 		return -EINVAL;
 	}
 	return c->ops->set_option(c->cfg, key, value, err, errlen);
@@ -98,10 +99,11 @@ static int spec_option(void *arg, const char *key, const char *value, char *err,
 static void unknown_strategy(const char *name, char *err, size_t errlen)
 {
 	const struct vcpu_array_ops *o;
-	size_t used = (size_t)snprintf(err, errlen, "unknown vCPU array strategy '%s' (one of", name);
+	size_t used =
+		(size_t)snprintf(err, errlen, "unknown vCPU array strategy '%s' (one of", name);
 	int i;
 
-	vcpu_array_foreach(o, i)
+	vcpu_array_foreach (o, i)
 		if (used < errlen)
 			used += (size_t)snprintf(err + used, errlen - used, " %s", o->name);
 	if (used < errlen)
@@ -190,8 +192,7 @@ int vcpu_array_destroy(struct vcpu_array *a)
 	return 0;
 }
 
-int vcpu_array_reader_register(struct vcpu_array_reader *r, struct vcpu_array *a,
-			       const char *name)
+int vcpu_array_reader_register(struct vcpu_array_reader *r, struct vcpu_array *a, const char *name)
 {
 	r->a = a;
 	r->srcu = NULL;

@@ -56,38 +56,42 @@
  * vcpu_array_N_ops, in lib/vcpu_array/N.c. */
 #define VCPU_ARRAY_STRATEGIES(X) X(fixed) X(rcu) X(chunked) X(radix)
 
-#define VCPU_MAGIC_LIVE 0x76637075u     /* "vcpu": set before publication */
-#define VCPU_ARRAY_LIVE 0x41525259u     /* a published array or node */
-#define VCPU_ARRAY_POISON 0xdeadbeefu   /* written into retired arrays */
+#define VCPU_MAGIC_LIVE 0x76637075u   /* "vcpu": set before publication */
+#define VCPU_ARRAY_LIVE 0x41525259u   /* a published array or node */
+#define VCPU_ARRAY_POISON 0xdeadbeefu /* written into retired arrays */
 
+/* clang-format off */
 enum vcpu_mode {
 	VCPU_OUTSIDE_GUEST,
 	VCPU_IN_GUEST,
 };
+/* clang-format on */
 
 struct vcpu {
-	_Alignas(CACHELINE) uint32_t magic;   /* VCPU_MAGIC_LIVE once initialised */
-	uint32_t id;                          /* its index in the array */
-	uint64_t generation;                  /* which VM instance created it */
-	atomic_int mode;                      /* enum vcpu_mode, read by kicks */
+	_Alignas(CACHELINE) uint32_t magic; /* VCPU_MAGIC_LIVE once initialised */
+	uint32_t id;			    /* its index in the array */
+	uint64_t generation;		    /* which VM instance created it */
+	atomic_int mode;		    /* enum vcpu_mode, read by kicks */
 };
 
 /* How the rcu strategy waits before freeing a replaced array. */
+/* clang-format off */
 enum vcpu_retire {
 	VCPU_RETIRE_CALL,   /* call_srcu: the creator does not wait */
 	VCPU_RETIRE_SYNC,   /* synchronize_srcu inside add() */
 };
+/* clang-format on */
 
 /* "call", "sync": the values of the rcu strategy's retire option. */
 extern const char *const vcpu_retire_names[];
 
 struct vcpu_array_config {
-	uint32_t max_vcpus;          /* KVM_MAX_VCPUS */
-	uint32_t chunk_size;         /* chunked: entries per chunk, power of two */
-	uint32_t radix_bits;         /* radix: log2 of each level's fanout */
-	uint32_t initial_capacity;   /* rcu: capacity of the first array */
-	enum vcpu_retire retire;     /* rcu */
-	enum srcu_flavour srcu_flavour;   /* rcu: read side of the domain */
+	uint32_t max_vcpus;		/* KVM_MAX_VCPUS */
+	uint32_t chunk_size;		/* chunked: entries per chunk, power of two */
+	uint32_t radix_bits;		/* radix: log2 of each level's fanout */
+	uint32_t initial_capacity;	/* rcu: capacity of the first array */
+	enum vcpu_retire retire;	/* rcu */
+	enum srcu_flavour srcu_flavour; /* rcu: read side of the domain */
 
 	/* ---- for the tests only (zero in the benchmark) ---- */
 	/* Called by vcpu_array_add between every two of its steps that a
@@ -108,9 +112,9 @@ struct vcpu_array_config {
 
 /* Filled by for_each; checked by the tests, summed by the workload. */
 struct vcpu_visit {
-	uint64_t visited;      /* vCPUs visited */
-	uint64_t in_guest;     /* of which in guest mode: those a kick would IPI */
-	uint64_t bad_array;    /* passes that found their array poisoned */
+	uint64_t visited;   /* vCPUs visited */
+	uint64_t in_guest;  /* of which in guest mode: those a kick would IPI */
+	uint64_t bad_array; /* passes that found their array poisoned */
 	/* Called on each visited vCPU with its index when non-NULL (tests);
 	 * the benchmark leaves it NULL. */
 	void (*check)(const struct vcpu *v, uint32_t idx, void *arg);
@@ -122,8 +126,8 @@ struct vcpu_array;
 struct vcpu_array_ops {
 	const char *name;
 	const char *summary;
-	const char *options_help;    /* "KEY=VALUE,..." it takes; NULL: none */
-	bool uses_srcu;              /* readers need an SRCU read section */
+	const char *options_help; /* "KEY=VALUE,..." it takes; NULL: none */
+	bool uses_srcu;		  /* readers need an SRCU read section */
 	/* Optional: applies one KEY=VALUE of the spec to @cfg; 0, or -EINVAL
 	 * with one line in @err. */
 	int (*set_option)(struct vcpu_array_config *cfg, const char *key, const char *value,
@@ -140,7 +144,7 @@ struct vcpu_array_ops {
 	int (*add)(struct vcpu_array *a, struct vcpu *v);
 	/* Reader side, inside a read section. */
 	uint32_t (*online)(struct vcpu_array *a);
-	struct vcpu *(*get)(struct vcpu_array *a, uint32_t idx);   /* NULL if idx >= online */
+	struct vcpu *(*get)(struct vcpu_array *a, uint32_t idx); /* NULL if idx >= online */
 	void (*for_each)(struct vcpu_array *a, struct vcpu_visit *vis);
 	/* Bytes the array structure occupies now (not the vCPUs); creator
 	 * side, not concurrently with add. */
@@ -150,7 +154,7 @@ struct vcpu_array_ops {
 struct vcpu_array {
 	const struct vcpu_array_ops *ops;
 	struct vcpu_array_config cfg;
-	struct srcu_struct srcu;     /* initialised when ops->uses_srcu */
+	struct srcu_struct srcu; /* initialised when ops->uses_srcu */
 	void *priv;
 };
 
@@ -158,7 +162,7 @@ struct vcpu_array {
  * the strategy uses one. */
 struct vcpu_array_reader {
 	struct vcpu_array *a;
-	struct srcu_reader *srcu;    /* NULL for strategies without SRCU */
+	struct srcu_reader *srcu; /* NULL for strategies without SRCU */
 	int srcu_idx;
 };
 
@@ -196,8 +200,7 @@ int vcpu_array_init(struct vcpu_array *a, const struct vcpu_array_ops *ops,
  * Every reader must have been unregistered; -EBUSY otherwise. */
 int vcpu_array_destroy(struct vcpu_array *a);
 
-int vcpu_array_reader_register(struct vcpu_array_reader *r, struct vcpu_array *a,
-			       const char *name);
+int vcpu_array_reader_register(struct vcpu_array_reader *r, struct vcpu_array *a, const char *name);
 void vcpu_array_reader_unregister(struct vcpu_array_reader *r);
 
 static inline void vcpu_array_read_lock(struct vcpu_array_reader *r)

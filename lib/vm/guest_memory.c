@@ -95,7 +95,9 @@ static int hugetlb_check(uint64_t bytes, char *err, size_t errlen)
 	long long avail = free_pages - (rsvd > 0 ? rsvd : 0);
 
 	if (total < 0 || free_pages < 0) {
-		snprintf(err, errlen, "anonymous_hugetlb: /proc/meminfo has no HugePages_* lines (hugetlbfs not available)");
+		snprintf(err, errlen,
+			 "anonymous_hugetlb: /proc/meminfo has no HugePages_* lines (hugetlbfs not "
+			 "available)");
 		return -1;
 	}
 	if (avail < 0)
@@ -103,7 +105,8 @@ static int hugetlb_check(uint64_t bytes, char *err, size_t errlen)
 	if ((uint64_t)avail >= needed)
 		return 0;
 	snprintf(err, errlen,
-		 "anonymous_hugetlb: %llu bytes need %llu huge pages of %llu kB but only %lld are free; "
+		 "anonymous_hugetlb: %llu bytes need %llu huge pages of %llu kB but only %lld are "
+		 "free; "
 		 "reserve them with: echo %llu > /proc/sys/vm/nr_hugepages",
 		 (unsigned long long)bytes, (unsigned long long)needed,
 		 (unsigned long long)(hp >> 10), avail,
@@ -117,9 +120,10 @@ static int place(struct guest_memory *gm, char *err, size_t errlen)
 	int rc;
 
 	if (gm->numa == GUEST_NUMA_LOCAL && numa_available() < 0)
-		return 0;     /* no NUMA: every allocation is local */
+		return 0; /* no NUMA: every allocation is local */
 	if (numa_available() < 0) {
-		snprintf(err, errlen, "--numa: NUMA is not available on this machine (libnuma); use local");
+		snprintf(err, errlen,
+			 "--numa: NUMA is not available on this machine (libnuma); use local");
 		return -1;
 	}
 	switch (gm->numa) {
@@ -156,8 +160,8 @@ static int place(struct guest_memory *gm, char *err, size_t errlen)
 	return 0;
 }
 
-int guest_memory_create(struct guest_memory *gm, const struct guest_memory_options *o,
-			char *err, size_t errlen)
+int guest_memory_create(struct guest_memory *gm, const struct guest_memory_options *o, char *err,
+			size_t errlen)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 	size_t len = o->bytes;
@@ -178,7 +182,7 @@ int guest_memory_create(struct guest_memory *gm, const struct guest_memory_optio
 
 	switch (o->backing) {
 	case GUEST_BACKING_ANONYMOUS_THP:
-		len = o->bytes + THP_BYTES;      /* room to align to 2 MiB */
+		len = o->bytes + THP_BYTES; /* room to align to 2 MiB */
 		break;
 	case GUEST_BACKING_ANONYMOUS_HUGETLB: {
 		uint64_t hp;
@@ -226,7 +230,9 @@ int guest_memory_create(struct guest_memory *gm, const struct guest_memory_optio
 		gm->base = (uint8_t *)a;
 		gm->page_size = THP_BYTES;
 		if (madvise(gm->base, gm->bytes, MADV_HUGEPAGE)) {
-			snprintf(err, errlen, "anonymous_thp: madvise(MADV_HUGEPAGE) failed: %s (is THP disabled in /sys/kernel/mm/transparent_hugepage/enabled?)",
+			snprintf(err, errlen,
+				 "anonymous_thp: madvise(MADV_HUGEPAGE) failed: %s (is THP "
+				 "disabled in /sys/kernel/mm/transparent_hugepage/enabled?)",
 				 strerror(errno));
 			guest_memory_destroy(gm);
 			return -1;
@@ -280,7 +286,8 @@ int guest_memory_check(const struct guest_memory_options *o, char *err, size_t e
 
 	if (o->backing != GUEST_BACKING_ANONYMOUS_HUGETLB && avail && o->bytes > avail) {
 		snprintf(err, errlen,
-			 "%llu bytes of guest memory, but only %llu bytes are available (MemAvailable)",
+			 "%llu bytes of guest memory, but only %llu bytes are available "
+			 "(MemAvailable)",
 			 (unsigned long long)o->bytes, (unsigned long long)avail);
 		return -ENOMEM;
 	}

@@ -17,41 +17,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* clang-format off */
 enum guest_backing {
 	GUEST_BACKING_ANONYMOUS,
 	GUEST_BACKING_ANONYMOUS_THP,
 	GUEST_BACKING_ANONYMOUS_HUGETLB,
 	GUEST_BACKING_SHMEM,
 };
+/* clang-format on */
 
 /* NULL-terminated, indexed by enum guest_backing (for cli_choice). */
 extern const char *const guest_backing_names[];
 
+/* clang-format off */
 enum guest_numa_policy {
 	GUEST_NUMA_LOCAL,
 	GUEST_NUMA_BIND,
 	GUEST_NUMA_INTERLEAVE,
 };
+/* clang-format on */
 
 struct guest_memory_options {
 	uint64_t bytes;
 	enum guest_backing backing;
 	enum guest_numa_policy numa;
-	int numa_node;           /* GUEST_NUMA_BIND only */
-	bool prefault;           /* write every page once before returning */
+	int numa_node; /* GUEST_NUMA_BIND only */
+	bool prefault; /* write every page once before returning */
 };
 
 struct guest_memory {
-	uint8_t *base;           /* guest physical address 0 */
+	uint8_t *base; /* guest physical address 0 */
 	uint64_t bytes;
-	size_t page_size;        /* of the backing: 4 KiB, or the huge page size */
+	size_t page_size; /* of the backing: 4 KiB, or the huge page size */
 	enum guest_backing backing;
 	enum guest_numa_policy numa;
 	int numa_node;
 	/* the mapping itself (larger than bytes when aligned) */
 	void *map;
 	size_t map_bytes;
-	int fd;                  /* shmem's memfd, -1 otherwise */
+	int fd; /* shmem's memfd, -1 otherwise */
 };
 
 /* Parses "local", "interleave" or "bind:N"; returns -1 if @s is none. */
@@ -62,8 +66,8 @@ const char *guest_numa_name(enum guest_numa_policy p, int node, char *buf, size_
 /* Maps and places the memory.  On error writes one line to @err (for
  * hugetlb with too few free huge pages, naming /proc/sys/vm/nr_hugepages
  * and how many pages are needed) and returns -1. */
-int guest_memory_create(struct guest_memory *gm, const struct guest_memory_options *o,
-			char *err, size_t errlen);
+int guest_memory_create(struct guest_memory *gm, const struct guest_memory_options *o, char *err,
+			size_t errlen);
 void guest_memory_destroy(struct guest_memory *gm);
 
 /* Whether guest memory @o can be had, creating nothing that stays: enough

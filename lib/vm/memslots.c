@@ -69,8 +69,8 @@ struct memslot *memslot_table_find_id(struct memslot_table *t, uint32_t id)
 }
 
 /* True if [base, base + npages) overlaps a slot other than @skip. */
-static int memslot_range_taken(const struct memslot_table *t, uint64_t base,
-			       uint64_t npages, const struct memslot *skip)
+static int memslot_range_taken(const struct memslot_table *t, uint64_t base, uint64_t npages,
+			       const struct memslot *skip)
 {
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		const struct memslot *s = &t->slots[i];
@@ -92,8 +92,7 @@ int memslot_table_create_slot(struct memslot_table *t, const struct memslot *s)
 		return -EINVAL;
 	if (t->nslots >= t->capacity)
 		return -ENOSPC;
-	if (memslot_table_find_id(t, s->id) ||
-	    memslot_range_taken(t, s->base_gfn, s->npages, NULL))
+	if (memslot_table_find_id(t, s->id) || memslot_range_taken(t, s->base_gfn, s->npages, NULL))
 		return -EEXIST;
 	t->slots[t->nslots++] = *s;
 	memslot_table_sort(t);

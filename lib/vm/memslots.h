@@ -15,24 +15,24 @@
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1ul << PAGE_SHIFT)
 
-#define MEMSLOT_LOG_DIRTY_PAGES (1u << 0)  /* KVM_MEM_LOG_DIRTY_PAGES */
+#define MEMSLOT_LOG_DIRTY_PAGES (1u << 0) /* KVM_MEM_LOG_DIRTY_PAGES */
 
 struct memslot {
 	uint32_t id;
 	uint32_t flags;
 	uint64_t base_gfn;
 	uint64_t npages;
-	uint8_t *hva;                  /* host address of base_gfn */
-	atomic_ulong *dirty_bitmap;    /* owned by the dirty-log strategy */
-	void *log_private;             /* the strategy's per-slot state */
+	uint8_t *hva;		    /* host address of base_gfn */
+	atomic_ulong *dirty_bitmap; /* owned by the dirty-log strategy */
+	void *log_private;	    /* the strategy's per-slot state */
 };
 
 struct memslot_table {
 	uint64_t generation;
 	uint32_t nslots;
-	uint32_t poison;               /* MEMSLOT_TABLE_LIVE until retired */
-	uint32_t capacity;             /* room in slots[], >= nslots */
-	struct memslot slots[];        /* sorted by base_gfn, non-overlapping */
+	uint32_t poison;	/* MEMSLOT_TABLE_LIVE until retired */
+	uint32_t capacity;	/* room in slots[], >= nslots */
+	struct memslot slots[]; /* sorted by base_gfn, non-overlapping */
 };
 
 #define MEMSLOT_TABLE_LIVE 0x51075u

@@ -102,7 +102,8 @@ static int vm_check_layout(const struct vm_options *o, const struct guest_memory
 	per_slot = npages / o->nslots;
 	if (per_slot * o->nslots != npages || per_slot == 0 || per_slot % 64) {
 		snprintf(err, errlen,
-			 "vm: %llu bytes do not split into %u memslots of a multiple of 64 pages (256 KiB) each",
+			 "vm: %llu bytes do not split into %u memslots of a multiple of 64 pages "
+			 "(256 KiB) each",
 			 (unsigned long long)mem->bytes, o->nslots);
 		return -EINVAL;
 	}
@@ -148,9 +149,8 @@ static void vm_init_vcpus(struct vm *vm)
 const char *vm_memslot_protect_default(int choice)
 {
 #define VM_SRCU_PROTECT_NAME(ident, str, flavour, sum) [flavour] = str,
-	static const char *const names[SRCU_FLAVOUR_COUNT] = {
-		MEMSLOT_PROTECT_SRCU_FLAVOURS(VM_SRCU_PROTECT_NAME)
-	};
+	static const char *const names[SRCU_FLAVOUR_COUNT] = { MEMSLOT_PROTECT_SRCU_FLAVOURS(
+		VM_SRCU_PROTECT_NAME) };
 #undef VM_SRCU_PROTECT_NAME
 
 	if (choice <= VM_SRCU_AUTO || choice > SRCU_FLAVOUR_COUNT)
@@ -246,8 +246,8 @@ static void vm_free(struct vm *vm)
 	free(vm);
 }
 
-struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
-		     struct dirty_log *log, char *err, size_t errlen)
+struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem, struct dirty_log *log,
+		     char *err, size_t errlen)
 {
 	const char *protect = vm_protect_spec(o);
 	struct memslot_protect_options po;
@@ -531,8 +531,7 @@ static void vcpu_fault_locked(struct vcpu *v, struct vcpu_exit *x, struct memslo
 		vm_mmu_unlock(vm);
 }
 
-static void vcpu_fault_mark(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot,
-			    uint64_t gfn)
+static void vcpu_fault_mark(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot, uint64_t gfn)
 {
 	struct vm *vm = v->vm;
 
@@ -584,8 +583,7 @@ static void vcpu_fast_unprotect(struct vm *vm, uint64_t gfn)
  * harvest between the mark and the swap take the mark and write-protect,
  * and the swap would then make the page writable with no mark.
  */
-static void vcpu_fault_fast(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot,
-			    uint64_t gfn)
+static void vcpu_fault_fast(struct vcpu *v, struct vcpu_exit *x, struct memslot *slot, uint64_t gfn)
 {
 	struct vm *vm = v->vm;
 
@@ -617,7 +615,7 @@ static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn, struct vcpu_exit 
 	struct memslot *slot = memslot_lookup(t, gfn);
 
 	if (slot && !v->vm->log)
-		vm_make_writable(v->vm, gfn);   /* nothing write-protects, nothing to mark */
+		vm_make_writable(v->vm, gfn); /* nothing write-protects, nothing to mark */
 	else if (slot && v->vm->fault_path == FAULT_PATH_LOCKED)
 		vcpu_fault_locked(v, x, slot, gfn);
 	else if (slot)
@@ -636,8 +634,7 @@ static bool vcpu_fault_with_slot(struct vcpu *v, uint64_t gfn, struct vcpu_exit 
  * get_log, a memslot update under an SRCU protection) waits for every
  * fault that began before it, whole.
  */
-void vcpu_fault_body(struct vcpu *v, uint64_t gfn, struct memslot_reader *r,
-		     struct srcu_reader *sr)
+void vcpu_fault_body(struct vcpu *v, uint64_t gfn, struct memslot_reader *r, struct srcu_reader *sr)
 {
 	struct vcpu_exit x = { .memslot_reader = r, .srcu_reader = sr };
 	bool ok;
@@ -701,10 +698,11 @@ void vm_pause_vcpus(struct vm *vm)
 	 * we see the vCPU in guest mode below and wait until it leaves, or it
 	 * sees the request when it enters and leaves again */
 	for (int i = 0; i < vm->nvcpus; i++)
-		atomic_fetch_or_explicit(&vm->vcpus[i].requests, VCPU_REQ_PAUSE, memory_order_seq_cst);
+		atomic_fetch_or_explicit(&vm->vcpus[i].requests, VCPU_REQ_PAUSE,
+					 memory_order_seq_cst);
 	for (int i = 0; i < vm->nvcpus; i++)
-		for (unsigned n = 0; atomic_load_explicit(&vm->vcpus[i].mode, memory_order_seq_cst) ==
-				     VCPU_IN_GUEST;
+		for (unsigned n = 0; atomic_load_explicit(&vm->vcpus[i].mode,
+							  memory_order_seq_cst) == VCPU_IN_GUEST;
 		     n++)
 			vm_backoff(n);
 }
@@ -751,7 +749,8 @@ void vcpu_handle_requests(struct vcpu *v)
 		/* relaxed: the exchange above acquired the handler thread's
 		 * release of the request, after its store of fault_t0 */
 		histogram_record(v->stall_hist,
-				 now_ns() - atomic_load_explicit(&v->fault_t0, memory_order_relaxed));
+				 now_ns() -
+					 atomic_load_explicit(&v->fault_t0, memory_order_relaxed));
 	if (req & VCPU_REQ_TLB_FLUSH) {
 		/* The harvester bumped flush_seq before raising the request we
 		 * just consumed, so this reads at least its sequence. */

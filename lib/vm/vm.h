@@ -132,41 +132,47 @@
 
 #define SPTE_WRITABLE 1u
 
+/* clang-format off */
 enum fault_path {
 	FAULT_PATH_LOCKED,
 	FAULT_PATH_FAST,
 };
+/* clang-format on */
 
 /* NULL-terminated, indexed by enum fault_path (an option's choices). */
 extern const char *const fault_path_names[];
 
+/* clang-format off */
 enum vm_mmu {
 	VM_MMU_SOFT,
 	VM_MMU_REAL,
 };
+/* clang-format on */
 
 /* NULL-terminated, indexed by enum vm_mmu: "soft", "real". */
 extern const char *const vm_mmu_names[];
 
+/* clang-format off */
 enum vcpu_mode {
 	VCPU_OUTSIDE_GUEST = 0,
 	VCPU_IN_GUEST = 1,
 };
+/* clang-format on */
 
 /* vcpu.requests bits */
-#define VCPU_REQ_TLB_FLUSH        (1ul << 0)   /* kvm_flush_remote_tlbs */
-#define VCPU_REQ_DIRTY_RING_FULL  (1ul << 1)   /* the vCPU's own ring is soft-full */
-#define VCPU_REQ_MEMSLOT_QUIESCENT (1ul << 2)  /* pass memslot_quiescent */
+#define VCPU_REQ_TLB_FLUSH (1ul << 0)	      /* kvm_flush_remote_tlbs */
+#define VCPU_REQ_DIRTY_RING_FULL (1ul << 1)   /* the vCPU's own ring is soft-full */
+#define VCPU_REQ_MEMSLOT_QUIESCENT (1ul << 2) /* pass memslot_quiescent */
 /* Real MMU, thread delivery: the handler thread resolved a fault of this
  * vCPU (count it, record the stall from vcpu.fault_t0) */
-#define VCPU_REQ_FAULT_DONE       (1ul << 3)
+#define VCPU_REQ_FAULT_DONE (1ul << 3)
 /* Leave guest mode until vm_resume_vcpus (vm_pause_vcpus) */
-#define VCPU_REQ_PAUSE            (1ul << 4)
+#define VCPU_REQ_PAUSE (1ul << 4)
 
 /* vm_options.srcu: "auto" (the memslot protection's flavour if it is an
  * SRCU one, else mb), then the lib/srcu flavours; NULL-terminated. */
 extern const char *const vm_srcu_choices[];
-#define VM_SRCU_AUTO 0      /* else 1 + enum srcu_flavour */
+#define VM_SRCU_AUTO 0 /* else 1 + enum srcu_flavour */
 
 /* The memslot read protection of vm_options.memslot_protect == NULL is
  * the SRCU one of the VM's flavour (srcu-mb unless vm_options.srcu says
@@ -180,32 +186,32 @@ struct vm;
 struct dirty_log;
 
 struct vcpu_stats {
-	uint64_t accesses;          /* vcpu_translate_write calls */
-	uint64_t faults;            /* write faults taken on this thread
+	uint64_t accesses;	  /* vcpu_translate_write calls */
+	uint64_t faults;	  /* write faults taken on this thread
 				     * (vcpu_faults adds the handler
 				     * thread's: read that) */
-	uint64_t flush_acks;        /* flush requests acknowledged */
-	uint64_t ring_full_exits;   /* exits to wait for dirty-ring space */
+	uint64_t flush_acks;	  /* flush requests acknowledged */
+	uint64_t ring_full_exits; /* exits to wait for dirty-ring space */
 };
 
 struct vcpu {
 	/* Written by harvesters (requests) and, rarely, by the vCPU; read by
 	 * the vCPU at every exit point. */
 	_Alignas(CACHELINE) atomic_ulong requests;
-	atomic_int mode;                    /* enum vcpu_mode */
-	_Atomic uint64_t flush_ack;         /* last flush sequence acknowledged */
+	atomic_int mode;	    /* enum vcpu_mode */
+	_Atomic uint64_t flush_ack; /* last flush sequence acknowledged */
 	/* Real MMU, thread delivery: written by the handler thread only. */
-	_Atomic uint64_t handler_faults;    /* faults it resolved for this vCPU */
-	_Atomic uint64_t fault_t0;          /* when it read the last one */
+	_Atomic uint64_t handler_faults; /* faults it resolved for this vCPU */
+	_Atomic uint64_t fault_t0;	 /* when it read the last one */
 
 	/* Owned by the vCPU thread. */
 	_Alignas(CACHELINE) struct vm *vm;
-	_Atomic uint8_t *spte;      /* vm->spte */
-	bool soft_mmu;              /* vm->mmu == VM_MMU_SOFT: check sptes */
-	uint8_t *guest_base;        /* vm->guest_base */
+	_Atomic uint8_t *spte; /* vm->spte */
+	bool soft_mmu;	       /* vm->mmu == VM_MMU_SOFT: check sptes */
+	uint8_t *guest_base;   /* vm->guest_base */
 	struct memslot_reader *memslot_reader;
-	struct srcu_reader *srcu_reader;   /* of vm->srcu (kvm->srcu) */
-	void *log_vcpu;             /* the dirty-log strategy's per-vCPU state */
+	struct srcu_reader *srcu_reader; /* of vm->srcu (kvm->srcu) */
+	void *log_vcpu;			 /* the dirty-log strategy's per-vCPU state */
 	/* When set, the time of each write fault and of each wait for
 	 * dirty-ring space is recorded (the vCPU's stalls). */
 	struct histogram *stall_hist;
@@ -240,7 +246,7 @@ struct vm_delays {
 };
 
 struct vm_options {
-	uint32_t nslots;            /* equal slots, each a multiple of 64 pages */
+	uint32_t nslots; /* equal slots, each a multiple of 64 pages */
 	int nvcpus;
 	enum fault_path fault_path;
 	/* lib/memslot_protect name; NULL: vm_memslot_protect_default(srcu) */
@@ -268,10 +274,10 @@ struct vm_options {
 struct vm {
 	struct guest_memory *mem;
 	uint8_t *guest_base;
-	uint64_t npages;            /* gfns 0..npages-1, all in memslots */
-	_Atomic uint8_t *spte;      /* one per gfn: SPTE_WRITABLE or 0 */
+	uint64_t npages;       /* gfns 0..npages-1, all in memslots */
+	_Atomic uint8_t *spte; /* one per gfn: SPTE_WRITABLE or 0 */
 	enum fault_path fault_path;
-	struct dirty_log *log;      /* NULL: no dirty logging at all */
+	struct dirty_log *log; /* NULL: no dirty logging at all */
 	int nvcpus;
 	struct vcpu *vcpus;
 	struct vm_delays delay;
@@ -297,18 +303,18 @@ struct vm {
 	enum mmu_wp_delivery fault_delivery;
 	struct mmu_wp_batch wp_batch;
 	atomic_int mmu_error;
-	char mmu_name[32];          /* "soft", "uffd-wp:signal", "uffd-wp-async", ... */
-	char mmu_fallback[256];     /* why the mechanism fell back to mprotect, or "" */
+	char mmu_name[32];	/* "soft", "uffd-wp:signal", "uffd-wp-async", ... */
+	char mmu_fallback[256]; /* why the mechanism fell back to mprotect, or "" */
 	/* thread delivery: the handler thread's own memslot reader, and its
 	 * reader of vm->srcu */
 	struct memslot_reader *handler_memslot_reader;
 	struct srcu_reader *handler_srcu_reader;
 
 	_Alignas(CACHELINE) struct spinlock mmu_lock;
-	_Alignas(CACHELINE) _Atomic uint64_t flush_seq;   /* flushes requested so far */
-	uint64_t flushes;                  /* harvester-side count */
-	_Alignas(CACHELINE) atomic_int stop;              /* vm_request_stop */
-	atomic_int paused;                                /* vm_pause_vcpus */
+	_Alignas(CACHELINE) _Atomic uint64_t flush_seq; /* flushes requested so far */
+	uint64_t flushes;				/* harvester-side count */
+	_Alignas(CACHELINE) atomic_int stop;		/* vm_request_stop */
+	atomic_int paused;				/* vm_pause_vcpus */
 	/* vCPUs waiting outside guest mode for dirty-log space (a full dirty
 	 * ring): written only on that slow path, read by the harvester. */
 	_Alignas(CACHELINE) atomic_int log_space_waiters;
@@ -318,8 +324,8 @@ struct vm {
  * pages) with its memslot protection, and attaches @log (dirty_log_create),
  * whose init runs here and turns logging on; @log may be NULL (logging
  * never on).  On error writes one line to @err and returns NULL. */
-struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem,
-		     struct dirty_log *log, char *err, size_t errlen);
+struct vm *vm_create(const struct vm_options *o, struct guest_memory *mem, struct dirty_log *log,
+		     char *err, size_t errlen);
 /* Detaches the dirty log (its destroy runs) and frees the VM.  Every vCPU
  * thread must have called vcpu_thread_end. */
 void vm_destroy(struct vm *vm);
@@ -583,8 +589,7 @@ static inline bool vm_try_make_writable(struct vm *vm, uint64_t gfn)
 	 * the spte's modification order; relaxed on failure: another vCPU
 	 * (or logging off) made it writable and marks it */
 	return atomic_compare_exchange_strong_explicit(&vm->spte[gfn], &expected, SPTE_WRITABLE,
-						       memory_order_acq_rel,
-						       memory_order_relaxed);
+						       memory_order_acq_rel, memory_order_relaxed);
 }
 
 /* Every page write-protected, or every page writable (logging on and off,

@@ -234,7 +234,7 @@ static bool vm_wp_options(const struct vm_options *o, const struct dirty_log *lo
 	enum dirty_log_mmu kind = vm_log_kind(log);
 
 	memset(wo, 0, sizeof(*wo));
-	wo->mechanism = kind == DIRTY_LOG_MMU_UFFD       ? MMU_WP_UFFD
+	wo->mechanism = kind == DIRTY_LOG_MMU_UFFD	 ? MMU_WP_UFFD
 			: kind == DIRTY_LOG_MMU_MPROTECT ? MMU_WP_MPROTECT
 							 : o->mmu_wp;
 	wo->delivery = o->fault_delivery;
