@@ -214,15 +214,23 @@ long gather(const char *dir, const struct matrix_config *cfg, const struct gathe
 
 void run_render(const char *dir, bool plot)
 {
+	char report[PATH_MAX] = "";
+
 	if (plot) {
-		char plots[PATH_MAX];
-		int k = plot_results(dir, NULL, plots, sizeof(plots));
+		struct plot_outcome o;
+		int k = plot_and_report(dir, NULL, &o);
 
 		if (k > 0)
-			printf("plots:   %s (%d plots)\n", plots, k);
+			printf("plots:   %s (%d plots)\n", o.plots, k);
 		else if (k == 0)
 			printf("plots:   none (no results the plots in plots/ know)\n");
+		if (k >= 0)
+			snprintf(report, sizeof(report), "%s", o.report);
+	} else if (report_results(dir, NULL, report, sizeof(report)) < 0) {
+		report[0] = 0;
 	}
+	if (report[0])
+		printf("report:  %s\n", report);
 	fflush(stdout);
 	/* the claims (claim.* sections of config.ini) against the results */
 	if (verdict_write(dir) < 0)
