@@ -61,7 +61,7 @@ static void usage(FILE *f)
 		"                     DIR/cells.csv yet\n"
 		"  -n, --dry-run      check the config and every cell, print the number of\n"
 		"                     runs, then list them; run nothing\n"
-		"  -P, --no-plot      do not render the plots at the end\n"
+		"  -P, --no-plot      do not render the plots at the end (report.html is still written)\n"
 		"      --max-runs N   allow more than %d runs\n"
 		"      --shard I/N    run only the cells whose index is I mod N (0 <= I < N),\n"
 		"                     into a directory of their own; dlbench merge joins them\n"
