@@ -27,20 +27,7 @@ rows() {
 		sort
 }
 
-cat > "$T/c.ini" <<'EOF'
-[global]
-repetitions = 2
-warmup = 1
-
-[a]
-workload = fake
-size = 1:*2:8
-flag = no,yes
-
-[b]
-workload = fake
-knob = 1:+1:3
-mode = ok,fail
+{ cat tests/fake_matrix.ini; cat <<'EOF'; } > "$T/c.ini"
 
 [claim.a-scales]
 text = "value_ns grows with size"

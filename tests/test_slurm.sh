@@ -104,21 +104,7 @@ done
 echo "slurm up: $(sinfo -h -o '%P %a %D %t %N')"
 
 # ---- a small matrix; b's fail cells make the shards exit 1 (still merged)
-cat > "$T/c.ini" <<'EOF'
-[global]
-repetitions = 2
-warmup = 1
-
-[a]
-workload = fake
-size = 1:*2:8
-flag = no,yes
-
-[b]
-workload = fake
-knob = 1:+1:3
-mode = ok,fail
-EOF
+cp tests/fake_matrix.ini "$T/c.ini"
 cd "$T" || exit 1
 "$DL" run -P --out full c.ini > full.out 2>&1
 "$DL" run c.ini --emit slurm --shards 2 --out sl > sl.sh || fail "--emit slurm"
