@@ -169,3 +169,35 @@ int *cli_pick_cpus(int n, int placement, const char *list, const char *what)
 			cli_prog, n, what);
 	return cpus;
 }
+
+static void cli_out_of_memory(void)
+{
+	perror("dlbench: out of memory");
+	exit(1);
+}
+
+void *cli_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p)
+		cli_out_of_memory();
+	return p;
+}
+
+char *cli_xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		cli_out_of_memory();
+	return p;
+}
+
+char *cli_xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (!p)
+		cli_out_of_memory();
+	return p;
+}

@@ -31,6 +31,13 @@ int cli_choice(const char *opt, const char *s, const char *const *names);
  * naming @what. */
 int *cli_pick_cpus(int n, int placement, const char *list, const char *what);
 
+/* Allocation for the front, which may exit: "dlbench: out of memory" on
+ * stderr and exit status 1 when the allocation fails (lib/ returns errors
+ * instead). */
+void *cli_xrealloc(void *p, size_t n);
+char *cli_xstrdup(const char *s);
+char *cli_xstrndup(const char *s, size_t n);
+
 /* The whole command line (set by main), so that meta.json records the exact
  * command even where a subcommand sees only its own arguments. */
 extern int cli_full_argc;

@@ -67,7 +67,7 @@ static void keyset_add(struct keyset *k, const char *name)
 	for (size_t i = 0; i < k->n; i++)
 		if (!strcmp(k->names[i], name))
 			return;
-	k->names = realloc(k->names, (k->n + 1) * sizeof(*k->names));
+	k->names = cli_xrealloc(k->names, (k->n + 1) * sizeof(*k->names));
 	k->names[k->n++] = strdup(name);
 }
 
@@ -164,7 +164,7 @@ static size_t figure_columns(const struct csv_table *a, const struct csv_table *
 		if (csv_table_col(b, name) < 0 || keyset_has(keys, name) ||
 		    csv_is_sample_column(name) || !strcmp(name, "host"))
 			continue;
-		*out = realloc(*out, (n + 1) * sizeof(**out));
+		*out = cli_xrealloc(*out, (n + 1) * sizeof(**out));
 		(*out)[n++] = a->header[c];
 	}
 	return n;

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		perror("dlbench: out of memory");
-		exit(1);
-	}
-	return p;
-}
+#include "bench/cli.h"
 
 int csv_split_line(const char *line, char ***fields)
 {
@@ -59,7 +51,7 @@ int csv_split_line(const char *line, char ***fields)
 				buf[k++] = *p++;
 		}
 		buf[k] = 0;
-		out = xrealloc(out, (n + 1) * sizeof(*out));
+		out = cli_xrealloc(out, (n + 1) * sizeof(*out));
 		out[n++] = strdup(buf);
 		if (*p != ',')
 			break;
@@ -97,14 +89,14 @@ int csv_table_read(struct csv_table *t, const char *path)
 			continue;
 		}
 		if ((size_t)n < t->ncols) {
-			fields = xrealloc(fields, t->ncols * sizeof(*fields));
+			fields = cli_xrealloc(fields, t->ncols * sizeof(*fields));
 			for (size_t i = (size_t)n; i < t->ncols; i++)
 				fields[i] = strdup("");
 		} else {
 			for (size_t i = t->ncols; i < (size_t)n; i++)
 				free(fields[i]);
 		}
-		t->rows = xrealloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
+		t->rows = cli_xrealloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
 		t->rows[t->nrows++] = fields;
 	}
 	free(line);
@@ -225,7 +217,7 @@ size_t csv_run_keys(const char *dir, char ***keys)
 		if (!strcmp(t.header[c], "status"))
 			break;
 		if (in) {
-			*keys = xrealloc(*keys, (n + 1) * sizeof(**keys));
+			*keys = cli_xrealloc(*keys, (n + 1) * sizeof(**keys));
 			(*keys)[n++] = strdup(t.header[c]);
 		}
 		if (!strcmp(t.header[c], "repetition"))

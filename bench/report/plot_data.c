@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/cli.h"
+
 #include "bench/report/results.h"
 #include "lib/util/stats.h"
 
@@ -21,7 +23,7 @@ static struct plot_facet *facet_get(struct plot_data *d, const char *title)
 	for (size_t i = 0; i < d->nf; i++)
 		if (!strcmp(d->f[i].title, title))
 			return &d->f[i];
-	d->f = realloc(d->f, (d->nf + 1) * sizeof(*d->f));
+	d->f = cli_xrealloc(d->f, (d->nf + 1) * sizeof(*d->f));
 	memset(&d->f[d->nf], 0, sizeof(*d->f));
 	snprintf(d->f[d->nf].title, sizeof(d->f[d->nf].title), "%s", title);
 	return &d->f[d->nf++];
@@ -33,7 +35,7 @@ static struct plot_block *block_get(struct plot_block **all, size_t *n, const ch
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp((*all)[i].label, label))
 			return &(*all)[i];
-	*all = realloc(*all, (*n + 1) * sizeof(**all));
+	*all = cli_xrealloc(*all, (*n + 1) * sizeof(**all));
 	memset(&(*all)[*n], 0, sizeof(**all));
 	snprintf((*all)[*n].label, sizeof((*all)[*n].label), "%s", label);
 	snprintf((*all)[*n].key, sizeof((*all)[*n].key), "%s", key);
@@ -48,9 +50,9 @@ static size_t block_point(struct plot_block *b, double x)
 	for (i = 0; i < b->npoints; i++)
 		if (b->x[i] == x)
 			return i;
-	b->x = realloc(b->x, (i + 1) * sizeof(*b->x));
-	b->y = realloc(b->y, (i + 1) * sizeof(*b->y));
-	b->ny = realloc(b->ny, (i + 1) * sizeof(*b->ny));
+	b->x = cli_xrealloc(b->x, (i + 1) * sizeof(*b->x));
+	b->y = cli_xrealloc(b->y, (i + 1) * sizeof(*b->y));
+	b->ny = cli_xrealloc(b->ny, (i + 1) * sizeof(*b->ny));
 	b->x[i] = x;
 	b->y[i] = NULL;
 	b->ny[i] = 0;
@@ -62,7 +64,7 @@ static void block_add(struct plot_block *b, double x, double y)
 {
 	size_t i = block_point(b, x);
 
-	b->y[i] = realloc(b->y[i], (b->ny[i] + 1) * sizeof(double));
+	b->y[i] = cli_xrealloc(b->y[i], (b->ny[i] + 1) * sizeof(double));
 	b->y[i][b->ny[i]++] = y;
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bench/cli.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,7 +60,7 @@ static size_t legend_entry(struct legend *l, const struct plot_block *b, int ref
 			return i;
 	for (size_t k = 0; k < l->n; k++)
 		same += l->e[k].ref == ref && (ref || !strcmp(l->e[k].key, b->key));
-	l->e = realloc(l->e, (l->n + 1) * sizeof(*l->e));
+	l->e = cli_xrealloc(l->e, (l->n + 1) * sizeof(*l->e));
 	l->e[i].title = b->label;
 	l->e[i].key = b->key;
 	l->e[i].ref = ref;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/cli.h"
+
 #include "bench/report/results.h"
 #include "lib/util/rng.h"
 
@@ -25,7 +27,7 @@ int style_table_load(struct style_table *st, const char *scripts)
 		if (line[0] == '#' || sscanf(line, "%95s %7s %d", e.name, e.colour, &e.pt) < 2 ||
 		    e.colour[0] != '#')
 			continue;
-		st->e = realloc(st->e, (st->n + 1) * sizeof(*st->e));
+		st->e = cli_xrealloc(st->e, (st->n + 1) * sizeof(*st->e));
 		st->e[st->n++] = e;
 	}
 	fclose(f);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bench/cli.h"
 #include <sys/stat.h>
 
 #include "bench/report/results.h"
@@ -126,7 +128,7 @@ size_t rdir_meta_pairs(const char *dir, struct rdir_pair **out)
 		if (*p == ':')
 			p = skip_ws(p + 1);
 		value = *p == '"' ? json_text(p + 1, &p) : json_raw(p, &p);
-		*out = realloc(*out, (n + 1) * sizeof(**out));
+		*out = cli_xrealloc(*out, (n + 1) * sizeof(**out));
 		(*out)[n].key = key;
 		(*out)[n++].value = value;
 		p = skip_ws(p);
@@ -181,7 +183,7 @@ static int add_summary(struct rdir_summary **s, size_t *n, const char *dir, cons
 	    stat(x.path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return 0;
 	snprintf(x.workload, sizeof(x.workload), "%s", wl);
-	*s = realloc(*s, (*n + 1) * sizeof(**s));
+	*s = cli_xrealloc(*s, (*n + 1) * sizeof(**s));
 	(*s)[(*n)++] = x;
 	return 1;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/cli.h"
+
 #include "bench/report/csvtable.h"
 #include "bench/report/plot_spec.h"
 #include "bench/report/plot_style.h"
@@ -79,7 +81,7 @@ struct entries {
 
 static void push(double **v, size_t *n, double x)
 {
-	*v = realloc(*v, (*n + 1) * sizeof(double));
+	*v = cli_xrealloc(*v, (*n + 1) * sizeof(double));
 	(*v)[(*n)++] = x;
 }
 
@@ -88,7 +90,7 @@ static struct entry *entry_get(struct entries *es, const char *name)
 	for (size_t i = 0; i < es->n; i++)
 		if (!strcmp(es->e[i].name, name))
 			return &es->e[i];
-	es->e = realloc(es->e, (es->n + 1) * sizeof(*es->e));
+	es->e = cli_xrealloc(es->e, (es->n + 1) * sizeof(*es->e));
 	es->e[es->n] = (struct entry){ .name = name };
 	return &es->e[es->n++];
 }
@@ -258,7 +260,7 @@ static void scenario_tables(FILE *f, const struct scope *s, const char *rows,
 			;
 		if (i < ndone)
 			continue;
-		done = realloc(done, (ndone + 1) * sizeof(*done));
+		done = cli_xrealloc(done, (ndone + 1) * sizeof(*done));
 		done[ndone++] = strdup(cond);
 		for (size_t r = r0; r < s->t->nrows; r++) {
 			const char *name = s->t->rows[r][s->sc];

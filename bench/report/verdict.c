@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bench/cli.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,7 +74,7 @@ static struct claim *claim_get(struct config *cf, const char *name)
 	for (size_t i = 0; i < cf->n; i++)
 		if (!strcmp(cf->c[i].name, name))
 			return &cf->c[i];
-	cf->c = realloc(cf->c, (cf->n + 1) * sizeof(*cf->c));
+	cf->c = cli_xrealloc(cf->c, (cf->n + 1) * sizeof(*cf->c));
 	memset(&cf->c[cf->n], 0, sizeof(*cf->c));
 	snprintf(cf->c[cf->n].name, sizeof(cf->c[cf->n].name), "%s", name);
 	return &cf->c[cf->n++];
@@ -85,7 +87,7 @@ static void section_set(struct config *cf, const char *section, const char *name
 	for (i = 0; i < cf->nsec && strcmp(cf->sec[i].name, section); i++)
 		;
 	if (i == cf->nsec) {
-		cf->sec = realloc(cf->sec, (cf->nsec + 1) * sizeof(*cf->sec));
+		cf->sec = cli_xrealloc(cf->sec, (cf->nsec + 1) * sizeof(*cf->sec));
 		cf->sec[i].name = strdup(section);
 		cf->sec[i].workload = NULL;
 		cf->nsec++;
@@ -326,8 +328,8 @@ static void samples(const struct csv_table *t, const char *scenario, const char 
 		    !rdir_row_matches(t, r, filter) || !rdir_row_matches(t, r, where) ||
 		    !csv_number(t->rows[r][yc], &v) || (pc >= 0 && !csv_number(t->rows[r][pc], &p)))
 			continue;
-		s->v = realloc(s->v, (s->n + 1) * sizeof(double));
-		s->param = realloc(s->param, (s->n + 1) * sizeof(double));
+		s->v = cli_xrealloc(s->v, (s->n + 1) * sizeof(double));
+		s->param = cli_xrealloc(s->param, (s->n + 1) * sizeof(double));
 		s->v[s->n] = v;
 		s->param[s->n++] = p;
 	}

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bench/cli.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,27 +44,6 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static char *xstrndup(const char *s, size_t n)
-{
-	char *p = strndup(s, n);
-
-	if (!p) {
-		perror("dlbench: out of memory");
-		exit(1);
-	}
-	return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		perror("dlbench: out of memory");
-		exit(1);
-	}
-	return p;
-}
-
 /* ---- values: lists and ranges */
 
 struct value_list {
@@ -76,8 +57,8 @@ static int push_value(struct value_list *l, const char *s, size_t n, char *err, 
 		set_err(err, errlen, "more than %d values", MATRIX_MAX_VALUES);
 		return -1;
 	}
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-	l->v[l->n++] = xstrndup(s, n);
+	l->v = cli_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = cli_xstrndup(s, n);
 	return 0;
 }
 
@@ -377,7 +358,7 @@ static void note_section(struct load_state *st, const char *text)
 	if (*p != '[' || !(close = strchr(p, ']')))
 		return;
 	st->section_line = st->line;
-	name = xstrndup(p + 1, (size_t)(close - p - 1));
+	name = cli_xstrndup(p + 1, (size_t)(close - p - 1));
 	for (size_t i = 0; i < st->nseen; i++)
 		if (!strcmp(st->seen[i].name, name)) {
 			load_fail(st, "section [%s] appears twice (lines %d and %d)", name,
@@ -385,7 +366,7 @@ static void note_section(struct load_state *st, const char *text)
 			free(name);
 			return;
 		}
-	st->seen = xrealloc(st->seen, (st->nseen + 1) * sizeof(*st->seen));
+	st->seen = cli_xrealloc(st->seen, (st->nseen + 1) * sizeof(*st->seen));
 	st->seen[st->nseen].name = name;
 	st->seen[st->nseen++].line = st->line;
 }
@@ -513,17 +494,17 @@ static int claim_key(struct load_state *st, const char *section, const char *key
 	struct matrix_claim *c = cfg->nclaims ? &cfg->claims[cfg->nclaims - 1] : NULL;
 
 	if (!c || strcmp(c->name, section)) {
-		cfg->claims = xrealloc(cfg->claims, (cfg->nclaims + 1) * sizeof(*cfg->claims));
+		cfg->claims = cli_xrealloc(cfg->claims, (cfg->nclaims + 1) * sizeof(*cfg->claims));
 		c = &cfg->claims[cfg->nclaims++];
 		memset(c, 0, sizeof(*c));
-		c->name = xstrndup(section, strlen(section));
+		c->name = cli_xstrndup(section, strlen(section));
 		c->line = st->section_line;
 	}
 	if (matrix_claim_get(c, key, NULL))
 		return load_fail(st, "key '%s' given twice in [%s]", key, section);
-	c->items = xrealloc(c->items, (c->nitems + 1) * sizeof(*c->items));
-	c->items[c->nitems].key = xstrndup(key, strlen(key));
-	c->items[c->nitems].value = xstrndup(value, strlen(value));
+	c->items = cli_xrealloc(c->items, (c->nitems + 1) * sizeof(*c->items));
+	c->items[c->nitems].key = cli_xstrndup(key, strlen(key));
+	c->items[c->nitems].value = cli_xstrndup(value, strlen(value));
 	c->items[c->nitems++].line = st->line;
 	return 1;
 }
@@ -536,10 +517,10 @@ static struct matrix_scenario *scenario_of(struct load_state *st, const char *na
 
 	if (cfg->nscenarios && !strcmp(cfg->scenarios[cfg->nscenarios - 1].name, name))
 		return &cfg->scenarios[cfg->nscenarios - 1];
-	cfg->scenarios = xrealloc(cfg->scenarios, (cfg->nscenarios + 1) * sizeof(*cfg->scenarios));
+	cfg->scenarios = cli_xrealloc(cfg->scenarios, (cfg->nscenarios + 1) * sizeof(*cfg->scenarios));
 	s = &cfg->scenarios[cfg->nscenarios++];
 	memset(s, 0, sizeof(*s));
-	s->name = xstrndup(name, strlen(name));
+	s->name = cli_xstrndup(name, strlen(name));
 	s->line = st->section_line;
 	s->repetitions = st->repetitions;
 	s->warmup = st->warmup;
@@ -554,7 +535,7 @@ static int workload_key(struct load_state *st, struct matrix_scenario *s, const 
 		return load_fail(st, "workload given twice in [%s]", s->name);
 	if (!valid_name(value))
 		return load_fail(st, "workload '%s' is not a workload name", value);
-	s->workload = xstrndup(value, strlen(value));
+	s->workload = cli_xstrndup(value, strlen(value));
 	s->workload_line = st->line;
 	return 1;
 }
@@ -579,12 +560,12 @@ static int scenario_key(struct load_state *st, const char *section, const char *
 			return load_fail(st, "key '%s' given twice in [%s]", key, section);
 	if (!strcmp(key, "out"))
 		return load_fail(st, "key 'out' is the runner's: every cell gets its own --out");
-	s->params = xrealloc(s->params, (s->nparams + 1) * sizeof(*s->params));
+	s->params = cli_xrealloc(s->params, (s->nparams + 1) * sizeof(*s->params));
 	p = &s->params[s->nparams];
 	memset(p, 0, sizeof(*p));
 	if (matrix_expand(value, st->max_cpus, &p->values, &p->nvalues, reason, sizeof(reason)))
 		return load_fail(st, "%s: %s", key, reason);
-	p->key = xstrndup(key, strlen(key));
+	p->key = cli_xstrndup(key, strlen(key));
 	p->line = st->line;
 	s->nparams++;
 	return 1;
@@ -712,7 +693,7 @@ int matrix_load(struct matrix_config *cfg, const char *path, uint64_t max_cpus, 
 		matrix_free(cfg);
 		return -1;
 	}
-	cfg->path = xstrndup(path, strlen(path));
+	cfg->path = cli_xstrndup(path, strlen(path));
 	return 0;
 }
 

@@ -165,9 +165,7 @@ static void join_group(struct merge *m, struct source *s)
 	for (s->group = 0; s->group < m->ngroups; s->group++)
 		if (m->groups[s->group].max_cpus == s->max_cpus)
 			return;
-	m->groups = realloc(m->groups, (m->ngroups + 1) * sizeof(*m->groups));
-	if (!m->groups)
-		cli_die("out of memory");
+	m->groups = cli_xrealloc(m->groups, (m->ngroups + 1) * sizeof(*m->groups));
 	g = &m->groups[m->ngroups++];
 	memset(g, 0, sizeof(*g));
 	g->max_cpus = s->max_cpus;
@@ -225,9 +223,7 @@ static void place_rows(struct merge *m)
 					s->dir, row + 2);
 				continue;
 			}
-			m->rec = realloc(m->rec, (m->nrec + 1) * sizeof(*m->rec));
-			if (!m->rec)
-				cli_die("out of memory");
+			m->rec = cli_xrealloc(m->rec, (m->nrec + 1) * sizeof(*m->rec));
 			m->rec[m->nrec++] = (struct record){ s->group, run, si, row, "" };
 			g->cover[run]++;
 		}

@@ -178,21 +178,10 @@ void run_collect_keys(struct runner *r)
 					break;
 			if (k < r->nkeys)
 				continue;
-			r->keys = realloc(r->keys, (r->nkeys + 1) * sizeof(*r->keys));
-			if (!r->keys)
-				cli_die("out of memory");
+			r->keys = cli_xrealloc(r->keys, (r->nkeys + 1) * sizeof(*r->keys));
 			r->keys[r->nkeys++] = s->params[p].key;
 		}
 	}
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		cli_die("out of memory");
-	return p;
 }
 
 /* `--NAME`, the option's own spelling of a config key. */
@@ -217,8 +206,8 @@ char **run_argv(const struct runner *r, const struct pending *p, const char *out
 	if (!argv)
 		cli_die("out of memory");
 	matrix_cell_values(s, p->cell, vals);
-	argv[n++] = xstrdup(r->exe);
-	argv[n++] = xstrdup(w->name);
+	argv[n++] = cli_xstrdup(r->exe);
+	argv[n++] = cli_xstrdup(w->name);
 	for (size_t i = 0; i < s->nparams; i++) {
 		const struct wl_option *o = workload_option(w, s->params[i].key);
 
@@ -226,19 +215,19 @@ char **run_argv(const struct runner *r, const struct pending *p, const char *out
 			continue;
 		argv[n++] = option_word(w, s->params[i].key);
 		if (!o || o->type != WL_FLAG)
-			argv[n++] = xstrdup(vals[i]);
+			argv[n++] = cli_xstrdup(vals[i]);
 	}
 	if (workload_option(w, "seed")) {
 		unsigned idx = p->kind == RUN_WARMUP ? p->rep : s->warmup + p->rep;
 		char seed[32];
 
 		snprintf(seed, sizeof(seed), "%llu", (unsigned long long)(s->seed + idx));
-		argv[n++] = xstrdup("--seed");
-		argv[n++] = xstrdup(seed);
+		argv[n++] = cli_xstrdup("--seed");
+		argv[n++] = cli_xstrdup(seed);
 	}
 	if (outdir) {
-		argv[n++] = xstrdup("--out");
-		argv[n++] = xstrdup(outdir);
+		argv[n++] = cli_xstrdup("--out");
+		argv[n++] = cli_xstrdup(outdir);
 	}
 	argv[n] = NULL;
 	return argv;
