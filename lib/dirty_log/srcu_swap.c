@@ -94,8 +94,6 @@ struct srcu_swap {
 	uint64_t wp_threshold;	  /* write_protect_slot's; see the top */
 	struct srcu_struct *srcu; /* the VM's domain (kvm->srcu) */
 	struct swap_slot *slots;  /* indexed like vm->memslots->slots */
-	/* which branch ran, per slot and harvest (harvester only) */
-	uint64_t skipped, page_passes, slot_passes;
 };
 
 static int srcu_swap_set_option(struct dirty_log *log, const char *key, const char *value,
@@ -275,12 +273,8 @@ static void write_protect_owned(struct srcu_swap *p, struct vm *vm, struct memsl
 	bool whole = nr >= p->wp_threshold;
 
 	vm_mmu_lock(vm);
-	if (whole) {
+	if (whole)
 		vm_write_protect_slot(vm, s);
-		p->slot_passes++;
-	} else {
-		p->page_passes++;
-	}
 	for (size_t i = 0; i < n; i++) {
 		/* relaxed: the grace period ordered every marker's bit before
 		 * us (see srcu_swap_mark) */
@@ -388,10 +382,8 @@ static bool srcu_swap_sync_slot(struct srcu_swap *p, struct vm *vm, struct memsl
 	uint64_t nr = count_dirty(s, ss);
 	atomic_ulong *old;
 
-	if (!nr) {
-		p->skipped++;
+	if (!nr)
 		return false;
-	}
 	old = swap_and_wait(p, ss, vm);
 	write_protect_owned(p, vm, s, old, nr, out);
 	ss->spare = old;
