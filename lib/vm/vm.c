@@ -792,7 +792,6 @@ void vm_flush_remote_tlbs(struct vm *vm)
 	 * vcpu_handle_requests) */
 	uint64_t seq;
 
-	vm->flushes++;
 	/* the real MMU: the kernel flushed in each protect call */
 	if (vm->mmu == VM_MMU_REAL)
 		return;

@@ -312,7 +312,6 @@ struct vm {
 
 	_Alignas(CACHELINE) struct spinlock mmu_lock;
 	_Alignas(CACHELINE) _Atomic uint64_t flush_seq; /* flushes requested so far */
-	uint64_t flushes;				/* harvester-side count */
 	_Alignas(CACHELINE) atomic_int stop;		/* vm_request_stop */
 	atomic_int paused;				/* vm_pause_vcpus */
 	/* vCPUs waiting outside guest mode for dirty-log space (a full dirty
