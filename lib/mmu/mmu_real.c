@@ -105,6 +105,23 @@ static uint64_t mmu_read_u64(const char *path)
 	return n > 0 ? strtoull(buf, NULL, 10) : 0;
 }
 
+size_t mmu_page_size(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	return ps > 0 ? (size_t)ps : 4096;
+}
+
+int mmu_check_range(const char *who, const void *base, uint64_t bytes, size_t ps, char *err,
+		    size_t errlen)
+{
+	if (!bytes || bytes % ps || (uintptr_t)base % ps) {
+		snprintf(err, errlen, "%s: the range must be whole pages, page aligned", who);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Mappings of this process now: lines of /proc/self/maps; -errno. */
 static int64_t mmu_maps_in_use(void)
 {
@@ -328,14 +345,12 @@ static int mmu_wp_setup_mprotect(struct mmu_wp *wp, const struct mmu_wp_options 
 struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_options *o, char *err,
 			     size_t errlen)
 {
-	long ps = sysconf(_SC_PAGESIZE);
+	size_t ps = mmu_page_size();
 	struct mmu_wp *wp;
 	int ret;
 
-	if (ps <= 0 || !bytes || bytes % (uint64_t)ps || (uintptr_t)base % (uintptr_t)ps) {
-		snprintf(err, errlen, "mmu: the range must be whole pages, page aligned");
+	if (mmu_check_range("mmu", base, bytes, ps, err, errlen))
 		return NULL;
-	}
 	wp = calloc(1, sizeof(*wp));
 	if (!wp) {
 		snprintf(err, errlen, "mmu: out of memory");
@@ -343,7 +358,7 @@ struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_opt
 	}
 	wp->base = base;
 	wp->bytes = bytes;
-	wp->page_size = (size_t)ps;
+	wp->page_size = ps;
 	wp->page_shift = (unsigned)__builtin_ctzl((unsigned long)ps);
 	wp->npages = bytes >> wp->page_shift;
 	wp->delivery = o->delivery;
