@@ -141,12 +141,16 @@ static int64_t mmu_maps_in_use(void)
 }
 
 /* Refuses a range whose worst case (every other page un-protected: one
- * mapping per page) would pass vm.max_map_count. */
+ * mapping per page) would pass vm.max_map_count (mmu_wp_plan and
+ * mmu_wp_create; the mutant skips the check in both). */
 static int mmu_mprotect_check(uint64_t npages, uint64_t limit, char *err, size_t errlen)
 {
-	int64_t in_use = mmu_maps_in_use();
+	int64_t in_use;
 	const char *src = "";
 
+	if (MUTANT(mmu_mprotect_skip_map_count_check))
+		return 0;
+	in_use = mmu_maps_in_use();
 	if (!limit) {
 		limit = mmu_read_u64("/proc/sys/vm/max_map_count");
 		src = "vm.max_map_count ";
@@ -200,8 +204,7 @@ int mmu_wp_plan(const struct mmu_wp_options *o, uint64_t npages, struct mmu_wp_p
 		mmu_wp_resolve(o->mechanism, o->delivery, plan->fallback, sizeof(plan->fallback));
 	mmu_wp_name_of(plan->mechanism, plan->delivery, plan->name, sizeof(plan->name));
 	ret = mmu_wp_probe(plan->mechanism, plan->delivery, err, errlen);
-	if (!ret && plan->mechanism == MMU_WP_MPROTECT &&
-	    !MUTANT(mmu_mprotect_skip_map_count_check))
+	if (!ret && plan->mechanism == MMU_WP_MPROTECT)
 		ret = mmu_mprotect_check(npages, o->max_map_count, err, errlen);
 	return ret;
 }
@@ -326,9 +329,7 @@ static int mmu_wp_setup_mprotect(struct mmu_wp *wp, const struct mmu_wp_options 
 			 "mmu: mprotect faults arrive as signals only (no handler thread)");
 		return -EINVAL;
 	}
-	ret = MUTANT(mmu_mprotect_skip_map_count_check)
-		      ? 0
-		      : mmu_mprotect_check(wp->npages, o->max_map_count, err, errlen);
+	ret = mmu_mprotect_check(wp->npages, o->max_map_count, err, errlen);
 	if (ret)
 		return ret;
 	if (o->populate && madvise(wp->base, wp->bytes, MADV_POPULATE_WRITE)) {
