@@ -268,13 +268,9 @@ static int uffd_async_try(bool unpopulated, char *why, size_t len)
 int uffd_async_probe(bool unpopulated, char *why, size_t len)
 {
 	/* the test hook of mmu_wp_probe (lib/mmu/mmu_real.h) */
-	if (getenv("DLBENCH_MMU_NO_UFFD")) {
-		snprintf(why, len,
-			 NOT_SUPPORTED "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD"
-				       " (a test hook)");
-		return -EOPNOTSUPP;
-	}
-	return uffd_async_try(unpopulated, why, len);
+	int ret = mmu_uffd_turned_off(NOT_SUPPORTED, why, len);
+
+	return ret ? ret : uffd_async_try(unpopulated, why, len);
 }
 
 /* ---- soft-dirty ---- */

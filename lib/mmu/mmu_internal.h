@@ -57,6 +57,12 @@ size_t mmu_page_size(void);
 int mmu_check_range(const char *who, const void *base, uint64_t bytes, size_t ps, char *err,
 		    size_t errlen);
 
+/* The test hook of mmu_wp_probe and uffd_async_probe: with
+ * DLBENCH_MMU_NO_UFFD set, -EOPNOTSUPP with "@prefix" + "userfaultfd
+ * write-protect turned off by DLBENCH_MMU_NO_UFFD (a test hook)" in @why;
+ * else 0. */
+int mmu_uffd_turned_off(const char *prefix, char *why, size_t len);
+
 /* The fault floors' memory (fault_floor.c): @bytes anonymous, without
  * transparent huge pages (one fault per 4 KiB page), or MAP_FAILED. */
 uint8_t *mmu_floor_map(size_t bytes);

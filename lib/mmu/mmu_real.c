@@ -61,18 +61,23 @@ static int mmu_uffd_check(uint64_t have, uint64_t need, char *why, size_t len)
 	return 0;
 }
 
+int mmu_uffd_turned_off(const char *prefix, char *why, size_t len)
+{
+	if (!getenv("DLBENCH_MMU_NO_UFFD"))
+		return 0;
+	snprintf(why, len,
+		 "%suserfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD (a test hook)",
+		 prefix);
+	return -EOPNOTSUPP;
+}
+
 int mmu_wp_probe(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *why, size_t len)
 {
 	uint64_t have;
 	int ret;
 
-	if (m != MMU_WP_MPROTECT && getenv("DLBENCH_MMU_NO_UFFD")) {
-		snprintf(why, len,
-			 "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD (a test "
-			 "hook)");
-		ret = -EOPNOTSUPP;
+	if (m != MMU_WP_MPROTECT && (ret = mmu_uffd_turned_off("", why, len)))
 		return m == MMU_WP_AUTO && d == MMU_WP_SIGNAL ? 0 : ret;
-	}
 	if (m == MMU_WP_MPROTECT) {
 		if (d != MMU_WP_SIGNAL) {
 			snprintf(why, len,
