@@ -148,7 +148,9 @@ uint64_t uffd_async_ioctls(const struct uffd_async *ua)
 	return ua->ioctls;
 }
 
-int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages)
+/* UFFDIO_WRITEPROTECT of pages [first, first + npages): @wp 1 protects,
+ * 0 un-protects with DONTWAKE (no thread waits on a fault in async mode). */
+static int uffd_async_wp(struct uffd_async *ua, uint64_t first, uint64_t npages, int wp)
 {
 	if (first > ua->npages || npages > ua->npages - first)
 		return -EINVAL;
@@ -156,18 +158,17 @@ int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages)
 		return 0;
 	return uffd_writeprotect(ua->uffd,
 				 (uint64_t)(uintptr_t)ua->base + (first << ua->page_shift),
-				 npages << ua->page_shift, 1, 0);
+				 npages << ua->page_shift, wp, !wp);
+}
+
+int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages)
+{
+	return uffd_async_wp(ua, first, npages, 1);
 }
 
 int uffd_async_unprotect(struct uffd_async *ua, uint64_t first, uint64_t npages)
 {
-	if (first > ua->npages || npages > ua->npages - first)
-		return -EINVAL;
-	if (!npages)
-		return 0;
-	return uffd_writeprotect(ua->uffd,
-				 (uint64_t)(uintptr_t)ua->base + (first << ua->page_shift),
-				 npages << ua->page_shift, 0, 1);
+	return uffd_async_wp(ua, first, npages, 0);
 }
 
 int64_t uffd_async_scan(struct uffd_async *ua, uint64_t first, uint64_t npages, bool reprotect,
