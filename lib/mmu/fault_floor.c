@@ -23,7 +23,8 @@ struct floor_state {
 
 uint8_t *mmu_floor_map(size_t bytes)
 {
-	uint8_t *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *mem =
+		mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (mem != MAP_FAILED)
 		madvise(mem, bytes, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
