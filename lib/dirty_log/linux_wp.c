@@ -45,6 +45,14 @@ void linux_wp_no_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slo
 	(void)rel;
 }
 
+void linux_wp_set_run(void *arg, uint64_t first, uint64_t npages)
+{
+	unsigned long *dirty = arg;
+
+	for (uint64_t p = first; p < first + npages; p++)
+		dirty[p / 64] |= 1ul << (p % 64);
+}
+
 /* See linux_wp.h: un-protect, then mark (the mutant marks first). */
 void linux_wp_fault(struct dirty_log *log, struct vcpu *v, uint64_t gfn)
 {

@@ -2,7 +2,8 @@
  * What the two Linux strategies with a fault handler share
  * (lib/dirty_log/uffd_wp.c, lib/dirty_log/mprotect.c): userspace without
  * KVM tracking writes with write protection of its own memory.  Internal to
- * lib/dirty_log.
+ * lib/dirty_log.  The two kernel markers (soft_dirty.c, uffd_wp_async.c)
+ * take linux_wp_no_mark and linux_wp_set_run from here too.
  *
  * The state is one bitmap over the VM's pages (no memslots: the Linux MM
  * has none; the VM's memory is one range).  A write to a protected page
@@ -40,7 +41,11 @@ void linux_wp_destroy(struct dirty_log *log);
 void linux_wp_enable(struct dirty_log *log);
 void linux_wp_fault(struct dirty_log *log, struct vcpu *v, uint64_t gfn);
 int linux_wp_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags);
-/* The marker is never the spte fault path: the VM calls handle_fault. */
+/* The marker is never the spte fault path: the VM calls handle_fault (or,
+ * for a kernel marker, no handler runs at all). */
 void linux_wp_no_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel);
+/* A linux_dirty_run_fn for the kernel markers' get_log: sets the bits of
+ * pages [first, first + npages) in the plain bitmap @arg. */
+void linux_wp_set_run(void *arg, uint64_t first, uint64_t npages);
 
 #endif

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
+#include "lib/dirty_log/linux_wp.h"
 #include "lib/mmu/linux_dirty.h"
 #include "lib/vm/vm.h"
 
@@ -65,14 +66,6 @@ static void sd_enable(struct dirty_log *log)
 	vm_mmu_error(log->vm, soft_dirty_clear(d->sd));
 }
 
-static void set_run(void *arg, uint64_t first, uint64_t npages)
-{
-	unsigned long *dirty = arg;
-
-	for (uint64_t p = first; p < first + npages; p++)
-		dirty[p / 64] |= 1ul << (p % 64);
-}
-
 /* Read, then clear, with every vCPU out of guest mode in between. */
 static int sd_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
@@ -84,20 +77,12 @@ static int sd_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flag
 	(void)flags;
 	memset(dirty, 0, bitmap_words(vm->npages) * sizeof(*dirty));
 	vm_pause_vcpus(vm);
-	n = soft_dirty_scan(d->sd, 0, vm->npages, set_run, dirty);
+	n = soft_dirty_scan(d->sd, 0, vm->npages, linux_wp_set_run, dirty);
 	vm_test_delay(vm->delay.harvest_ns);
 	if (n >= 0)
 		rc = soft_dirty_clear(d->sd);
 	vm_resume_vcpus(vm);
 	return n < 0 ? (int)n : rc;
-}
-
-static void sd_no_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
-{
-	(void)log;
-	(void)v;
-	(void)slot;
-	(void)rel;
 }
 
 /* The harvest floor: make the pages soft-dirty again (a store of what they
@@ -142,7 +127,7 @@ const struct dirty_log_ops dirty_log_soft_dirty_ops = {
 	.init = sd_init,
 	.destroy = sd_destroy,
 	.enable = sd_enable,
-	.mark_dirty = sd_no_mark,
+	.mark_dirty = linux_wp_no_mark,
 	.get_log = sd_get_log,
 	.floor_reset = sd_floor_reset,
 	.floor_pass = sd_floor_pass,

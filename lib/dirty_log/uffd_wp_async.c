@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lib/dirty_log/dirty_log.h"
+#include "lib/dirty_log/linux_wp.h"
 #include "lib/mmu/linux_dirty.h"
 #include "lib/vm/vm.h"
 
@@ -83,14 +84,6 @@ static void async_disable(struct dirty_log *log)
 	vm_mmu_error(log->vm, uffd_async_unprotect(a->ua, 0, log->vm->npages));
 }
 
-static void set_run(void *arg, uint64_t first, uint64_t npages)
-{
-	unsigned long *dirty = arg;
-
-	for (uint64_t p = first; p < first + npages; p++)
-		dirty[p / 64] |= 1ul << (p % 64);
-}
-
 static int async_get_log(struct dirty_log *log, unsigned long *dirty, unsigned flags)
 {
 	struct async_log *a = log->priv;
@@ -98,16 +91,8 @@ static int async_get_log(struct dirty_log *log, unsigned long *dirty, unsigned f
 
 	(void)flags;
 	memset(dirty, 0, bitmap_words(log->vm->npages) * sizeof(*dirty));
-	n = uffd_async_scan(a->ua, 0, log->vm->npages, true, set_run, dirty);
+	n = uffd_async_scan(a->ua, 0, log->vm->npages, true, linux_wp_set_run, dirty);
 	return n < 0 ? (int)n : 0;
-}
-
-static void async_no_mark(struct dirty_log *log, struct vcpu *v, struct memslot *slot, uint64_t rel)
-{
-	(void)log;
-	(void)v;
-	(void)slot;
-	(void)rel;
 }
 
 /* The harvest floor: the bare re-protection of the same runs. */
@@ -171,7 +156,7 @@ const struct dirty_log_ops dirty_log_uffd_wp_async_ops = {
 	.destroy = async_destroy,
 	.enable = async_enable,
 	.disable = async_disable,
-	.mark_dirty = async_no_mark,
+	.mark_dirty = linux_wp_no_mark,
 	.get_log = async_get_log,
 	.floor_reset = async_floor_reset,
 	.floor_pass = async_floor_pass,

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "lib/mmu/mmu_real.h"
+#include "lib/mmu/mmu_internal.h"
 #include "lib/util/stats.h"
 #include "lib/util/timing.h"
 
@@ -20,6 +20,26 @@ struct floor_state {
 	/* the handler thread increments it under the thread delivery */
 	atomic_uint_fast64_t faults;
 };
+
+uint8_t *mmu_floor_map(size_t bytes)
+{
+	uint8_t *mem =
+		mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem != MAP_FAILED)
+		madvise(mem, bytes, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
+	return mem;
+}
+
+double mmu_floor_stores(uint8_t *mem, uint32_t npages, size_t ps)
+{
+	uint64_t t0 = now_ns();
+
+	for (uint32_t i = 0; i < npages; i++)
+		atomic_store_explicit((_Atomic uint64_t *)(void *)(mem + (size_t)i * ps), i,
+				      memory_order_relaxed);
+	return (double)(now_ns() - t0) / npages;
+}
 
 /* The empty handler: un-protect, so that the store retries and succeeds. */
 static void floor_fault(void *arg, uint64_t page)
@@ -34,20 +54,16 @@ static void floor_fault(void *arg, uint64_t page)
 static int floor_round(struct floor_state *s, uint8_t *mem, uint32_t npages, size_t ps, double *ns)
 {
 	uint64_t before = atomic_load_explicit(&s->faults, memory_order_relaxed);
-	uint64_t t0, t1;
+	double t;
 	int ret = mmu_wp_protect(s->wp, 0, npages);
 
 	if (ret)
 		return ret;
-	t0 = now_ns();
-	for (uint32_t i = 0; i < npages; i++)
-		atomic_store_explicit((_Atomic uint64_t *)(void *)(mem + (size_t)i * ps), i,
-				      memory_order_relaxed);
-	t1 = now_ns();
+	t = mmu_floor_stores(mem, npages, ps);
 	/* every store faulted once: anything else is not this floor */
 	if (atomic_load_explicit(&s->faults, memory_order_relaxed) - before != npages)
 		return -EPROTO;
-	*ns = (double)(t1 - t0) / npages;
+	*ns = t;
 	return 0;
 }
 
@@ -57,8 +73,7 @@ int mmu_fault_floor(const struct mmu_wp_options *o, uint32_t npages, uint32_t nf
 	struct mmu_wp_options fo = *o;
 	struct floor_state s = { .wp = NULL };
 	uint32_t rounds = npages ? (nfaults + npages - 1) / npages : 0;
-	long sps = sysconf(_SC_PAGESIZE);
-	size_t ps = sps > 0 ? (size_t)sps : 4096, bytes;
+	size_t ps = mmu_page_size(), bytes;
 	double *per = NULL;
 	uint8_t *mem;
 	int ret = 0;
@@ -69,15 +84,14 @@ int mmu_fault_floor(const struct mmu_wp_options *o, uint32_t npages, uint32_t nf
 	}
 	atomic_init(&s.faults, 0);
 	bytes = (size_t)npages * ps;
-	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmu_floor_map(bytes);
 	per = calloc(rounds, sizeof(*per));
 	if (mem == MAP_FAILED || !per) {
 		snprintf(err, errlen, "fault floor: out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
-	madvise(mem, bytes, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
-	fo.populate = true;		      /* no first touch inside the floor */
+	fo.populate = true; /* no first touch inside the floor */
 	s.wp = mmu_wp_create(mem, bytes, &fo, err, errlen);
 	if (!s.wp) {
 		ret = -EOPNOTSUPP;

@@ -13,11 +13,10 @@
 #include <unistd.h>
 
 #include "lib/mmu/linux_dirty.h"
-#include "lib/mmu/mmu_real.h"
+#include "lib/mmu/mmu_internal.h"
 #include "lib/mmu/uffd.h"
 #include "lib/util/mutant.h"
 #include "lib/util/stats.h"
-#include "lib/util/timing.h"
 
 #define NOT_SUPPORTED "not supported by this kernel: "
 
@@ -30,13 +29,6 @@ const char *const linux_dirty_mechanism_names[] = { "uffd-wp", "uffd-wp-async", 
 static unsigned page_shift_of(size_t ps)
 {
 	return (unsigned)__builtin_ctzl((unsigned long)ps);
-}
-
-static size_t page_size(void)
-{
-	long ps = sysconf(_SC_PAGESIZE);
-
-	return ps > 0 ? (size_t)ps : 4096;
 }
 
 /* ---- uffd-wp async ---- */
@@ -100,13 +92,11 @@ static int uffd_async_setup(struct uffd_async *ua, const struct uffd_async_optio
 struct uffd_async *uffd_async_create(void *base, uint64_t bytes, const struct uffd_async_options *o,
 				     char *err, size_t errlen)
 {
-	size_t ps = page_size();
+	size_t ps = mmu_page_size();
 	struct uffd_async *ua;
 
-	if (!bytes || bytes % ps || (uintptr_t)base % ps) {
-		snprintf(err, errlen, "uffd-wp-async: the range must be whole pages, page aligned");
+	if (mmu_check_range("uffd-wp-async", base, bytes, ps, err, errlen))
 		return NULL;
-	}
 	ua = calloc(1, sizeof(*ua));
 	if (!ua) {
 		snprintf(err, errlen, "uffd-wp-async: out of memory");
@@ -158,7 +148,9 @@ uint64_t uffd_async_ioctls(const struct uffd_async *ua)
 	return ua->ioctls;
 }
 
-int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages)
+/* UFFDIO_WRITEPROTECT of pages [first, first + npages): @wp 1 protects,
+ * 0 un-protects with DONTWAKE (no thread waits on a fault in async mode). */
+static int uffd_async_wp(struct uffd_async *ua, uint64_t first, uint64_t npages, int wp)
 {
 	if (first > ua->npages || npages > ua->npages - first)
 		return -EINVAL;
@@ -166,18 +158,17 @@ int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages)
 		return 0;
 	return uffd_writeprotect(ua->uffd,
 				 (uint64_t)(uintptr_t)ua->base + (first << ua->page_shift),
-				 npages << ua->page_shift, 1, 0);
+				 npages << ua->page_shift, wp, !wp);
+}
+
+int uffd_async_protect(struct uffd_async *ua, uint64_t first, uint64_t npages)
+{
+	return uffd_async_wp(ua, first, npages, 1);
 }
 
 int uffd_async_unprotect(struct uffd_async *ua, uint64_t first, uint64_t npages)
 {
-	if (first > ua->npages || npages > ua->npages - first)
-		return -EINVAL;
-	if (!npages)
-		return 0;
-	return uffd_writeprotect(ua->uffd,
-				 (uint64_t)(uintptr_t)ua->base + (first << ua->page_shift),
-				 npages << ua->page_shift, 0, 1);
+	return uffd_async_wp(ua, first, npages, 0);
 }
 
 int64_t uffd_async_scan(struct uffd_async *ua, uint64_t first, uint64_t npages, bool reprotect,
@@ -237,7 +228,7 @@ int64_t uffd_async_scan(struct uffd_async *ua, uint64_t first, uint64_t npages, 
 static int uffd_async_try(bool unpopulated, char *why, size_t len)
 {
 	struct uffd_async_options o = { .unpopulated = unpopulated, .max_regions = 4 };
-	size_t ps = page_size();
+	size_t ps = mmu_page_size();
 	struct uffd_async *ua;
 	char err[256] = "";
 	int64_t n = -1;
@@ -278,13 +269,9 @@ static int uffd_async_try(bool unpopulated, char *why, size_t len)
 int uffd_async_probe(bool unpopulated, char *why, size_t len)
 {
 	/* the test hook of mmu_wp_probe (lib/mmu/mmu_real.h) */
-	if (getenv("DLBENCH_MMU_NO_UFFD")) {
-		snprintf(why, len,
-			 NOT_SUPPORTED "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD"
-				       " (a test hook)");
-		return -EOPNOTSUPP;
-	}
-	return uffd_async_try(unpopulated, why, len);
+	int ret = mmu_uffd_turned_off(NOT_SUPPORTED, why, len);
+
+	return ret ? ret : uffd_async_try(unpopulated, why, len);
 }
 
 /* ---- soft-dirty ---- */
@@ -344,7 +331,7 @@ static int soft_dirty_bit(int fd, const void *addr, size_t ps)
 
 int soft_dirty_probe(char *why, size_t len)
 {
-	size_t ps = page_size();
+	size_t ps = mmu_page_size();
 	const char *config = soft_dirty_config();
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), bit = -EIO, cfd;
 	uint8_t *p;
@@ -379,13 +366,11 @@ int soft_dirty_probe(char *why, size_t len)
 
 struct soft_dirty *soft_dirty_create(void *base, uint64_t bytes, char *err, size_t errlen)
 {
-	size_t ps = page_size();
+	size_t ps = mmu_page_size();
 	struct soft_dirty *sd;
 
-	if (!bytes || bytes % ps || (uintptr_t)base % ps) {
-		snprintf(err, errlen, "soft-dirty: the range must be whole pages, page aligned");
+	if (mmu_check_range("soft-dirty", base, bytes, ps, err, errlen))
 		return NULL;
-	}
 	if (soft_dirty_probe(err, errlen))
 		return NULL;
 	sd = calloc(1, sizeof(*sd));
@@ -525,7 +510,7 @@ int linux_dirty_fault_floor(enum linux_dirty_mechanism m, uint32_t npages, uint3
 {
 	struct kernel_floor k = { .m = m };
 	uint32_t rounds = npages ? (nfaults + npages - 1) / npages : 0;
-	size_t ps = page_size(), bytes = (size_t)npages * ps;
+	size_t ps = mmu_page_size(), bytes = (size_t)npages * ps;
 	double *per = rounds ? calloc(rounds, sizeof(*per)) : NULL;
 	uint8_t *mem = MAP_FAILED;
 	int ret = -ENOMEM;
@@ -534,26 +519,19 @@ int linux_dirty_fault_floor(enum linux_dirty_mechanism m, uint32_t npages, uint3
 		snprintf(err, errlen, "fault floor: needs at least one page and one fault");
 		return -EINVAL;
 	}
-	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmu_floor_map(bytes);
 	if (mem == MAP_FAILED) {
 		snprintf(err, errlen, "fault floor: out of memory");
 		goto out;
 	}
-	madvise(mem, bytes, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
 	if ((ret = kernel_floor_setup(&k, mem, bytes, err, errlen)))
 		goto out;
 	for (uint32_t r = 0; r < rounds; r++) {
-		uint64_t t0;
-
 		if ((ret = kernel_floor_reset(&k, npages))) {
 			snprintf(err, errlen, "fault floor: re-protecting: %s", strerror(-ret));
 			goto out;
 		}
-		t0 = now_ns();
-		for (uint32_t i = 0; i < npages; i++)
-			atomic_store_explicit((_Atomic uint64_t *)(void *)(mem + (size_t)i * ps), i,
-					      memory_order_relaxed);
-		per[r] = (double)(now_ns() - t0) / npages;
+		per[r] = mmu_floor_stores(mem, npages, ps);
 	}
 	*ns_per_fault = stats_median(per, rounds);
 out:

@@ -48,6 +48,28 @@ struct mmu_wp {
 	atomic_uint_fast64_t protect_calls;
 };
 
+/* The system's page size (4096 if sysconf cannot say). */
+size_t mmu_page_size(void);
+
+/* 0 if [@base, @base + @bytes) is whole pages of @ps, page aligned, and not
+ * empty; else -EINVAL with "@who: the range must be whole pages, page
+ * aligned" in @err.  For every creator of a tracked range. */
+int mmu_check_range(const char *who, const void *base, uint64_t bytes, size_t ps, char *err,
+		    size_t errlen);
+
+/* The test hook of mmu_wp_probe and uffd_async_probe: with
+ * DLBENCH_MMU_NO_UFFD set, -EOPNOTSUPP with "@prefix" + "userfaultfd
+ * write-protect turned off by DLBENCH_MMU_NO_UFFD (a test hook)" in @why;
+ * else 0. */
+int mmu_uffd_turned_off(const char *prefix, char *why, size_t len);
+
+/* The fault floors' memory (fault_floor.c): @bytes anonymous, without
+ * transparent huge pages (one fault per 4 KiB page), or MAP_FAILED. */
+uint8_t *mmu_floor_map(size_t bytes);
+/* The timed part of a fault floor's round: one store to each of @npages
+ * pages of @ps bytes at @mem; ns per store. */
+double mmu_floor_stores(uint8_t *mem, uint32_t npages, size_t ps);
+
 /* The signal the mechanism's faults arrive with: SIGBUS or SIGSEGV. */
 int mmu_wp_fault_signal(const struct mmu_wp *wp);
 

@@ -61,18 +61,23 @@ static int mmu_uffd_check(uint64_t have, uint64_t need, char *why, size_t len)
 	return 0;
 }
 
+int mmu_uffd_turned_off(const char *prefix, char *why, size_t len)
+{
+	if (!getenv("DLBENCH_MMU_NO_UFFD"))
+		return 0;
+	snprintf(why, len,
+		 "%suserfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD (a test hook)",
+		 prefix);
+	return -EOPNOTSUPP;
+}
+
 int mmu_wp_probe(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, char *why, size_t len)
 {
 	uint64_t have;
 	int ret;
 
-	if (m != MMU_WP_MPROTECT && getenv("DLBENCH_MMU_NO_UFFD")) {
-		snprintf(why, len,
-			 "userfaultfd write-protect turned off by DLBENCH_MMU_NO_UFFD (a test "
-			 "hook)");
-		ret = -EOPNOTSUPP;
+	if (m != MMU_WP_MPROTECT && (ret = mmu_uffd_turned_off("", why, len)))
 		return m == MMU_WP_AUTO && d == MMU_WP_SIGNAL ? 0 : ret;
-	}
 	if (m == MMU_WP_MPROTECT) {
 		if (d != MMU_WP_SIGNAL) {
 			snprintf(why, len,
@@ -105,6 +110,23 @@ static uint64_t mmu_read_u64(const char *path)
 	return n > 0 ? strtoull(buf, NULL, 10) : 0;
 }
 
+size_t mmu_page_size(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	return ps > 0 ? (size_t)ps : 4096;
+}
+
+int mmu_check_range(const char *who, const void *base, uint64_t bytes, size_t ps, char *err,
+		    size_t errlen)
+{
+	if (!bytes || bytes % ps || (uintptr_t)base % ps) {
+		snprintf(err, errlen, "%s: the range must be whole pages, page aligned", who);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Mappings of this process now: lines of /proc/self/maps; -errno. */
 static int64_t mmu_maps_in_use(void)
 {
@@ -124,12 +146,16 @@ static int64_t mmu_maps_in_use(void)
 }
 
 /* Refuses a range whose worst case (every other page un-protected: one
- * mapping per page) would pass vm.max_map_count. */
+ * mapping per page) would pass vm.max_map_count (mmu_wp_plan and
+ * mmu_wp_create; the mutant skips the check in both). */
 static int mmu_mprotect_check(uint64_t npages, uint64_t limit, char *err, size_t errlen)
 {
-	int64_t in_use = mmu_maps_in_use();
+	int64_t in_use;
 	const char *src = "";
 
+	if (MUTANT(mmu_mprotect_skip_map_count_check))
+		return 0;
+	in_use = mmu_maps_in_use();
 	if (!limit) {
 		limit = mmu_read_u64("/proc/sys/vm/max_map_count");
 		src = "vm.max_map_count ";
@@ -183,8 +209,7 @@ int mmu_wp_plan(const struct mmu_wp_options *o, uint64_t npages, struct mmu_wp_p
 		mmu_wp_resolve(o->mechanism, o->delivery, plan->fallback, sizeof(plan->fallback));
 	mmu_wp_name_of(plan->mechanism, plan->delivery, plan->name, sizeof(plan->name));
 	ret = mmu_wp_probe(plan->mechanism, plan->delivery, err, errlen);
-	if (!ret && plan->mechanism == MMU_WP_MPROTECT &&
-	    !MUTANT(mmu_mprotect_skip_map_count_check))
+	if (!ret && plan->mechanism == MMU_WP_MPROTECT)
 		ret = mmu_mprotect_check(npages, o->max_map_count, err, errlen);
 	return ret;
 }
@@ -309,9 +334,7 @@ static int mmu_wp_setup_mprotect(struct mmu_wp *wp, const struct mmu_wp_options 
 			 "mmu: mprotect faults arrive as signals only (no handler thread)");
 		return -EINVAL;
 	}
-	ret = MUTANT(mmu_mprotect_skip_map_count_check)
-		      ? 0
-		      : mmu_mprotect_check(wp->npages, o->max_map_count, err, errlen);
+	ret = mmu_mprotect_check(wp->npages, o->max_map_count, err, errlen);
 	if (ret)
 		return ret;
 	if (o->populate && madvise(wp->base, wp->bytes, MADV_POPULATE_WRITE)) {
@@ -328,14 +351,12 @@ static int mmu_wp_setup_mprotect(struct mmu_wp *wp, const struct mmu_wp_options 
 struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_options *o, char *err,
 			     size_t errlen)
 {
-	long ps = sysconf(_SC_PAGESIZE);
+	size_t ps = mmu_page_size();
 	struct mmu_wp *wp;
 	int ret;
 
-	if (ps <= 0 || !bytes || bytes % (uint64_t)ps || (uintptr_t)base % (uintptr_t)ps) {
-		snprintf(err, errlen, "mmu: the range must be whole pages, page aligned");
+	if (mmu_check_range("mmu", base, bytes, ps, err, errlen))
 		return NULL;
-	}
 	wp = calloc(1, sizeof(*wp));
 	if (!wp) {
 		snprintf(err, errlen, "mmu: out of memory");
@@ -343,7 +364,7 @@ struct mmu_wp *mmu_wp_create(void *base, uint64_t bytes, const struct mmu_wp_opt
 	}
 	wp->base = base;
 	wp->bytes = bytes;
-	wp->page_size = (size_t)ps;
+	wp->page_size = ps;
 	wp->page_shift = (unsigned)__builtin_ctzl((unsigned long)ps);
 	wp->npages = bytes >> wp->page_shift;
 	wp->delivery = o->delivery;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -68,21 +69,38 @@ static int uffd_syscall(char *err, size_t errlen)
 #endif
 }
 
-int uffd_features(uint64_t *features, char *err, size_t errlen)
+/* A userfaultfd after the UFFDIO_API handshake asking for @api->features
+ * (the kernel writes back what it offers), or -errno with one line in @err
+ * (@features_in_err: the line names the features asked for). */
+static int uffd_api(struct uffdio_api *api, bool features_in_err, char *err, size_t errlen)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	uint64_t asked = api->features;
 	int fd = uffd_syscall(err, errlen);
 
 	if (fd < 0)
 		return fd;
-	/* with no features asked, the kernel answers with all it offers */
-	if (ioctl(fd, UFFDIO_API, &api)) {
+	if (ioctl(fd, UFFDIO_API, api)) {
 		int e = errno;
 
 		close(fd);
-		snprintf(err, errlen, "userfaultfd: UFFDIO_API: %s", strerror(e));
+		if (features_in_err)
+			snprintf(err, errlen, "userfaultfd: UFFDIO_API with features 0x%llx: %s",
+				 (unsigned long long)asked, strerror(e));
+		else
+			snprintf(err, errlen, "userfaultfd: UFFDIO_API: %s", strerror(e));
 		return -e;
 	}
+	return fd;
+}
+
+int uffd_features(uint64_t *features, char *err, size_t errlen)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	/* with no features asked, the kernel answers with all it offers */
+	int fd = uffd_api(&api, false, err, errlen);
+
+	if (fd < 0)
+		return fd;
 	close(fd);
 	*features = api.features;
 	return 0;
@@ -91,19 +109,8 @@ int uffd_features(uint64_t *features, char *err, size_t errlen)
 int uffd_open(uint64_t features, char *err, size_t errlen)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	int fd = uffd_syscall(err, errlen);
 
-	if (fd < 0)
-		return fd;
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		int e = errno;
-
-		close(fd);
-		snprintf(err, errlen, "userfaultfd: UFFDIO_API with features 0x%llx: %s",
-			 (unsigned long long)features, strerror(e));
-		return -e;
-	}
-	return fd;
+	return uffd_api(&api, true, err, errlen);
 }
 
 int uffd_register_wp(int fd, void *addr, uint64_t len, char *err, size_t errlen)

@@ -151,25 +151,33 @@ static void vcpu_linux_fault(struct vcpu *v, uint64_t page)
 		histogram_record(v->stall_hist, now_ns() - t0);
 }
 
+/* Whether the VM's faults go to its Linux strategy's handler (uffd-wp,
+ * mprotect) rather than to the write-fault path. */
+static bool vm_log_handles_faults(const struct vm *vm)
+{
+	return vm->log && dirty_log_mmu_kind(vm->log) != DIRTY_LOG_MMU_SPTE;
+}
+
 /* mmu_wp's callback: a store of @arg (the vCPU) to write-protected page
  * @page (= gfn: guest memory is one range from gfn 0). */
 static void vcpu_real_fault(void *arg, uint64_t page)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
+	const bool linux_handler = vm_log_handles_faults(vm);
 	uint64_t t0;
 
 	if (vm->fault_delivery == MMU_WP_SIGNAL) {
 		/* in a signal handler on the vCPU's own thread: see the
 		 * async-signal safety notes of lib/mmu/mmu_real.h */
-		if (vm->log && dirty_log_mmu_kind(vm->log) != DIRTY_LOG_MMU_SPTE)
+		if (linux_handler)
 			vcpu_linux_fault(v, page);
 		else
 			vcpu_write_fault(v, page);
 		return;
 	}
 	t0 = now_ns();
-	if (vm->log && dirty_log_mmu_kind(vm->log) != DIRTY_LOG_MMU_SPTE) {
+	if (linux_handler) {
 		dirty_log_handle_fault(vm->log, v, page);
 	} else {
 		if (!vm->handler_memslot_reader || !vm->handler_srcu_reader)
