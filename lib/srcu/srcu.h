@@ -287,6 +287,8 @@ int srcu_unregister_reader(struct srcu_reader *r, char *err, size_t errlen);
  */
 static inline int srcu_read_lock(struct srcu_reader *r)
 {
+	/* relaxed: a stale index makes a straggler, which the grace period's
+	 * two scans cover (srcu.c, "why two scans"); fence B orders the rest */
 	unsigned word = atomic_load_explicit(r->idxp, memory_order_relaxed);
 	atomic_ulong *c = &r->lock[word & 1u];
 
