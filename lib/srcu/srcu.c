@@ -521,6 +521,7 @@ static bool srcu_index_idle(struct srcu_struct *sp, int i)
 /* The idle fast path: one scan of both indexes together (see the top). */
 static bool srcu_readers_idle(struct srcu_struct *sp)
 {
+	/* relaxed: gp_mutex holders are the only writers of idx */
 	int cur = (int)(atomic_load_explicit(&sp->idx, memory_order_relaxed) & 1u);
 	unsigned long u, l;
 
@@ -563,6 +564,7 @@ static void srcu_report_stall(struct srcu_struct *sp, int i, uint64_t waited_ns)
 	for (int k = 0; k < sp->nreaders && used < (int)sizeof(line) - 48; k++) {
 		struct srcu_reader *r = sp->readers[k];
 
+		/* relaxed: a diagnostic; the scans decide, not this */
 		if (reader_locks(r, i) != atomic_load_explicit(&r->unlock[i], memory_order_relaxed))
 			used += snprintf(line + used, sizeof(line) - (size_t)used, " %s(tid %d)",
 					 r->name, (int)r->tid);

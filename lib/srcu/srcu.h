@@ -313,6 +313,7 @@ static inline int srcu_read_lock(struct srcu_reader *r)
 static inline void srcu_read_unlock(struct srcu_reader *r, int idx)
 {
 	atomic_ulong *c = &r->unlock[idx & 1];
+	/* relaxed: only this thread writes its counters */
 	unsigned long n = atomic_load_explicit(c, memory_order_relaxed) + 1;
 
 	/*
