@@ -541,6 +541,7 @@ static const struct memslot_table *no_wait_read_begin(struct memslot_reader *r)
 {
 	struct no_wait_state *st = r->protect->priv;
 
+	/* acquire: pairs with the release in no_wait_replace */
 	return atomic_load_explicit(&st->table, memory_order_acquire);
 }
 
@@ -553,6 +554,7 @@ static struct memslot_table *no_wait_current(struct memslot_protect *p)
 {
 	struct no_wait_state *st = p->priv;
 
+	/* relaxed: only updaters store it, under p->update_lock */
 	return atomic_load_explicit(&st->table, memory_order_relaxed);
 }
 
@@ -560,6 +562,8 @@ static int no_wait_replace(struct memslot_protect *p, struct memslot_table *next
 {
 	struct no_wait_state *st = p->priv;
 
+	/* release: the new table's contents before its pointer; pairs with
+	 * no_wait_read_begin (no grace period: the broken protection) */
 	atomic_store_explicit(&st->table, next, memory_order_release);
 	return 0;
 }
@@ -673,6 +677,7 @@ static uint64_t watch_updates(struct update_thread *ut, uint64_t bound, const ch
 		uint64_t since = now_ns();
 		int d;
 
+		/* acquire: pairs with the updater thread's release of done */
 		while ((d = atomic_load_explicit(&ut->done, memory_order_acquire)) == seen) {
 			/* acquire: pairs with the updater's release */
 			if (atomic_load_explicit(&ut->error, memory_order_acquire))

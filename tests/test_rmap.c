@@ -481,6 +481,7 @@ static void *race_writer(void *p)
 			if (rmap_add(&rc->rm, g, &rc->sptes[i]))
 				atomic_fetch_add_explicit(&rc->missed, 1000000,
 							  memory_order_relaxed);
+			/* release: the finished change before the new state */
 			atomic_store_explicit(&rc->state[i],
 					      seq << 32 | (uint64_t)g << 8 | ST_MAPPED,
 					      memory_order_release);
@@ -507,6 +508,7 @@ static void *race_walker(void *p)
 	if (!s1 || rmap_reader_register(&r, &rc->rm, "walker")) {
 		atomic_fetch_add_explicit(&rc->missed, 1000000, memory_order_relaxed);
 		free(s1);
+		/* release: pairs with the writers' acquire wait on walkers_done */
 		atomic_fetch_add_explicit(&rc->walkers_done, 1, memory_order_release);
 		return NULL;
 	}
