@@ -94,6 +94,8 @@ static struct snapshot *history; /* by table generation */
 static uint64_t history_len;
 static atomic_ulong started_seq;   /* last update begun (before publishing) */
 static atomic_ulong completed_seq; /* last update returned (after publishing) */
+/* relaxed, both: a stop flag and a progress count; nothing is read through
+ * them (pthread_join orders what the readers wrote) */
 static atomic_int stop;
 static atomic_int readers_running; /* readers past their first lookup */
 
@@ -142,7 +144,7 @@ static int slot_equal(const struct memslot *a, const struct memslot *b)
  * (NULL if none), [lo, hi] the window of tables current during the
  * section.  Returns the number of failures, with a line for the first few.
  */
-static atomic_int reported;
+static atomic_int reported; /* relaxed: a count of reports */
 
 static unsigned fail(const char *who, const char *why)
 {
@@ -295,6 +297,7 @@ static void kicked_kick(void *arg)
  * the kick is the protection's problem, shown by the update's bound). */
 static void kicked_hold(void *arg)
 {
+	/* relaxed: the updater's own kick (kicked_kick) wrote it */
 	uint64_t gen = atomic_load_explicit(&kick_gen, memory_order_relaxed), t0 = now_ns();
 
 	(void)arg;
@@ -461,6 +464,7 @@ static void *updater_main(void *p)
 	struct update_thread *u = p;
 
 	for (int i = 0; i < u->nupdates; i++) {
+		/* relaxed: only this thread writes it */
 		uint64_t seq = atomic_load_explicit(&started_seq, memory_order_relaxed) + 1;
 		struct change c = { .seq = seq, .rng = &u->rng };
 		int rc;

@@ -436,6 +436,7 @@ struct race {
 	_Atomic uint64_t *state; /* per spte: seq, gfn, mapped, busy */
 	struct rmap_walk_opts wo;
 	atomic_int walkers_done;
+	/* relaxed counts: summed once per thread, read after pthread_join */
 	atomic_ullong missed, poisoned, over_bound, restarts, fallbacks, walks, writer_ops;
 	atomic_ullong writer_progress; /* relaxed: only a loop bound */
 };

@@ -103,6 +103,7 @@ static struct {
 } sb[SB_MAX];
 static int sb_n;
 
+/* relaxed stores: what srcu_read_lock's own increment is (srcu.h) */
 static void test_lock_store(atomic_ulong *p, unsigned long v)
 {
 	if (!tl_defer) {
@@ -584,7 +585,7 @@ struct order_cb {
 	int id;
 };
 static int order_seen[2000];
-static atomic_int order_n;
+static atomic_int order_n; /* relaxed: callbacks run on one thread */
 
 static void order_cb_fn(struct srcu_head *h)
 {

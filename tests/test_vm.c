@@ -235,6 +235,7 @@ static void test_ring_soft_full(void)
 	for (uint64_t gfn = 0; gfn < 7; gfn++)
 		(void)vcpu_translate_write(v, gfn);
 	CHECKF(!dirty_log_vcpu_blocked(m.log, v), "ring of 16 blocked after 7 pushes");
+	/* relaxed (requests, here): one thread, the vCPU's own */
 	CHECKF(!(atomic_load_explicit(&v->requests, memory_order_relaxed) &
 		 VCPU_REQ_DIRTY_RING_FULL),
 	       "soft-full request after 7 pushes");
@@ -391,6 +392,7 @@ static void update_once(struct update_test *t, const char *protect, const char *
 	pthread_t tu;
 	uint64_t gen = t->vm->memslots->generation;
 
+	/* relaxed: pthread_create, next, orders it */
 	atomic_store_explicit(&t->update_done, 0, memory_order_relaxed);
 	pthread_create(&tu, NULL, updater, t);
 	if (!wait_flag(&t->update_done)) {

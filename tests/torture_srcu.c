@@ -96,6 +96,7 @@ static struct updater *updaters;
 static int nupdaters = 2, nreaders = 8;
 static enum retire_mode retire = RETIRE_SYNC;
 static bool broken, delays = true;
+/* relaxed, both: a stop flag and a count, read after pthread_join */
 static atomic_int stop;
 static atomic_ulong gp_errors; /* grace periods that returned an error */
 
