@@ -39,6 +39,7 @@ static int broken_get_log(struct dirty_log *log, unsigned long *dirty, unsigned 
 
 		spinlock_lock(&vm->mmu_lock);
 		for (size_t i = 0; i < bitmap_words(s->npages); i++) {
+			/* acquire: as xchg's take, pairs with bitmap_set_atomic */
 			unsigned long w = atomic_exchange_explicit(&s->dirty_bitmap[i], 0,
 								   memory_order_acquire);
 

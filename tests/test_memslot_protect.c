@@ -94,6 +94,8 @@ static struct snapshot *history; /* by table generation */
 static uint64_t history_len;
 static atomic_ulong started_seq;   /* last update begun (before publishing) */
 static atomic_ulong completed_seq; /* last update returned (after publishing) */
+/* relaxed, both: a stop flag and a progress count; nothing is read through
+ * them (pthread_join orders what the readers wrote) */
 static atomic_int stop;
 static atomic_int readers_running; /* readers past their first lookup */
 
@@ -142,7 +144,7 @@ static int slot_equal(const struct memslot *a, const struct memslot *b)
  * (NULL if none), [lo, hi] the window of tables current during the
  * section.  Returns the number of failures, with a line for the first few.
  */
-static atomic_int reported;
+static atomic_int reported; /* relaxed: a count of reports */
 
 static unsigned fail(const char *who, const char *why)
 {
@@ -295,6 +297,7 @@ static void kicked_kick(void *arg)
  * the kick is the protection's problem, shown by the update's bound). */
 static void kicked_hold(void *arg)
 {
+	/* relaxed: the updater's own kick (kicked_kick) wrote it */
 	uint64_t gen = atomic_load_explicit(&kick_gen, memory_order_relaxed), t0 = now_ns();
 
 	(void)arg;
@@ -461,6 +464,7 @@ static void *updater_main(void *p)
 	struct update_thread *u = p;
 
 	for (int i = 0; i < u->nupdates; i++) {
+		/* relaxed: only this thread writes it */
 		uint64_t seq = atomic_load_explicit(&started_seq, memory_order_relaxed) + 1;
 		struct change c = { .seq = seq, .rng = &u->rng };
 		int rc;
@@ -541,6 +545,7 @@ static const struct memslot_table *no_wait_read_begin(struct memslot_reader *r)
 {
 	struct no_wait_state *st = r->protect->priv;
 
+	/* acquire: pairs with the release in no_wait_replace */
 	return atomic_load_explicit(&st->table, memory_order_acquire);
 }
 
@@ -553,6 +558,7 @@ static struct memslot_table *no_wait_current(struct memslot_protect *p)
 {
 	struct no_wait_state *st = p->priv;
 
+	/* relaxed: only updaters store it, under p->update_lock */
 	return atomic_load_explicit(&st->table, memory_order_relaxed);
 }
 
@@ -560,6 +566,8 @@ static int no_wait_replace(struct memslot_protect *p, struct memslot_table *next
 {
 	struct no_wait_state *st = p->priv;
 
+	/* release: the new table's contents before its pointer; pairs with
+	 * no_wait_read_begin (no grace period: the broken protection) */
 	atomic_store_explicit(&st->table, next, memory_order_release);
 	return 0;
 }
@@ -673,6 +681,7 @@ static uint64_t watch_updates(struct update_thread *ut, uint64_t bound, const ch
 		uint64_t since = now_ns();
 		int d;
 
+		/* acquire: pairs with the updater thread's release of done */
 		while ((d = atomic_load_explicit(&ut->done, memory_order_acquire)) == seen) {
 			/* acquire: pairs with the updater's release */
 			if (atomic_load_explicit(&ut->error, memory_order_acquire))

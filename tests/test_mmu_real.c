@@ -91,6 +91,7 @@ struct sync_ctx {
 	enum mmu_wp_delivery delivery;
 	int nthreads;
 	pthread_barrier_t start, done, next;
+	/* relaxed counts: read after the done barrier or pthread_join */
 	atomic_uint faults[NPAGES];
 	atomic_uint wrong_thread; /* callback not where the delivery says */
 	atomic_int handler_tid;	  /* thread delivery: from handler_init */
@@ -795,8 +796,8 @@ struct race {
 	struct uffd_async *ua;
 	uint8_t *mem;
 	uint64_t copy[NPAGES];
-	atomic_int stop;
-	atomic_uint_fast64_t stores;
+	atomic_int stop; /* relaxed: a stop flag; pthread_join orders the rest */
+	atomic_uint_fast64_t stores; /* relaxed: a count */
 };
 
 static void race_copy(void *arg, uint64_t first, uint64_t npages)

@@ -65,6 +65,7 @@ static void walk(const struct rmap_walker_ops *ops, const struct rmap_walk_opts 
 
 static void map(struct rmap *rm, uint32_t gfn, spte_t *s)
 {
+	/* relaxed: rmap_add's release store of the head publishes it */
 	atomic_store_explicit(s, SPTE_PRESENT | SPTE_WRITABLE, memory_order_relaxed);
 	CHECKF(rmap_add(rm, gfn, s) == 0, "add to gfn %u failed", gfn);
 }
@@ -81,6 +82,7 @@ static uint32_t writable(spte_t *s, uint32_t n)
 /* Positions along the chain fall by one from the head's to 1. */
 static void check_layout(struct rmap *rm, uint32_t gfn)
 {
+	/* relaxed (all loads here): no writer runs */
 	uintptr_t v = atomic_load_explicit(&rm->heads[gfn].val, memory_order_relaxed);
 	uint32_t expect = rmap_is_nulls(v) ? 0 : rmap_link_pos(v);
 	int first = 1;
@@ -184,6 +186,7 @@ static void move_walker_desc(struct rmap_walk *w, void *arg)
 		return;
 	m->moves_left--;
 	rmap_lock(m->rm);
+	/* relaxed (here): under mmu_lock, as a writer */
 	v = atomic_load_explicit(&m->rm->heads[0].val, memory_order_relaxed);
 	d = rmap_link_desc(v);
 	for (int i = RMAP_DESC_SPTES - 1; i >= 0; i--) {
@@ -299,6 +302,7 @@ static void step_walk(void *arg)
 	struct rmap_walk_opts wo = { .max_restarts = 4 };
 	struct rmap_walk w;
 
+	/* relaxed (sptes here): the walk runs on this thread */
 	for (int k = 0; k < 30; k++)
 		if (s->present[k] && k != s->changing)
 			atomic_fetch_or_explicit(&s->sptes[k], SPTE_WRITABLE, memory_order_relaxed);
@@ -380,6 +384,7 @@ static void unlink_walker_desc(struct rmap_walk *w, void *arg)
 	if (st->d)
 		return;
 	rmap_lock(st->rm);
+	/* relaxed (here): under mmu_lock, as a writer */
 	st->d = rmap_link_desc(atomic_load_explicit(&st->rm->heads[0].val, memory_order_relaxed));
 	for (int i = RMAP_DESC_SPTES - 1; i >= 0; i--) {
 		spte_t *s = (spte_t *)atomic_load_explicit(&st->d->sptes[i], memory_order_relaxed);
@@ -391,6 +396,7 @@ static void unlink_walker_desc(struct rmap_walk *w, void *arg)
 	/* bounded: the normal build never frees it while we stand on it */
 	for (int t = 0; t < 200 && !st->freed_under_walker; t++) {
 		sleep_ns(1000000);
+		/* relaxed: only the value of desc_free_now's poison matters */
 		st->freed_under_walker =
 			atomic_load_explicit(&st->d->state, memory_order_relaxed) != RMAP_DESC_LIVE;
 	}
@@ -436,6 +442,7 @@ struct race {
 	_Atomic uint64_t *state; /* per spte: seq, gfn, mapped, busy */
 	struct rmap_walk_opts wo;
 	atomic_int walkers_done;
+	/* relaxed counts: summed once per thread, read after pthread_join */
 	atomic_ullong missed, poisoned, over_bound, restarts, fallbacks, walks, writer_ops;
 	atomic_ullong writer_progress; /* relaxed: only a loop bound */
 };
@@ -481,6 +488,7 @@ static void *race_writer(void *p)
 			if (rmap_add(&rc->rm, g, &rc->sptes[i]))
 				atomic_fetch_add_explicit(&rc->missed, 1000000,
 							  memory_order_relaxed);
+			/* release: the finished change before the new state */
 			atomic_store_explicit(&rc->state[i],
 					      seq << 32 | (uint64_t)g << 8 | ST_MAPPED,
 					      memory_order_release);
@@ -507,6 +515,7 @@ static void *race_walker(void *p)
 	if (!s1 || rmap_reader_register(&r, &rc->rm, "walker")) {
 		atomic_fetch_add_explicit(&rc->missed, 1000000, memory_order_relaxed);
 		free(s1);
+		/* release: pairs with the writers' acquire wait on walkers_done */
 		atomic_fetch_add_explicit(&rc->walkers_done, 1, memory_order_release);
 		return NULL;
 	}
@@ -522,7 +531,8 @@ static void *race_walker(void *p)
 			continue; /* each gfn has one walker: its W bits are ours */
 		/* Make this gfn's sptes writable and note who is where, under
 		 * mmu_lock so that the states are settled and no other walker
-		 * sets a bit on an spte that has moved to this gfn. */
+		 * sets a bit on an spte that has moved to this gfn (relaxed:
+		 * the lock orders them). */
 		rmap_lock(&rc->rm);
 		for (uint32_t i = 0; i < rc->nsptes; i++) {
 			s1[i] = atomic_load_explicit(&rc->state[i], memory_order_relaxed);

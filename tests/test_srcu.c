@@ -48,6 +48,8 @@
 /* A one-shot gate in srcu_read_lock between reading the index and
  * incrementing: the reader announces it is there and waits to be let go. */
 struct gate {
+	/* each a release store paired with the other thread's acquire load
+	 * (test_index_hook, gated_reader_start, gate_open) */
 	atomic_int at;
 	atomic_int open;
 };
@@ -75,7 +77,8 @@ static void test_index_hook(void)
 	if (!g)
 		return;
 	tl_gate = NULL;
-	/* release/acquire: the test sees us at the gate after our index read */
+	/* release/acquire: the test sees us at the gate after our index read
+	 * (wait_flag); seq_cst is more than that needs, as the hooks' flags */
 	atomic_store_explicit(&g->at, 1, memory_order_seq_cst);
 	while (!atomic_load_explicit(&g->open, memory_order_acquire))
 		sched_yield();
@@ -100,6 +103,7 @@ static struct {
 } sb[SB_MAX];
 static int sb_n;
 
+/* relaxed stores: what srcu_read_lock's own increment is (srcu.h) */
 static void test_lock_store(atomic_ulong *p, unsigned long v)
 {
 	if (!tl_defer) {
@@ -272,6 +276,8 @@ static void destroy_domain(struct srcu_struct *sp)
 
 static int current_index(struct srcu_struct *sp)
 {
+	/* seq_cst: as the hooks' flags (the test's sequencing, not the order
+	 * under test; srcu_flip's store is relaxed) */
 	return (int)(atomic_load_explicit(&sp->idx, memory_order_seq_cst) & 1u);
 }
 
@@ -292,6 +298,8 @@ struct held_reader {
 	bool pulse;	   /* lock and unlock at once, no hold */
 	struct gate gate;  /* armed: wait at the index hook */
 	bool gated;
+	/* Handshake flags: release stores, paired with the other side's
+	 * acquire loads (wait_flag, held_reader_main, sync_call_main). */
 	atomic_int entered;  /* set once inside */
 	atomic_int release;  /* the test sets it to leave */
 	atomic_int left;     /* set just before the last unlock */
@@ -383,7 +391,7 @@ struct sync_call {
 	struct srcu_struct *sp;
 	bool expedited;
 	struct held_reader *watch; /* must have left when we return */
-	atomic_int done;
+	atomic_int done; /* release in sync_call_main, acquire by the test */
 	int rc;
 	int reader_had_left;
 	pthread_t th;
@@ -394,6 +402,8 @@ static void *sync_call_main(void *p)
 	struct sync_call *c = p;
 
 	c->rc = c->expedited ? synchronize_srcu_expedited(c->sp) : synchronize_srcu(c->sp);
+	/* acquire: pairs with the reader's release of left, made before its
+	 * last unlock, whose release the grace period's scan acquired */
 	c->reader_had_left =
 		c->watch ? atomic_load_explicit(&c->watch->left, memory_order_acquire) : 1;
 	atomic_store_explicit(&c->done, 1, memory_order_release);
@@ -488,7 +498,9 @@ static void test_concurrent_callers_share(enum srcu_flavour f)
 	init_domain(&sp, f, false);
 	held_reader_start(&h, &sp, 1, false);
 	sync_call_start(&first, &sp, false, &h);
-	/* wait until the first grace period is running (odd sequence) */
+	/* wait until the first grace period is running (odd sequence);
+	 * acquire as srcu_covered, though the odd store it waits for is
+	 * relaxed: only the value matters here */
 	while (!(atomic_load_explicit(&sp.gp_seq, memory_order_acquire) & 1))
 		sched_yield();
 	for (int i = 0; i < CALLERS; i++)
@@ -514,7 +526,7 @@ static void test_concurrent_callers_share(enum srcu_flavour f)
 struct churn {
 	struct srcu_struct *sp;
 	int calls;
-	atomic_int stop;
+	atomic_int stop; /* release by the test, acquire by the threads */
 };
 
 static void *churn_reader(void *p)
@@ -573,7 +585,7 @@ struct order_cb {
 	int id;
 };
 static int order_seen[2000];
-static atomic_int order_n;
+static atomic_int order_n; /* relaxed: callbacks run on one thread */
 
 static void order_cb_fn(struct srcu_head *h)
 {
@@ -681,6 +693,7 @@ static void test_idle_fast_path(enum srcu_flavour f)
 
 	init_domain(&sp, f, true);
 	r = srcu_register_reader(&sp, "idle", NULL, 0);
+	/* seq_cst (idx loads here): as current_index; no grace period runs */
 	idx0 = atomic_load_explicit(&sp.idx, memory_order_seq_cst);
 	CHECK(synchronize_srcu(&sp) == 0);
 	srcu_get_stats(&sp, &st);
@@ -851,6 +864,7 @@ static void test_membarrier_at_init(enum srcu_flavour f)
 	if (f == SRCU_FLAVOUR_FAST) {
 		CHECK(srcu_flavour_of(&sp) == SRCU_FLAVOUR_MB);
 		CHECK(strstr(err, "uses the mb flavour") != NULL);
+		/* seq_cst: as current_index */
 		CHECK(atomic_load_explicit(&sp.idx, memory_order_seq_cst) & SRCU_IDX_FENCED);
 	} else {
 		CHECK(err[0] == 0);
@@ -859,6 +873,7 @@ static void test_membarrier_at_init(enum srcu_flavour f)
 	destroy_domain(&sp);
 }
 
+/* seq_cst, as the hooks' flags; srcu_barrier and srcu_destroy order it */
 static atomic_int late_cb_ran;
 
 static void late_cb(struct srcu_head *h)

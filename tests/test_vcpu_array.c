@@ -131,6 +131,7 @@ struct race {
 	uint64_t generation;
 	atomic_uint created; /* vCPUs whose add() has returned */
 	atomic_int done;     /* creator finished */
+	/* relaxed counts below: read after pthread_join, which orders them */
 	atomic_ullong bad;   /* failures, summed once per thread at the end */
 	atomic_ullong passes;
 	atomic_ullong passes_racing; /* passes that began before the last vCPU */

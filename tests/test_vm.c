@@ -235,6 +235,7 @@ static void test_ring_soft_full(void)
 	for (uint64_t gfn = 0; gfn < 7; gfn++)
 		(void)vcpu_translate_write(v, gfn);
 	CHECKF(!dirty_log_vcpu_blocked(m.log, v), "ring of 16 blocked after 7 pushes");
+	/* relaxed (requests, here): one thread, the vCPU's own */
 	CHECKF(!(atomic_load_explicit(&v->requests, memory_order_relaxed) &
 		 VCPU_REQ_DIRTY_RING_FULL),
 	       "soft-full request after 7 pushes");
@@ -257,6 +258,8 @@ static void test_ring_soft_full(void)
 /* Flush protocol: a vCPU thread in guest mode, held before its exit point. */
 struct flush_test {
 	struct vm *vm;
+	/* Handshake flags: each a release store paired with the other
+	 * thread's acquire load of it. */
 	atomic_int release_vcpu; /* the vCPU may pass its exit point */
 	atomic_int flush_done;
 	atomic_int vcpu_ready;
@@ -299,7 +302,8 @@ static void test_flush_waits(void)
 	while (!atomic_load_explicit(&t.vcpu_ready, memory_order_acquire))
 		sleep_ns(1000);
 	pthread_create(&tf, NULL, flusher, &t);
-	/* the request is raised, the vCPU has not passed an exit point */
+	/* the request is raised, the vCPU has not passed an exit point
+	 * (acquire: as vcpu_handle_requests' exchange; only the bit matters) */
 	while (!(atomic_load_explicit(&m.vm->vcpus[0].requests, memory_order_acquire) &
 		 VCPU_REQ_TLB_FLUSH))
 		sleep_ns(1000);
@@ -335,6 +339,8 @@ static bool wait_flag(atomic_int *flag)
 /* Memslot updates with a vCPU running: see the top. */
 struct update_test {
 	struct vm *vm;
+	/* Handshake flags: each a release store paired with the other
+	 * thread's acquire load of it (wait_flag). */
 	atomic_int faulted;    /* the vCPU faulted once, in guest mode */
 	atomic_int go_offline; /* leave guest mode and idle */
 	atomic_int offline;
@@ -386,6 +392,7 @@ static void update_once(struct update_test *t, const char *protect, const char *
 	pthread_t tu;
 	uint64_t gen = t->vm->memslots->generation;
 
+	/* relaxed: pthread_create, next, orders it */
 	atomic_store_explicit(&t->update_done, 0, memory_order_relaxed);
 	pthread_create(&tu, NULL, updater, t);
 	if (!wait_flag(&t->update_done)) {
@@ -490,7 +497,7 @@ static void test_logging_on_off(const char *spec)
 /* A vCPU blocked on a full ring shows in vm_log_space_wanted. */
 struct space_test {
 	struct vm *vm;
-	atomic_int done;
+	atomic_int done; /* release by the vCPU, acquire by the test */
 };
 
 static void *space_vcpu(void *p)
@@ -640,8 +647,8 @@ static void test_linux_harvest(const char *spec, enum fault_path path)
  * and stays out until vm_resume_vcpus (soft-dirty's harvest needs it). */
 struct pause_test {
 	struct vm *vm;
-	atomic_int stop;
-	atomic_int writes;
+	atomic_int stop;   /* release by the test, acquire by the vCPU */
+	atomic_int writes; /* relaxed: a count, it publishes nothing */
 };
 
 static void *pause_vcpu(void *p)
@@ -671,6 +678,7 @@ static void test_pause(void)
 	while (atomic_load_explicit(&t.writes, memory_order_relaxed) < 100)
 		sleep_ns(1000);
 	vm_pause_vcpus(m.vm);
+	/* seq_cst: as vm_pause_vcpus' own loads of mode */
 	CHECKF(atomic_load_explicit(&m.vm->vcpus[0].mode, memory_order_seq_cst) != VCPU_IN_GUEST,
 	       "a paused vCPU is in guest mode");
 	/* relaxed: a count; the pause's handshake orders the vCPU's last one */

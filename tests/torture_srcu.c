@@ -96,6 +96,7 @@ static struct updater *updaters;
 static int nupdaters = 2, nreaders = 8;
 static enum retire_mode retire = RETIRE_SYNC;
 static bool broken, delays = true;
+/* relaxed, both: a stop flag and a count, read after pthread_join */
 static atomic_int stop;
 static atomic_ulong gp_errors; /* grace periods that returned an error */
 
@@ -138,6 +139,8 @@ static struct element *element_alloc(struct updater *u)
 /* After the grace period: age the element, poison it, recycle it. */
 static void element_retire(struct element *e)
 {
+	/* relaxed: the grace period orders these after every section that
+	 * could see @e (broken mode has none: the readers must catch it) */
 	atomic_store_explicit(&e->age, 2, memory_order_relaxed);
 	atomic_store_explicit(&e->payload, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->poison, ELEMENT_POISON, memory_order_relaxed);
@@ -158,6 +161,7 @@ static void *updater_main(void *p)
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		struct element *n = element_alloc(u), *old;
 
+		/* relaxed: published by the release exchange below */
 		n->id = atomic_fetch_add_explicit(&ids, 1, memory_order_relaxed);
 		atomic_store_explicit(&n->age, 0, memory_order_relaxed);
 		atomic_store_explicit(&n->payload, n->id * 3 + 1, memory_order_relaxed);
@@ -220,6 +224,8 @@ static void *reader_main(void *p)
 		int idx = srcu_read_lock(r);
 		/* acquire: pairs with the updater's publishing exchange */
 		struct element *e = atomic_load_explicit(&u->current, memory_order_acquire);
+		/* relaxed (e's fields): after the acquire above; a retire's
+		 * stores are what the check wants to catch */
 		int poison = atomic_load_explicit(&e->poison, memory_order_relaxed);
 		unsigned long payload = atomic_load_explicit(&e->payload, memory_order_relaxed);
 		int age;

@@ -353,6 +353,7 @@ static void dlw_continuous(struct dlw_vcpu *c, enum dlw_writes writes, unsigned 
 {
 	struct dlw_run *run = c->run;
 
+	/* relaxed: a stop flag; dlw_wait_done's handshake orders the rest */
 	while (!atomic_load_explicit(&run->stop, memory_order_relaxed)) {
 		uint64_t t0 = now_ns(), done = 0, pos = 0;
 
@@ -452,6 +453,8 @@ static int dlw_wait_begun(struct dlw_run *run, char *err, size_t errlen)
 	for (int i = 0; i < run->n; i++) {
 		int b;
 
+		/* acquire: pairs with the vCPU's release of begun (its err
+		 * line is written before a -1) */
 		for (unsigned k = 0;
 		     !(b = atomic_load_explicit(&run->vc[i].begun, memory_order_acquire)); k++)
 			vm_backoff(k);

@@ -369,6 +369,7 @@ static struct memslot_reader *reader_start(struct run *run, int index)
 	if (!r)
 		return NULL;
 	/* acquire: pairs with the release store of go. */
+	/* stop relaxed: a flag; workers_join orders what readers wrote */
 	while (!atomic_load_explicit(&run->go, memory_order_acquire) &&
 	       !atomic_load_explicit(&run->stop, memory_order_relaxed))
 		sched_yield();

@@ -345,6 +345,8 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* relaxed: a stop flag; it publishes nothing (workers_join orders what
+ * the readers wrote before the updater reads it) */
 #define STOPPED() atomic_load_explicit(&sh->stop, memory_order_relaxed)
 
 /* lock; [critical section]; unlock, READ_BATCH at a time. */
@@ -494,6 +496,7 @@ static int read_run_readers(const struct srcu_opts *o, struct read_shared *sh, i
 	if (!rc) {
 		workers_go(&g);
 		sleep_ns((uint64_t)(o->duration * 1e9));
+		/* relaxed: see STOPPED() */
 		atomic_store_explicit(&sh->stop, 1, memory_order_relaxed);
 		workers_join(&g);
 	}
@@ -711,10 +714,12 @@ static void gp_reader_worker(struct worker *w)
 	if (gr->prim->kind == K_URCU)
 		urcu_memb_register_thread();
 	else if (!(r = srcu_register_reader(gr->srcu, "gp-bench", NULL, 0)))
+		/* relaxed: published by the release of registered below */
 		atomic_store_explicit(&gr->failed, 1, memory_order_relaxed);
 	/* release: pairs with the updater's acquire wait for every reader to
 	 * be registered before it measures */
 	atomic_fetch_add_explicit(&gr->registered, 1, memory_order_release);
+	/* relaxed: a stop flag; workers_join orders the rest */
 	while (!atomic_load_explicit(&gr->stop, memory_order_relaxed)) {
 		if (!gr->busy)
 			sleep_ns(1000000);
@@ -768,6 +773,7 @@ static int gp_sample(const struct gp_cell *c, struct srcu_struct *sp, struct gp_
 	int rc = 0;
 
 	if (c->kind == GP_CALL) {
+		/* relaxed: queueing the callback (a lock) hands it over */
 		atomic_store_explicit(&cb->done, 0, memory_order_relaxed);
 		cb->start = t0;
 		if (urcu)
@@ -811,6 +817,7 @@ static int gp_readers_start(const struct srcu_opts *o, struct gp_readers *gr, st
 	/* acquire: pairs with each reader's release after registering */
 	while (atomic_load_explicit(&gr->registered, memory_order_acquire) < n)
 		sleep_ns(100000);
+	/* relaxed: the acquire wait above ordered it */
 	if (atomic_load_explicit(&gr->failed, memory_order_relaxed)) {
 		snprintf(err, errlen, "%s: a reader could not register", gr->prim->name);
 		rc = WL_ERROR;
@@ -866,6 +873,7 @@ static int gp_rep(const struct srcu_opts *o, const struct gp_cell *c, int n, str
 	if (!rc)
 		rc = gp_measure(o, c, gr.srcu, h, err, errlen);
 	if (started) {
+		/* relaxed: workers_join, next, orders the rest */
 		atomic_store_explicit(&gr.stop, 1, memory_order_relaxed);
 		workers_join(&g);
 	}

@@ -167,6 +167,8 @@ static int wait_begun(struct verify_state *st, char *err, size_t errlen)
 		struct verify_progress *pr = &st->progress[i];
 		int b;
 
+		/* acquire: pairs with the vCPU's release of begun (its err
+		 * line is written before a -1) */
 		for (unsigned n = 0; !(b = atomic_load_explicit(&pr->begun, memory_order_acquire));
 		     n++)
 			vm_backoff(n);
@@ -187,6 +189,7 @@ static void copy_page(uint8_t *dst, uint8_t *src)
 
 	/* acquire on the word the vCPUs write: pairs with their release */
 	d[0] = atomic_load_explicit(guest_word(src), memory_order_acquire);
+	/* relaxed: the acquire load above orders these after it */
 	for (size_t i = 1; i < PAGE_SIZE / sizeof(uint64_t); i++)
 		d[i] = atomic_load_explicit(guest_word(src + i * sizeof(uint64_t)),
 					    memory_order_relaxed);
@@ -198,6 +201,7 @@ static uint64_t total_progress(struct verify_state *st, bool *all_started)
 
 	*all_started = true;
 	for (int i = 0; i < st->vm->nvcpus; i++) {
+		/* relaxed: a progress count; it publishes nothing */
 		uint64_t w = atomic_load_explicit(&st->progress[i].writes, memory_order_relaxed);
 
 		sum += w;

@@ -36,6 +36,8 @@ static int atomic_and_get_log(struct dirty_log *log, unsigned long *dirty, unsig
 				if (MUTANT(dirty_log_atomic_and_plain_clear))
 					atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
 				else
+					/* relaxed: the acquire load above took the
+					 * marks it clears; a later one stays set */
 					atomic_fetch_and_explicit(&bm[i], ~w, memory_order_relaxed);
 				vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
 				any = true;

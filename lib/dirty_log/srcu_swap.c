@@ -203,8 +203,9 @@ static void srcu_swap_mark(struct dirty_log *log, struct vcpu *v, struct memslot
 {
 	struct swap_slot *ss = slot->log_private;
 	/* In the vCPU's read section of kvm->srcu (vcpu_fault_body), which
-	 * the grace period of get_log waits for.  acquire: rcu_dereference, pairs with the release that publishes a
-	 * fresh bitmap (its zeroes happen before our bit) */
+	 * the grace period of get_log waits for.  acquire: rcu_dereference,
+	 * pairs with the release in swap_in_spare that publishes a fresh
+	 * bitmap (its zeroes happen before our bit) */
 	atomic_ulong *bm = atomic_load_explicit(&ss->active, memory_order_acquire);
 
 	/* the window a harvest without a grace period would race with: the
@@ -232,6 +233,8 @@ static bool report_owned(struct vm *vm, struct memslot *s, atomic_ulong *bm, uns
 
 		if (w) {
 			vm_write_protect_mask(vm, s->base_gfn + i * 64, w);
+			/* relaxed: no marker holds @bm now; the release in
+			 * swap_in_spare that next publishes it orders the zero */
 			atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
 			out[i] |= w;
 			any = true;
@@ -286,6 +289,7 @@ static void write_protect_owned(struct srcu_swap *p, struct vm *vm, struct memsl
 			for (unsigned long m = w; m; m &= m - 1)
 				vm_write_protect_page(vm, s->base_gfn + i * 64 +
 								  (unsigned)__builtin_ctzl(m));
+		/* relaxed: as in report_owned */
 		atomic_store_explicit(&bm[i], 0, memory_order_relaxed);
 		out[i] |= w;
 	}
@@ -318,7 +322,8 @@ static void wait_retired(struct swap_slot *ss)
 {
 	/* the call_srcu mode's grace period: its markers may still write
 	 * the retired bitmap until the callback ran (and the callback's head
-	 * is queued until then: it cannot be queued again before) */
+	 * is queued until then: it cannot be queued again before); acquire:
+	 * pairs with the callback's release of gp_done (retired_gp_done) */
 	for (unsigned n = 0; !atomic_load_explicit(&ss->gp_done, memory_order_acquire); n++)
 		vm_backoff(n);
 }

@@ -130,6 +130,7 @@ static struct memslot_table *floor_current(struct memslot_protect *p)
 {
 	struct floor_state *st = p->priv;
 
+	/* Only updaters store it, serialized by p->update_lock (held). */
 	return atomic_load_explicit(&st->table, memory_order_relaxed);
 }
 

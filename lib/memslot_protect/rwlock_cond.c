@@ -111,6 +111,8 @@ static struct memslot_reader *rwlock_cond_reader_register(struct memslot_protect
 	if (!r)
 		return NULL;
 	pthread_mutex_lock(&st->list_lock);
+	/* relaxed: the request only says "let go"; the rwlock orders the
+	 * table (see the top, step 2) */
 	atomic_store_explicit(&r->request, st->pending, memory_order_relaxed);
 	r->next = st->readers;
 	st->readers = r;
@@ -152,6 +154,8 @@ static void rwlock_cond_drop_if_requested(struct rwlock_cond_reader *r)
 {
 	struct rwlock_cond_state *st = r->base.protect->priv;
 
+	/* relaxed: a hint to unlock; the rwlock carries the order, and
+	 * coherence keeps a seen request seen (step 2 at the top) */
 	if (r->held && atomic_load_explicit(&r->request, memory_order_relaxed)) {
 		pthread_rwlock_unlock(&st->lock);
 		r->held = false;
@@ -195,6 +199,8 @@ static void rwlock_cond_set_requests(struct rwlock_cond_state *st, unsigned v)
 {
 	pthread_mutex_lock(&st->list_lock);
 	st->pending = v;
+	/* relaxed: a kick orders it for a kicked reader (vm.c's seq_cst
+	 * fetch_or of requests); others see it in time (step 1 at the top) */
 	for (struct rwlock_cond_reader *r = st->readers; r; r = r->next)
 		atomic_store_explicit(&r->request, v, memory_order_relaxed);
 	pthread_mutex_unlock(&st->list_lock);

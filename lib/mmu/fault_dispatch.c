@@ -224,6 +224,8 @@ int mmu_wp_thread_register(struct mmu_wp *wp, mmu_wp_fault_fn fn, void *arg, cha
 	 * compiler (a signal handler runs on this thread) */
 	atomic_signal_fence(memory_order_release);
 	free_slot->wp = wp;
+	/* the slot in use before any store of the caller's that may fault
+	 * (mmu_fault_handler reads it on this thread) */
 	atomic_signal_fence(memory_order_seq_cst);
 	return 0;
 }
@@ -233,6 +235,8 @@ void mmu_wp_thread_unregister(struct mmu_wp *wp)
 	for (int i = 0; i < MMU_WP_THREAD_SLOTS; i++) {
 		if (mmu_slots[i].wp == wp) {
 			mmu_slots[i].wp = NULL;
+			/* the slot free before whatever follows (for the
+			 * compiler: mmu_fault_handler runs on this thread) */
 			atomic_signal_fence(memory_order_seq_cst);
 		}
 	}

@@ -46,6 +46,8 @@ static void floor_fault(void *arg, uint64_t page)
 {
 	struct floor_state *s = arg;
 
+	/* relaxed: a count; the un-protect that lets the faulting store
+	 * retry (a system call) orders it before floor_round reads it */
 	atomic_fetch_add_explicit(&s->faults, 1, memory_order_relaxed);
 	mmu_wp_unprotect(s->wp, page);
 }

@@ -230,7 +230,7 @@ static void mmu_wp_handle_msg(struct mmu_wp *wp, const struct uffd_msg *m)
 		return;
 	}
 	/* a thread that did not register: resolve it (else it sleeps for
-	 * ever) and count it */
+	 * ever) and count it (relaxed: a statistic, it publishes nothing) */
 	atomic_fetch_add_explicit(&wp->unregistered, 1, memory_order_relaxed);
 	if (!MUTANT(mmu_handler_ignore_unregistered))
 		mmu_wp_unprotect(wp, page);

@@ -278,7 +278,8 @@ int rmap_add(struct rmap *rm, uint32_t gfn, spte_t *spte)
 	return 0;
 }
 
-/* Where @spte is in the list that starts at @v: its desc and slot. */
+/* Where @spte is in the list that starts at @v: its desc and slot
+ * (relaxed loads: its callers are writers, under mmu_lock). */
 static int find_spte(uintptr_t v, spte_t *spte, struct rmap_desc **dp)
 {
 	for (uintptr_t link = v; !rmap_is_nulls(link);) {
@@ -339,6 +340,7 @@ int rmap_remove(struct rmap *rm, uint32_t gfn, spte_t *spte)
 
 uint32_t rmap_count(struct rmap *rm, uint32_t gfn)
 {
+	/* relaxed (all loads here): the caller holds mmu_lock, as writers */
 	uintptr_t v = atomic_load_explicit(&rm->heads[gfn].val, memory_order_relaxed);
 	uint32_t n = 0;
 

@@ -299,11 +299,14 @@ int srcu_stopper_count(const struct srcu_struct *sp)
 
 int srcu_failed(struct srcu_struct *sp)
 {
+	/* relaxed: a flag that fails later calls; it publishes no data */
 	return atomic_load_explicit(&sp->failed, memory_order_relaxed);
 }
 
 static unsigned long reader_locks(const struct srcu_reader *r, int i)
 {
+	/* relaxed: a scan reads it after sum_unlocks' acquire loads, which
+	 * order it (see the top); srcu_reader_active reads its own counters */
 	return atomic_load_explicit(&r->lock[i], memory_order_relaxed);
 }
 
@@ -407,6 +410,7 @@ static int srcu_fail(struct srcu_struct *sp, const char *what)
 	int e = errno ? errno : EIO, expected = 0;
 	char line[256];
 
+	/* relaxed: only the first failure is reported; nothing is published */
 	if (atomic_compare_exchange_strong_explicit(&sp->failed, &expected, -e,
 						    memory_order_relaxed, memory_order_relaxed)) {
 		snprintf(line, sizeof(line),
@@ -517,6 +521,7 @@ static bool srcu_index_idle(struct srcu_struct *sp, int i)
 /* The idle fast path: one scan of both indexes together (see the top). */
 static bool srcu_readers_idle(struct srcu_struct *sp)
 {
+	/* relaxed: gp_mutex holders are the only writers of idx */
 	int cur = (int)(atomic_load_explicit(&sp->idx, memory_order_relaxed) & 1u);
 	unsigned long u, l;
 
@@ -559,6 +564,7 @@ static void srcu_report_stall(struct srcu_struct *sp, int i, uint64_t waited_ns)
 	for (int k = 0; k < sp->nreaders && used < (int)sizeof(line) - 48; k++) {
 		struct srcu_reader *r = sp->readers[k];
 
+		/* relaxed: a diagnostic; the scans decide, not this */
 		if (reader_locks(r, i) != atomic_load_explicit(&r->unlock[i], memory_order_relaxed))
 			used += snprintf(line + used, sizeof(line) - (size_t)used, " %s(tid %d)",
 					 r->name, (int)r->tid);
@@ -647,6 +653,7 @@ static void stat_inc_locked(atomic_ulong *c)
 
 static int srcu_flip(struct srcu_struct *sp)
 {
+	/* relaxed load: gp_mutex holders are the only writers of idx */
 	unsigned word = atomic_load_explicit(&sp->idx, memory_order_relaxed);
 
 	/* relaxed: see the top on why no fence surrounds the flip */
@@ -753,6 +760,9 @@ static int srcu_synchronize_common(struct srcu_struct *sp, bool expedited)
 	/* Order the caller's updates (the unpublish) before the snapshot:
 	 * see grace-period sharing at the top. */
 	atomic_thread_fence(memory_order_seq_cst);
+	/* acquire: pairs with the release that ends a grace period, as in
+	 * srcu_covered, which loads it again under gp_mutex (the fence above
+	 * is the order that matters here) */
 	snap = atomic_load_explicit(&sp->gp_seq, memory_order_acquire);
 	srcu_hook(sp, SRCU_HOOK_SNAPSHOT, -1);
 
@@ -766,6 +776,9 @@ static int srcu_synchronize_common(struct srcu_struct *sp, bool expedited)
 		pthread_mutex_unlock(&sp->gp_mutex);
 		return rc;
 	}
+	/* relaxed: only gp_mutex holders write it; fence A, after this store,
+	 * pairs with the fence before a caller's snapshot (SB shape), so a
+	 * snapshot that missed the odd value came before fence A */
 	seq = atomic_load_explicit(&sp->gp_seq, memory_order_relaxed);
 	atomic_store_explicit(&sp->gp_seq, seq + 1, memory_order_relaxed);
 	srcu_hook(sp, SRCU_HOOK_GP_BEGIN, -1);

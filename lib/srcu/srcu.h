@@ -287,6 +287,8 @@ int srcu_unregister_reader(struct srcu_reader *r, char *err, size_t errlen);
  */
 static inline int srcu_read_lock(struct srcu_reader *r)
 {
+	/* relaxed: a stale index makes a straggler, which the grace period's
+	 * two scans cover (srcu.c, "why two scans"); fence B orders the rest */
 	unsigned word = atomic_load_explicit(r->idxp, memory_order_relaxed);
 	atomic_ulong *c = &r->lock[word & 1u];
 
@@ -311,6 +313,7 @@ static inline int srcu_read_lock(struct srcu_reader *r)
 static inline void srcu_read_unlock(struct srcu_reader *r, int idx)
 {
 	atomic_ulong *c = &r->unlock[idx & 1];
+	/* relaxed: only this thread writes its counters */
 	unsigned long n = atomic_load_explicit(c, memory_order_relaxed) + 1;
 
 	/*

@@ -90,6 +90,8 @@ struct srcu_stop_cpus {
 	struct srcu_stopper *t;
 };
 
+/* The futex calls only sleep and wake: the atomics around them carry the
+ * order (a waiter re-loads the word with acquire after each wake-up). */
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected)
 {
 	/* EAGAIN (the word moved), EINTR: the callers re-check and loop */
@@ -105,7 +107,9 @@ static void futex_wake(_Atomic uint32_t *word, int n)
 static void stopper_ack(struct srcu_stop_cpus *s)
 {
 	/* release: the caller's acquire load of pending (srcu_stop_cpus_wait)
-	 * sees this stopper's fence before it returns */
+	 * sees this stopper's fence before it returns; the RMWs form a release
+	 * sequence, so the acquire half orders nothing the caller needs (on
+	 * x86 the same locked instruction either way) */
 	if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1)
 		futex_wake(&s->pending, 1);
 }
@@ -135,6 +139,7 @@ static void *stopper_main(void *arg)
 		while ((g = atomic_load_explicit(&s->gen, memory_order_acquire)) == seen)
 			futex_wait(&s->gen, seen);
 		seen = g;
+		/* relaxed: the acquire of gen above ordered it (stop_cpus_free) */
 		if (atomic_load_explicit(&s->stop, memory_order_relaxed))
 			break;
 		/* the stopper's work: a full fence on this CPU */
@@ -156,6 +161,7 @@ static void srcu_stop_cpus_wait(struct srcu_stop_cpus *s)
 
 void srcu_stop_cpus_run(struct srcu_stop_cpus *s)
 {
+	/* relaxed: published by the release bump of gen below */
 	atomic_store_explicit(&s->pending, (uint32_t)s->n, memory_order_relaxed);
 	/* release: a stopper that sees the new generation sees pending set */
 	atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
@@ -240,6 +246,8 @@ void srcu_stop_cpus_destroy(struct srcu_stop_cpus *s)
 
 bool srcu_stop_cpus_fifo(const struct srcu_stop_cpus *s)
 {
+	/* relaxed: each stopper counted itself before its first ack, which
+	 * srcu_stop_cpus_create's wait acquired */
 	return atomic_load_explicit(&s->fifo, memory_order_relaxed) == (uint32_t)s->n;
 }
 

@@ -29,6 +29,7 @@ static inline void spinlock_lock(struct spinlock *l)
 	/* acquire: pairs with the release in spinlock_unlock, so the previous
 	 * holder's critical section happens before ours */
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
+		/* relaxed: only says when to retry; the exchange acquires */
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
 			if (++spins < SPINLOCK_SPINS_BEFORE_YIELD) {
 				cpu_relax();

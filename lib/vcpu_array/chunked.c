@@ -100,6 +100,7 @@ static int chunked_add(struct vcpu_array *a, struct vcpu *v)
 	if (n >= c->max)
 		return -ENOSPC;
 	if (MUTANT(vcpu_array_chunked_count_before_entry)) {
+		/* mutant: the release below, made before the entry exists */
 		atomic_store_explicit(&c->online, n + 1, memory_order_release);
 		vcpu_array_step(a);
 	}

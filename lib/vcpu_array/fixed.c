@@ -51,6 +51,7 @@ static int fixed_add(struct vcpu_array *a, struct vcpu *v)
 	if (n >= f->max)
 		return -ENOSPC;
 	if (MUTANT(vcpu_array_fixed_count_before_entry)) {
+		/* mutant: the release below, made before the entry exists */
 		atomic_store_explicit(&f->online, n + 1, memory_order_release);
 		vcpu_array_step(a);
 	}

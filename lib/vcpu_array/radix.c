@@ -95,6 +95,7 @@ static int radix_add(struct vcpu_array *a, struct vcpu *v)
 	if (n >= x->max)
 		return -ENOSPC;
 	if (MUTANT(vcpu_array_radix_count_before_entry)) {
+		/* mutant: the release below, made before the entry exists */
 		atomic_store_explicit(&x->online, n + 1, memory_order_release);
 		vcpu_array_step(a);
 	}

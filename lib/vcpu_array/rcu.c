@@ -156,6 +156,7 @@ static void rcu_retire(struct vcpu_array *a, struct rcu_vcpus *old)
 static void rcu_append(struct vcpu_array *a, struct rcu_vcpus *t, uint32_t n, struct vcpu *v)
 {
 	if (MUTANT(vcpu_array_rcu_count_before_entry)) {
+		/* mutant: the release below, made before the entry exists */
 		atomic_store_explicit(&t->online, n + 1, memory_order_release);
 		vcpu_array_step(a);
 	}
@@ -177,6 +178,7 @@ static int rcu_grow(struct vcpu_array *a, struct rcu_vcpus *t, uint32_t n, struc
 	if (!nt)
 		return -ENOMEM;
 	if (MUTANT(vcpu_array_rcu_publish_before_copy)) {
+		/* mutant: the release below, made before the copy */
 		atomic_store_explicit(&r->cur, nt, memory_order_release);
 		vcpu_array_step(a);
 	}

@@ -570,6 +570,8 @@ static void vcpu_fast_unprotect(struct vm *vm, uint64_t gfn)
 	vm_real_unprotect(vm, gfn);
 	if (MUTANT(vm_real_fast_no_recheck))
 		return;
+	/* seq_cst fence and load: pairs with the spte store that
+	 * vm_write_protect_mask makes before its protect (see above) */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (!(atomic_load_explicit(&vm->spte[gfn], memory_order_seq_cst) & SPTE_WRITABLE))
 		vm_real_reprotect(vm, gfn);
@@ -661,6 +663,7 @@ void vcpu_write_fault(struct vcpu *v, uint64_t gfn)
 	 * for the fault, as a real exit would, lets a flush skip the vCPU
 	 * while it still holds the translation the fault hands back. */
 	if (MUTANT(vm_fault_outside_guest_mode))
+		/* seq_cst: as vcpu_exit_guest (mutant only) */
 		atomic_store_explicit(&v->mode, VCPU_OUTSIDE_GUEST, memory_order_seq_cst);
 	vcpu_fault_body(v, gfn, v->memslot_reader, v->srcu_reader);
 	if (MUTANT(vm_fault_outside_guest_mode))
@@ -754,6 +757,8 @@ void vcpu_handle_requests(struct vcpu *v)
 	if (req & VCPU_REQ_TLB_FLUSH) {
 		/* The harvester bumped flush_seq before raising the request we
 		 * just consumed, so this reads at least its sequence. */
+		/* acquire: more than needed (the exchange above acquired the
+		 * request, after the bump); kept, as the flush_ack release */
 		uint64_t seq = atomic_load_explicit(&v->vm->flush_seq, memory_order_acquire);
 
 		/* release: pairs with the acquire load in vm_flush_remote_tlbs;

@@ -547,6 +547,9 @@ static inline void vm_write_protect_mask(struct vm *vm, uint64_t gfn0, unsigned 
 
 	if (MUTANT(vm_real_protect_before_spte))
 		vm_real_protect_mask(vm, gfn0, mask);
+	/* relaxed: mmu_lock orders them against the locked fault path, the
+	 * flush that follows against vCPUs (vm_flush_remote_tlbs), and the
+	 * page-table protect (a system call) against the fast path */
 	for (unsigned long m = mask; m; m &= m - 1)
 		atomic_store_explicit(&spte[__builtin_ctzl(m)], 0, memory_order_relaxed);
 	if (!MUTANT(vm_real_protect_before_spte))
@@ -556,6 +559,7 @@ static inline void vm_write_protect_mask(struct vm *vm, uint64_t gfn0, unsigned 
 /* Write-protects one page; the same rules. */
 static inline void vm_write_protect_page(struct vm *vm, uint64_t gfn)
 {
+	/* relaxed: as vm_write_protect_mask */
 	atomic_store_explicit(&vm->spte[gfn], 0, memory_order_relaxed);
 	if (vm->wp)
 		mmu_wp_batch_add(&vm->wp_batch, gfn, 1);
@@ -571,6 +575,8 @@ void vm_write_protect_slot(struct vm *vm, const struct memslot *s);
  * the real MMU un-protects it, inside the lock. */
 static inline void vm_make_writable(struct vm *vm, uint64_t gfn)
 {
+	/* relaxed: mmu_lock orders it against a harvest; a vCPU that reads it
+	 * stale faults again (vcpu_translate_write) */
 	atomic_store_explicit(&vm->spte[gfn], SPTE_WRITABLE, memory_order_relaxed);
 	if (vm->wp)
 		vm_real_unprotect(vm, gfn);
