@@ -117,8 +117,11 @@ static void sync_fault(void *arg, uint64_t page)
 	struct sync_ctx *c = w->c;
 	int mine = gettid() == w->tid;
 
+	/* relaxed: under the thread delivery this runs on the handler thread,
+	 * which stored handler_tid itself (handler_init) */
 	if (page >= NPAGES || mine != (c->delivery == MMU_WP_SIGNAL) ||
-	    (c->delivery == MMU_WP_THREAD && gettid() != atomic_load(&c->handler_tid)))
+	    (c->delivery == MMU_WP_THREAD &&
+	     gettid() != atomic_load_explicit(&c->handler_tid, memory_order_relaxed)))
 		atomic_fetch_add_explicit(&c->wrong_thread, 1, memory_order_relaxed);
 	if (page < NPAGES)
 		atomic_fetch_add_explicit(&c->faults[page], 1, memory_order_relaxed);
@@ -191,8 +194,10 @@ static void sync_round(struct sync_ctx *c, int round, int (*writes)(int, uint32_
 		if (writes(round, p) && load(c->mem, p) != (((uint64_t)round << 32) | p))
 			bad++;
 	}
+	/* relaxed: a count for the message, read after the round's barrier */
 	CHECKF(bad == 0, "%s: %u pages wrong (first: page %u faulted %u times, expected %d)", what,
-	       bad, first_bad, atomic_load(&c->faults[first_bad]), expect(first_bad));
+	       bad, first_bad, atomic_load_explicit(&c->faults[first_bad], memory_order_relaxed),
+	       expect(first_bad));
 }
 
 static int expect_odd_thirds(uint32_t p)
@@ -259,14 +264,16 @@ static void handler_init(void *arg)
 {
 	struct sync_ctx *c = arg;
 
-	atomic_store(&c->handler_tid, gettid());
+	/* relaxed: read only by this thread's own callbacks (sync_fault) */
+	atomic_store_explicit(&c->handler_tid, gettid(), memory_order_relaxed);
 }
 
 static void handler_fini(void *arg)
 {
 	struct sync_ctx *c = arg;
 
-	atomic_store(&c->handler_done, 1);
+	/* relaxed: read after mmu_wp_destroy has joined this thread */
+	atomic_store_explicit(&c->handler_done, 1, memory_order_relaxed);
 }
 
 static void test_sync(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, int nthreads)
@@ -304,13 +311,16 @@ static void test_sync(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, int nthre
 	}
 	/* rounds 1, 3 and 4: 2/3 + all + 64 pages, each counted by the
 	 * writer that registered it (whoever ran the callback) */
+	/* relaxed, here and below: counts read after every writer was joined
+	 * and the handler thread stopped (the joins order them) */
 	unsigned total = 0;
 	for (int i = 0; i < nthreads; i++)
-		total += atomic_load(&w[i].faults);
+		total += atomic_load_explicit(&w[i].faults, memory_order_relaxed);
 	CHECKF(total == NPAGES - (NPAGES + 2) / 3 + NPAGES + 64, "callbacks: %u", total);
-	CHECKF(atomic_load(&c->wrong_thread) == 0, "%u callbacks on the wrong thread",
-	       atomic_load(&c->wrong_thread));
-	CHECK(atomic_load(&c->unprotect_errors) == 0);
+	CHECKF(atomic_load_explicit(&c->wrong_thread, memory_order_relaxed) == 0,
+	       "%u callbacks on the wrong thread",
+	       atomic_load_explicit(&c->wrong_thread, memory_order_relaxed));
+	CHECK(atomic_load_explicit(&c->unprotect_errors, memory_order_relaxed) == 0);
 	CHECK(mmu_wp_unregistered_faults(c->wp) == 0);
 	CHECK(strcmp(mmu_wp_name(c->wp),
 		     m == MMU_WP_UFFD ? (d == MMU_WP_SIGNAL ? "uffd-wp:signal" : "uffd-wp:thread")
@@ -318,7 +328,7 @@ static void test_sync(enum mmu_wp_mechanism m, enum mmu_wp_delivery d, int nthre
 	pthread_barrier_destroy(&c->start);
 	pthread_barrier_destroy(&c->done);
 	mmu_wp_destroy(c->wp);
-	CHECK(atomic_load(&c->handler_done) == (d == MMU_WP_THREAD));
+	CHECK(atomic_load_explicit(&c->handler_done, memory_order_relaxed) == (d == MMU_WP_THREAD));
 out:
 	if (c->mem)
 		munmap(c->mem, (size_t)NPAGES * PS);
@@ -796,7 +806,7 @@ struct race {
 	struct uffd_async *ua;
 	uint8_t *mem;
 	uint64_t copy[NPAGES];
-	atomic_int stop; /* relaxed: a stop flag; pthread_join orders the rest */
+	atomic_int stop;	     /* relaxed: a stop flag; pthread_join orders the rest */
 	atomic_uint_fast64_t stores; /* relaxed: a count */
 };
 
@@ -871,8 +881,8 @@ static void test_async_race(void)
 		lost += r->copy[p] != load(r->mem, p);
 	CHECKF(lost == 0, "%u pages differ from the copy (lost writes)", lost);
 	printf("async race: %llu stores, %lld pages harvested in %lld scans, %u lost\n",
-	       (unsigned long long)atomic_load(&r->stores), (long long)harvested, (long long)scans,
-	       lost);
+	       (unsigned long long)atomic_load_explicit(&r->stores, memory_order_relaxed),
+	       (long long)harvested, (long long)scans, lost);
 	uffd_async_destroy(r->ua);
 out:
 	munmap(r->mem, (size_t)NPAGES * PS);

@@ -8,18 +8,19 @@
 #define DLBENCH_SPINLOCK_H
 
 #include <sched.h>
+#include <stdatomic.h>
 
 #include "lib/util/timing.h"
 
 struct spinlock {
-	int locked;
+	atomic_int locked;
 };
 
 #define SPINLOCK_SPINS_BEFORE_YIELD 512u
 
 static inline void spinlock_init(struct spinlock *l)
 {
-	__atomic_store_n(&l->locked, 0, __ATOMIC_RELAXED);
+	atomic_store_explicit(&l->locked, 0, memory_order_relaxed);
 }
 
 static inline void spinlock_lock(struct spinlock *l)
@@ -28,9 +29,9 @@ static inline void spinlock_lock(struct spinlock *l)
 
 	/* acquire: pairs with the release in spinlock_unlock, so the previous
 	 * holder's critical section happens before ours */
-	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
+	while (atomic_exchange_explicit(&l->locked, 1, memory_order_acquire)) {
 		/* relaxed: only says when to retry; the exchange acquires */
-		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
+		while (atomic_load_explicit(&l->locked, memory_order_relaxed)) {
 			if (++spins < SPINLOCK_SPINS_BEFORE_YIELD) {
 				cpu_relax();
 			} else {
@@ -45,7 +46,7 @@ static inline void spinlock_unlock(struct spinlock *l)
 {
 	/* release: the critical section happens before the next owner's
 	 * acquiring exchange */
-	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+	atomic_store_explicit(&l->locked, 0, memory_order_release);
 }
 
 #endif
