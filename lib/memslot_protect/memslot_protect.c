@@ -8,17 +8,17 @@
 
 #include "lib/srcu/srcu.h"
 #include "lib/util/compiler.h"
+#include "lib/util/registry.h"
 #include "lib/util/spec.h"
 
 /* ---- the registry */
 
 #define MEMSLOT_PROTECT_OPS_ENTRY(ident, ...) &memslot_protect_##ident##_ops,
 
-static const struct memslot_protect_ops *const builtin[] = { MEMSLOT_PROTECT_STRATEGIES(
-	MEMSLOT_PROTECT_OPS_ENTRY) };
+static const void *const builtin[] = { MEMSLOT_PROTECT_STRATEGIES(MEMSLOT_PROTECT_OPS_ENTRY) };
 
-static const struct memslot_protect_ops *registered[MEMSLOT_PROTECT_MAX_REGISTERED];
-static int nregistered;
+static const void *registered[MEMSLOT_PROTECT_MAX_REGISTERED];
+static struct registry registry = REGISTRY_INIT(builtin, registered);
 
 const char *memslot_protect_names[ARRAY_SIZE(builtin) + 1];
 
@@ -27,39 +27,23 @@ const char *memslot_protect_names[ARRAY_SIZE(builtin) + 1];
 __attribute__((constructor)) static void memslot_protect_names_init(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
-		memslot_protect_names[i] = builtin[i]->name;
+		memslot_protect_names[i] = registry_name(builtin[i]);
 	memslot_protect_names[ARRAY_SIZE(builtin)] = NULL;
 }
 
 const struct memslot_protect_ops *memslot_protect_nth(int i)
 {
-	if (i < 0)
-		return NULL;
-	if ((size_t)i < ARRAY_SIZE(builtin))
-		return builtin[i];
-	i -= (int)ARRAY_SIZE(builtin);
-	return i < nregistered ? registered[i] : NULL;
+	return registry_nth(&registry, i);
 }
 
 const struct memslot_protect_ops *memslot_protect_find(const char *name)
 {
-	const struct memslot_protect_ops *ops;
-	int i;
-
-	memslot_protect_foreach (ops, i)
-		if (!strcmp(ops->name, name))
-			return ops;
-	return NULL;
+	return registry_find(&registry, name);
 }
 
 int memslot_protect_register(const struct memslot_protect_ops *ops)
 {
-	if (memslot_protect_find(ops->name))
-		return -EEXIST;
-	if (nregistered == MEMSLOT_PROTECT_MAX_REGISTERED)
-		return -ENOSPC;
-	registered[nregistered++] = ops;
-	return 0;
+	return registry_add(&registry, ops);
 }
 
 /* ---- specs */

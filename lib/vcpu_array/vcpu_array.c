@@ -7,49 +7,34 @@
 #include <string.h>
 
 #include "lib/util/mutant.h"
+#include "lib/util/registry.h"
 #include "lib/util/spec.h"
 
 #define VCPU_ARRAY_MAX_REGISTERED 16
 
 #define VCPU_ARRAY_BUILTIN(n) &vcpu_array_##n##_ops,
-static const struct vcpu_array_ops *const builtin[] = { VCPU_ARRAY_STRATEGIES(VCPU_ARRAY_BUILTIN) };
+static const void *const builtin[] = { VCPU_ARRAY_STRATEGIES(VCPU_ARRAY_BUILTIN) };
 #undef VCPU_ARRAY_BUILTIN
 
 /* Registered by tests before any thread runs. */
-static const struct vcpu_array_ops *registered[VCPU_ARRAY_MAX_REGISTERED];
-static int nregistered;
+static const void *registered[VCPU_ARRAY_MAX_REGISTERED];
+static struct registry registry = REGISTRY_INIT(builtin, registered);
 
 const char *const vcpu_retire_names[] = { "call", "sync", NULL };
 
 const struct vcpu_array_ops *vcpu_array_nth(int i)
 {
-	if (i < 0)
-		return NULL;
-	if (i < (int)ARRAY_SIZE(builtin))
-		return builtin[i];
-	i -= (int)ARRAY_SIZE(builtin);
-	return i < nregistered ? registered[i] : NULL;
+	return registry_nth(&registry, i);
 }
 
 const struct vcpu_array_ops *vcpu_array_find(const char *name)
 {
-	const struct vcpu_array_ops *ops;
-	int i;
-
-	vcpu_array_foreach (ops, i)
-		if (!strcmp(ops->name, name))
-			return ops;
-	return NULL;
+	return registry_find(&registry, name);
 }
 
 int vcpu_array_register(const struct vcpu_array_ops *ops)
 {
-	if (vcpu_array_find(ops->name))
-		return -EEXIST;
-	if (nregistered == VCPU_ARRAY_MAX_REGISTERED)
-		return -ENOSPC;
-	registered[nregistered++] = ops;
-	return 0;
+	return registry_add(&registry, ops);
 }
 
 void vcpu_array_config_default(struct vcpu_array_config *cfg)
@@ -98,16 +83,10 @@ static int spec_option(void *arg, const char *key, const char *value, char *err,
 
 static void unknown_strategy(const char *name, char *err, size_t errlen)
 {
-	const struct vcpu_array_ops *o;
 	size_t used =
 		(size_t)snprintf(err, errlen, "unknown vCPU array strategy '%s' (one of", name);
-	int i;
 
-	vcpu_array_foreach (o, i)
-		if (used < errlen)
-			used += (size_t)snprintf(err + used, errlen - used, " %s", o->name);
-	if (used < errlen)
-		snprintf(err + used, errlen - used, ")");
+	registry_append_names(&registry, err, errlen, used);
 }
 
 int vcpu_array_parse(const char *spec, struct vcpu_array_config *cfg,
