@@ -71,16 +71,13 @@ struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hint
 				   size_t errlen)
 {
 	char name[SPEC_MAX];
-	size_t n = strcspn(spec, ":");
 	const struct dirty_log_ops *ops;
 	struct dirty_log *log;
 
-	if (n >= sizeof(name) || strlen(spec) >= sizeof(log->spec)) {
+	if (spec_name(spec, name, sizeof(name)) < 0 || strlen(spec) >= sizeof(log->spec)) {
 		snprintf(err, errlen, "strategy '%.40s...' is too long", spec);
 		return NULL;
 	}
-	memcpy(name, spec, n);
-	name[n] = 0;
 	ops = dirty_log_find(name);
 	if (!ops) {
 		unknown_strategy(name, err, errlen);

@@ -55,14 +55,11 @@ int rmap_walker_init(struct rmap_walker *wk, const char *spec,
 		     const struct rmap_walk_opts *defaults, char *err, size_t errlen)
 {
 	char name[SPEC_MAX];
-	size_t n = strcspn(spec, ":");
 
-	if (n == 0 || n >= sizeof(name)) {
+	if (spec_name(spec, name, sizeof(name)) <= 0) {
 		snprintf(err, errlen, "'%.40s' does not start with a walker name", spec);
 		return -EINVAL;
 	}
-	memcpy(name, spec, n);
-	name[n] = 0;
 	wk->ops = rmap_walker_find(name);
 	if (!wk->ops) {
 		size_t used =

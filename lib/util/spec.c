@@ -43,6 +43,17 @@ int spec_parse(const char *spec, char *name, size_t namelen, spec_option_fn fn, 
 	return 0;
 }
 
+int spec_name(const char *spec, char *name, size_t namelen)
+{
+	size_t n = strcspn(spec, ":");
+
+	if (n >= namelen)
+		return -1;
+	memcpy(name, spec, n);
+	name[n] = 0;
+	return (int)n;
+}
+
 /* Whether a list element starting at @s is a new spec (not KEY=VALUE). */
 static bool spec_starts(const char *s)
 {

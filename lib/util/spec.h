@@ -24,6 +24,14 @@ int spec_parse(const char *spec, char *name, size_t namelen, spec_option_fn fn, 
 	       char *err, size_t errlen);
 
 /*
+ * Copies NAME, the part of @spec before any ':', into @name (@namelen
+ * bytes, terminator included): a family looks its strategy up by it before
+ * spec_parse calls the strategy's option hook.  Returns NAME's length
+ * (0 for an empty one), or -1 when it does not fit.
+ */
+int spec_name(const char *spec, char *name, size_t namelen);
+
+/*
  * Splits a comma list of specs: "a,b:k=1,j=2,c" is "a", "b:k=1,j=2", "c"
  * (a comma starts a new spec unless what follows it is a KEY=VALUE).
  * Writes the specs into @out (at most @max; the strings are allocated once

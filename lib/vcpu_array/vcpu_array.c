@@ -93,17 +93,14 @@ int vcpu_array_parse(const char *spec, struct vcpu_array_config *cfg,
 		     const struct vcpu_array_ops **ops, char *err, size_t errlen)
 {
 	char name[SPEC_MAX];
-	size_t n = strcspn(spec, ":");
 	struct spec_ctx c = { .cfg = cfg };
 	int rc;
 
 	/* the name first, so that an unknown one is named as such */
-	if (n == 0 || n >= sizeof(name)) {
+	if (spec_name(spec, name, sizeof(name)) <= 0) {
 		snprintf(err, errlen, "'%.40s' does not start with a strategy name", spec);
 		return -EINVAL;
 	}
-	memcpy(name, spec, n);
-	name[n] = 0;
 	c.ops = vcpu_array_find(name);
 	if (!c.ops) {
 		unknown_strategy(name, err, errlen);
