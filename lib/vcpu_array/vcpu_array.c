@@ -48,22 +48,6 @@ void vcpu_array_config_default(struct vcpu_array_config *cfg)
 	cfg->srcu_flavour = SRCU_FLAVOUR_MB;
 }
 
-int vcpu_array_option_u32(const char *key, const char *value, uint32_t min, uint32_t max,
-			  uint32_t *out, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(value, &end, 0);
-	if (!*value || *value == '-' || *end || errno || v < min || v > max) {
-		snprintf(err, errlen, "%s=%s: not an integer in [%u, %u]", key, value, min, max);
-		return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 struct spec_ctx {
 	const struct vcpu_array_ops *ops;
 	struct vcpu_array_config *cfg;
