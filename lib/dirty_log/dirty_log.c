@@ -8,50 +8,35 @@
 #include <string.h>
 
 #include "lib/util/compiler.h"
+#include "lib/util/registry.h"
 #include "lib/util/spec.h"
 #include "lib/vm/vm.h"
 
 #define DIRTY_LOG_MAX_REGISTERED 32
 
-static const struct dirty_log_ops *const builtin[] = {
+static const void *const builtin[] = {
 #define DIRTY_LOG_BUILTIN(n) &dirty_log_##n##_ops,
 	DIRTY_LOG_STRATEGIES(DIRTY_LOG_BUILTIN)
 #undef DIRTY_LOG_BUILTIN
 };
 
 /* Registered at start-up by tests, before any thread runs. */
-static const struct dirty_log_ops *registered[DIRTY_LOG_MAX_REGISTERED];
-static int nregistered;
+static const void *registered[DIRTY_LOG_MAX_REGISTERED];
+static struct registry registry = REGISTRY_INIT(builtin, registered);
 
 const struct dirty_log_ops *dirty_log_nth(int i)
 {
-	if (i < 0)
-		return NULL;
-	if ((size_t)i < ARRAY_SIZE(builtin))
-		return builtin[i];
-	i -= (int)ARRAY_SIZE(builtin);
-	return i < nregistered ? registered[i] : NULL;
+	return registry_nth(&registry, i);
 }
 
 const struct dirty_log_ops *dirty_log_find(const char *name)
 {
-	const struct dirty_log_ops *o;
-	int i;
-
-	dirty_log_foreach (o, i)
-		if (!strcmp(o->name, name))
-			return o;
-	return NULL;
+	return registry_find(&registry, name);
 }
 
 int dirty_log_register(const struct dirty_log_ops *ops)
 {
-	if (dirty_log_find(ops->name))
-		return -EEXIST;
-	if (nregistered == DIRTY_LOG_MAX_REGISTERED)
-		return -ENOSPC;
-	registered[nregistered++] = ops;
-	return 0;
+	return registry_add(&registry, ops);
 }
 
 void dirty_log_list(FILE *f)
@@ -68,16 +53,10 @@ void dirty_log_list(FILE *f)
 
 static void unknown_strategy(const char *name, char *err, size_t errlen)
 {
-	const struct dirty_log_ops *o;
-	int used = snprintf(err, errlen, "unknown strategy '%s' (choose from", name), i;
+	int used = snprintf(err, errlen, "unknown strategy '%s' (choose from", name);
 
-	dirty_log_foreach (o, i) {
-		if (used < 0 || (size_t)used >= errlen)
-			return;
-		used += snprintf(err + used, errlen - (size_t)used, " %s", o->name);
-	}
-	if (used > 0 && (size_t)used < errlen)
-		snprintf(err + used, errlen - (size_t)used, ")");
+	if (used > 0)
+		registry_append_names(&registry, err, errlen, (size_t)used);
 }
 
 /* spec_parse's callback: one KEY=VALUE for the log's strategy. */
@@ -92,16 +71,13 @@ struct dirty_log *dirty_log_create(const char *spec, const struct dirty_log_hint
 				   size_t errlen)
 {
 	char name[SPEC_MAX];
-	size_t n = strcspn(spec, ":");
 	const struct dirty_log_ops *ops;
 	struct dirty_log *log;
 
-	if (n >= sizeof(name) || strlen(spec) >= sizeof(log->spec)) {
+	if (spec_name(spec, name, sizeof(name)) < 0 || strlen(spec) >= sizeof(log->spec)) {
 		snprintf(err, errlen, "strategy '%.40s...' is too long", spec);
 		return NULL;
 	}
-	memcpy(name, spec, n);
-	name[n] = 0;
 	ops = dirty_log_find(name);
 	if (!ops) {
 		unknown_strategy(name, err, errlen);

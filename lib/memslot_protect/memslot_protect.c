@@ -8,17 +8,17 @@
 
 #include "lib/srcu/srcu.h"
 #include "lib/util/compiler.h"
+#include "lib/util/registry.h"
 #include "lib/util/spec.h"
 
 /* ---- the registry */
 
 #define MEMSLOT_PROTECT_OPS_ENTRY(ident, ...) &memslot_protect_##ident##_ops,
 
-static const struct memslot_protect_ops *const builtin[] = { MEMSLOT_PROTECT_STRATEGIES(
-	MEMSLOT_PROTECT_OPS_ENTRY) };
+static const void *const builtin[] = { MEMSLOT_PROTECT_STRATEGIES(MEMSLOT_PROTECT_OPS_ENTRY) };
 
-static const struct memslot_protect_ops *registered[MEMSLOT_PROTECT_MAX_REGISTERED];
-static int nregistered;
+static const void *registered[MEMSLOT_PROTECT_MAX_REGISTERED];
+static struct registry registry = REGISTRY_INIT(builtin, registered);
 
 const char *memslot_protect_names[ARRAY_SIZE(builtin) + 1];
 
@@ -27,39 +27,23 @@ const char *memslot_protect_names[ARRAY_SIZE(builtin) + 1];
 __attribute__((constructor)) static void memslot_protect_names_init(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
-		memslot_protect_names[i] = builtin[i]->name;
+		memslot_protect_names[i] = registry_name(builtin[i]);
 	memslot_protect_names[ARRAY_SIZE(builtin)] = NULL;
 }
 
 const struct memslot_protect_ops *memslot_protect_nth(int i)
 {
-	if (i < 0)
-		return NULL;
-	if ((size_t)i < ARRAY_SIZE(builtin))
-		return builtin[i];
-	i -= (int)ARRAY_SIZE(builtin);
-	return i < nregistered ? registered[i] : NULL;
+	return registry_nth(&registry, i);
 }
 
 const struct memslot_protect_ops *memslot_protect_find(const char *name)
 {
-	const struct memslot_protect_ops *ops;
-	int i;
-
-	memslot_protect_foreach (ops, i)
-		if (!strcmp(ops->name, name))
-			return ops;
-	return NULL;
+	return registry_find(&registry, name);
 }
 
 int memslot_protect_register(const struct memslot_protect_ops *ops)
 {
-	if (memslot_protect_find(ops->name))
-		return -EEXIST;
-	if (nregistered == MEMSLOT_PROTECT_MAX_REGISTERED)
-		return -ENOSPC;
-	registered[nregistered++] = ops;
-	return 0;
+	return registry_add(&registry, ops);
 }
 
 /* ---- specs */
@@ -82,15 +66,11 @@ static int spec_apply(const char *spec, const struct memslot_protect_ops **opsp,
 {
 	char name[SPEC_MAX];
 	struct spec_arg a = { .o = o };
-	const char *colon = strchr(spec, ':');
-	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
 
-	if (n >= sizeof(name)) {
+	if (spec_name(spec, name, sizeof(name)) < 0) {
 		snprintf(err, errlen, "memslot protection '%.40s...': name too long", spec);
 		return -EINVAL;
 	}
-	memcpy(name, spec, n);
-	name[n] = 0;
 	a.ops = memslot_protect_find(name);
 	if (!a.ops) {
 		snprintf(err, errlen,
@@ -130,67 +110,17 @@ int memslot_protect_spec_srcu(const char *spec, struct memslot_protect_options *
 	return -1;
 }
 
-/* A comma starts a new spec unless the text after it up to the next comma
- * or colon holds '=' (a KEY=VALUE of the spec before it). */
-static bool starts_spec(const char *s)
-{
-	size_t n = strcspn(s, ",:");
-
-	return !memchr(s, '=', n);
-}
-
-/* The specs spec_expand cut out of lists: kept, and reachable, for the
- * life of the process (the option values point at them). */
-struct kept_spec {
-	struct kept_spec *next;
-	char spec[];
-};
-
-static struct kept_spec *kept_specs;
-static pthread_mutex_t kept_specs_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static const char *keep_spec(const char *s, size_t len)
-{
-	struct kept_spec *k = malloc(sizeof(*k) + len + 1);
-
-	if (!k)
-		return NULL;
-	memcpy(k->spec, s, len);
-	k->spec[len] = 0;
-	pthread_mutex_lock(&kept_specs_lock);
-	k->next = kept_specs;
-	kept_specs = k;
-	pthread_mutex_unlock(&kept_specs_lock);
-	return k->spec;
-}
-
 int memslot_protect_spec_expand(const char *value, const char **out, int max)
 {
 	const struct memslot_protect_ops *ops;
 	int n = 0, i;
 
-	if (!strcmp(value, "all")) {
-		memslot_protect_foreach (ops, i) {
-			if (n == max)
-				return -1;
-			out[n++] = ops->name;
-		}
-		return n;
-	}
-	if (!strchr(value, ','))
-		return 0;
-	for (const char *s = value; *s;) {
-		const char *e = strchr(s, ',');
-		const char *spec;
-		size_t len;
-
-		while (e && !starts_spec(e + 1))
-			e = strchr(e + 1, ',');
-		len = e ? (size_t)(e - s) : strlen(s);
-		if (n == max || !(spec = keep_spec(s, len)))
+	if (strcmp(value, "all"))
+		return spec_split_list(value, out, max);
+	memslot_protect_foreach (ops, i) {
+		if (n == max)
 			return -1;
-		out[n++] = spec;
-		s = e ? e + 1 : s + len;
+		out[n++] = ops->name;
 	}
 	return n;
 }

@@ -11,25 +11,16 @@
 
 #include "lib/rmap/rmap.h"
 #include "lib/rmap/rmap_walk.h"
+#include "lib/util/spec.h"
 
 int rmap_lockless_set_option(struct rmap_walk_opts *o, const char *key, const char *value,
 			     char *err, size_t errlen)
 {
-	char *end;
-	unsigned long long v;
-
 	if (strcmp(key, "max-restarts")) {
 		snprintf(err, errlen, "bad walker option '%s' (max-restarts=N)", key);
 		return -EINVAL;
 	}
-	errno = 0;
-	v = strtoull(value, &end, 0);
-	if (!*value || *value == '-' || *end || errno || v > 1000000) {
-		snprintf(err, errlen, "max-restarts=%s: not an integer in [0, 1000000]", value);
-		return -EINVAL;
-	}
-	o->max_restarts = (uint32_t)v;
-	return 0;
+	return spec_option_u32(key, value, 0, 1000000, &o->max_restarts, err, errlen);
 }
 
 static void nulls_walk(struct rmap_reader *r, uint32_t gfn, const struct rmap_walk_opts *o,

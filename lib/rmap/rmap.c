@@ -11,47 +11,32 @@
 
 #include "lib/util/compiler.h"
 #include "lib/util/mutant.h"
+#include "lib/util/registry.h"
 #include "lib/util/spec.h"
 
 #define RMAP_MAX_REGISTERED 16
 
 #define RMAP_WALKER_BUILTIN(n) &rmap_walker_##n##_ops,
-static const struct rmap_walker_ops *const builtin[] = { RMAP_WALKERS(RMAP_WALKER_BUILTIN) };
+static const void *const builtin[] = { RMAP_WALKERS(RMAP_WALKER_BUILTIN) };
 #undef RMAP_WALKER_BUILTIN
 
 /* Registered by tests before any thread runs. */
-static const struct rmap_walker_ops *registered[RMAP_MAX_REGISTERED];
-static int nregistered;
+static const void *registered[RMAP_MAX_REGISTERED];
+static struct registry registry = REGISTRY_INIT(builtin, registered);
 
 const struct rmap_walker_ops *rmap_walker_nth(int i)
 {
-	if (i < 0)
-		return NULL;
-	if (i < (int)ARRAY_SIZE(builtin))
-		return builtin[i];
-	i -= (int)ARRAY_SIZE(builtin);
-	return i < nregistered ? registered[i] : NULL;
+	return registry_nth(&registry, i);
 }
 
 const struct rmap_walker_ops *rmap_walker_find(const char *name)
 {
-	const struct rmap_walker_ops *ops;
-	int i;
-
-	rmap_walker_foreach (ops, i)
-		if (!strcmp(ops->name, name))
-			return ops;
-	return NULL;
+	return registry_find(&registry, name);
 }
 
 int rmap_walker_register(const struct rmap_walker_ops *ops)
 {
-	if (rmap_walker_find(ops->name))
-		return -EEXIST;
-	if (nregistered == RMAP_MAX_REGISTERED)
-		return -ENOSPC;
-	registered[nregistered++] = ops;
-	return 0;
+	return registry_add(&registry, ops);
 }
 
 static int walker_option(void *arg, const char *key, const char *value, char *err, size_t errlen)
@@ -70,26 +55,17 @@ int rmap_walker_init(struct rmap_walker *wk, const char *spec,
 		     const struct rmap_walk_opts *defaults, char *err, size_t errlen)
 {
 	char name[SPEC_MAX];
-	size_t n = strcspn(spec, ":");
-	const struct rmap_walker_ops *o;
-	int i;
 
-	if (n == 0 || n >= sizeof(name)) {
+	if (spec_name(spec, name, sizeof(name)) <= 0) {
 		snprintf(err, errlen, "'%.40s' does not start with a walker name", spec);
 		return -EINVAL;
 	}
-	memcpy(name, spec, n);
-	name[n] = 0;
 	wk->ops = rmap_walker_find(name);
 	if (!wk->ops) {
 		size_t used =
 			(size_t)snprintf(err, errlen, "unknown rmap walker '%s' (one of", name);
 
-		rmap_walker_foreach (o, i)
-			if (used < errlen)
-				used += (size_t)snprintf(err + used, errlen - used, " %s", o->name);
-		if (used < errlen)
-			snprintf(err + used, errlen - used, ")");
+		registry_append_names(&registry, err, errlen, used);
 		return -EINVAL;
 	}
 	wk->o = *defaults;

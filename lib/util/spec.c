@@ -43,6 +43,33 @@ int spec_parse(const char *spec, char *name, size_t namelen, spec_option_fn fn, 
 	return 0;
 }
 
+int spec_name(const char *spec, char *name, size_t namelen)
+{
+	size_t n = strcspn(spec, ":");
+
+	if (n >= namelen)
+		return -1;
+	memcpy(name, spec, n);
+	name[n] = 0;
+	return (int)n;
+}
+
+int spec_option_u32(const char *key, const char *value, uint32_t min, uint32_t max, uint32_t *out,
+		    char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 0);
+	if (!*value || *value == '-' || *end || errno || v < min || v > max) {
+		snprintf(err, errlen, "%s=%s: not an integer in [%u, %u]", key, value, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 /* Whether a list element starting at @s is a new spec (not KEY=VALUE). */
 static bool spec_starts(const char *s)
 {

@@ -7,6 +7,7 @@
 #define DLBENCH_UTIL_SPEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SPEC_MAX 160 /* longest spec, terminator included */
 
@@ -22,6 +23,22 @@ typedef int (*spec_option_fn)(void *arg, const char *key, const char *value, cha
  */
 int spec_parse(const char *spec, char *name, size_t namelen, spec_option_fn fn, void *arg,
 	       char *err, size_t errlen);
+
+/*
+ * Copies NAME, the part of @spec before any ':', into @name (@namelen
+ * bytes, terminator included): a family looks its strategy up by it before
+ * spec_parse calls the strategy's option hook.  Returns NAME's length
+ * (0 for an empty one), or -1 when it does not fit.
+ */
+int spec_name(const char *spec, char *name, size_t namelen);
+
+/*
+ * For a strategy's option hook: @value as an integer in [@min, @max]
+ * (decimal, 0x hex or 0 octal) into @out; -EINVAL with "KEY=VALUE: not an
+ * integer in [MIN, MAX]" in @err otherwise.
+ */
+int spec_option_u32(const char *key, const char *value, uint32_t min, uint32_t max, uint32_t *out,
+		    char *err, size_t errlen);
 
 /*
  * Splits a comma list of specs: "a,b:k=1,j=2,c" is "a", "b:k=1,j=2", "c"

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "lib/util/mutant.h"
+#include "lib/util/spec.h"
 #include "lib/vcpu_array/vcpu_array.h"
 
 struct chunked_array {
@@ -36,8 +37,7 @@ static int chunked_set_option(struct vcpu_array_config *cfg, const char *key, co
 			      char *err, size_t errlen)
 {
 	if (!strcmp(key, "chunk-size"))
-		return vcpu_array_option_u32(key, value, 1, 1u << 16, &cfg->chunk_size, err,
-					     errlen);
+		return spec_option_u32(key, value, 1, 1u << 16, &cfg->chunk_size, err, errlen);
 	snprintf(err, errlen, "chunked: bad option '%s' (chunk-size=N)", key);
 	return -EINVAL;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lib/util/mutant.h"
+#include "lib/util/spec.h"
 #include "lib/vcpu_array/vcpu_array.h"
 
 struct radix_array {
@@ -29,7 +30,7 @@ static int radix_set_option(struct vcpu_array_config *cfg, const char *key, cons
 			    char *err, size_t errlen)
 {
 	if (!strcmp(key, "radix-bits"))
-		return vcpu_array_option_u32(key, value, 1, 15, &cfg->radix_bits, err, errlen);
+		return spec_option_u32(key, value, 1, 15, &cfg->radix_bits, err, errlen);
 	snprintf(err, errlen, "radix: bad option '%s' (radix-bits=N)", key);
 	return -EINVAL;
 }

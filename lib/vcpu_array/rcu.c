@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lib/util/mutant.h"
+#include "lib/util/spec.h"
 #include "lib/vcpu_array/vcpu_array.h"
 
 /* (footprint_bytes counts these headers: test-only fields sit in what
@@ -41,8 +42,8 @@ static int rcu_set_option(struct vcpu_array_config *cfg, const char *key, const 
 			  char *err, size_t errlen)
 {
 	if (!strcmp(key, "initial-capacity"))
-		return vcpu_array_option_u32(key, value, 1, 1u << 20, &cfg->initial_capacity, err,
-					     errlen);
+		return spec_option_u32(key, value, 1, 1u << 20, &cfg->initial_capacity, err,
+				       errlen);
 	for (int i = 0; !strcmp(key, "retire") && vcpu_retire_names[i]; i++)
 		if (!strcmp(value, vcpu_retire_names[i])) {
 			cfg->retire = (enum vcpu_retire)i;

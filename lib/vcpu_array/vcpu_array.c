@@ -7,49 +7,34 @@
 #include <string.h>
 
 #include "lib/util/mutant.h"
+#include "lib/util/registry.h"
 #include "lib/util/spec.h"
 
 #define VCPU_ARRAY_MAX_REGISTERED 16
 
 #define VCPU_ARRAY_BUILTIN(n) &vcpu_array_##n##_ops,
-static const struct vcpu_array_ops *const builtin[] = { VCPU_ARRAY_STRATEGIES(VCPU_ARRAY_BUILTIN) };
+static const void *const builtin[] = { VCPU_ARRAY_STRATEGIES(VCPU_ARRAY_BUILTIN) };
 #undef VCPU_ARRAY_BUILTIN
 
 /* Registered by tests before any thread runs. */
-static const struct vcpu_array_ops *registered[VCPU_ARRAY_MAX_REGISTERED];
-static int nregistered;
+static const void *registered[VCPU_ARRAY_MAX_REGISTERED];
+static struct registry registry = REGISTRY_INIT(builtin, registered);
 
 const char *const vcpu_retire_names[] = { "call", "sync", NULL };
 
 const struct vcpu_array_ops *vcpu_array_nth(int i)
 {
-	if (i < 0)
-		return NULL;
-	if (i < (int)ARRAY_SIZE(builtin))
-		return builtin[i];
-	i -= (int)ARRAY_SIZE(builtin);
-	return i < nregistered ? registered[i] : NULL;
+	return registry_nth(&registry, i);
 }
 
 const struct vcpu_array_ops *vcpu_array_find(const char *name)
 {
-	const struct vcpu_array_ops *ops;
-	int i;
-
-	vcpu_array_foreach (ops, i)
-		if (!strcmp(ops->name, name))
-			return ops;
-	return NULL;
+	return registry_find(&registry, name);
 }
 
 int vcpu_array_register(const struct vcpu_array_ops *ops)
 {
-	if (vcpu_array_find(ops->name))
-		return -EEXIST;
-	if (nregistered == VCPU_ARRAY_MAX_REGISTERED)
-		return -ENOSPC;
-	registered[nregistered++] = ops;
-	return 0;
+	return registry_add(&registry, ops);
 }
 
 void vcpu_array_config_default(struct vcpu_array_config *cfg)
@@ -61,22 +46,6 @@ void vcpu_array_config_default(struct vcpu_array_config *cfg)
 	cfg->initial_capacity = 16;
 	cfg->retire = VCPU_RETIRE_CALL;
 	cfg->srcu_flavour = SRCU_FLAVOUR_MB;
-}
-
-int vcpu_array_option_u32(const char *key, const char *value, uint32_t min, uint32_t max,
-			  uint32_t *out, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(value, &end, 0);
-	if (!*value || *value == '-' || *end || errno || v < min || v > max) {
-		snprintf(err, errlen, "%s=%s: not an integer in [%u, %u]", key, value, min, max);
-		return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
 }
 
 struct spec_ctx {
@@ -98,33 +67,24 @@ static int spec_option(void *arg, const char *key, const char *value, char *err,
 
 static void unknown_strategy(const char *name, char *err, size_t errlen)
 {
-	const struct vcpu_array_ops *o;
 	size_t used =
 		(size_t)snprintf(err, errlen, "unknown vCPU array strategy '%s' (one of", name);
-	int i;
 
-	vcpu_array_foreach (o, i)
-		if (used < errlen)
-			used += (size_t)snprintf(err + used, errlen - used, " %s", o->name);
-	if (used < errlen)
-		snprintf(err + used, errlen - used, ")");
+	registry_append_names(&registry, err, errlen, used);
 }
 
 int vcpu_array_parse(const char *spec, struct vcpu_array_config *cfg,
 		     const struct vcpu_array_ops **ops, char *err, size_t errlen)
 {
 	char name[SPEC_MAX];
-	size_t n = strcspn(spec, ":");
 	struct spec_ctx c = { .cfg = cfg };
 	int rc;
 
 	/* the name first, so that an unknown one is named as such */
-	if (n == 0 || n >= sizeof(name)) {
+	if (spec_name(spec, name, sizeof(name)) <= 0) {
 		snprintf(err, errlen, "'%.40s' does not start with a strategy name", spec);
 		return -EINVAL;
 	}
-	memcpy(name, spec, n);
-	name[n] = 0;
 	c.ops = vcpu_array_find(name);
 	if (!c.ops) {
 		unknown_strategy(name, err, errlen);

@@ -263,11 +263,6 @@ static inline void vcpu_array_step(struct vcpu_array *a)
 		a->cfg.step_hook(a->cfg.step_arg);
 }
 
-/* Parses a strategy option's value as an integer in [min, max]; -EINVAL
- * with a line naming @key otherwise. */
-int vcpu_array_option_u32(const char *key, const char *value, uint32_t min, uint32_t max,
-			  uint32_t *out, char *err, size_t errlen);
-
 /*
  * The per-vCPU step of "kick all vCPUs": a kick sends an IPI only to vCPUs
  * in guest mode, so it reads the mode; the emulation stops there (no write)
