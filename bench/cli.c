@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/util/topology.h"
-
 const char *cli_prog = "dlbench";
 int cli_full_argc;
 char **cli_full_argv;
@@ -39,57 +37,6 @@ uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
 	if (v < min || v > max)
 		cli_die("%s: %llu is out of range [%llu, %llu]", opt, v, (unsigned long long)min,
 			(unsigned long long)max);
-	return v;
-}
-
-uint64_t cli_size(const char *opt, const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+')
-		cli_die("%s: '%s' is not a size (e.g. 4096, 10M, 3G)", opt, s ? s : "");
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		cli_die("%s: '%s' is not a size (e.g. 4096, 10M, 3G)", opt, s);
-	switch (*end) {
-	case 0:
-		break;
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		cli_die("%s: '%s' has an unknown size suffix (use K, M, G or T)", opt, s);
-	}
-	if (*end == 'i' || *end == 'B')
-		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end)
-		cli_die("%s: '%s' is not a size (e.g. 4096, 10M, 3G)", opt, s);
-	if (shift && v > (UINT64_MAX >> shift))
-		cli_die("%s: '%s' is too large", opt, s);
-	v <<= shift;
-	if (v < min || v > max)
-		cli_die("%s: %s is out of range [%llu, %llu] bytes", opt, s,
-			(unsigned long long)min, (unsigned long long)max);
 	return v;
 }
 
@@ -151,21 +98,4 @@ void cli_command_line(char *buf, size_t len, int argc, char **argv)
 			break;
 		used += (size_t)w;
 	}
-}
-
-int *cli_pick_cpus(int n, int placement, const char *list, const char *what)
-{
-	int *cpus = calloc((size_t)(n > 0 ? n : 1), sizeof(*cpus)), over;
-	char err[256];
-
-	if (!cpus)
-		cli_die("out of memory for %d CPU numbers", n);
-	if (topology_pick_cpus(n, (enum placement)placement, list, cpus, &over, err, sizeof(err)))
-		cli_die("-c/--cpus: %s", err);
-	if (over)
-		fprintf(stderr,
-			"%s: warning: %d %s on fewer CPUs (overcommitted); figures include "
-			"preemption\n",
-			cli_prog, n, what);
-	return cpus;
 }
