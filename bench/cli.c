@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/util/topology.h"
-
 const char *cli_prog = "dlbench";
 int cli_full_argc;
 char **cli_full_argv;
@@ -42,104 +40,6 @@ uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
 	return v;
 }
 
-uint64_t cli_size(const char *opt, const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+')
-		cli_die("%s: '%s' is not a size (e.g. 4096, 10M, 3G)", opt, s ? s : "");
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		cli_die("%s: '%s' is not a size (e.g. 4096, 10M, 3G)", opt, s);
-	switch (*end) {
-	case 0:
-		break;
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		cli_die("%s: '%s' has an unknown size suffix (use K, M, G or T)", opt, s);
-	}
-	if (*end == 'i' || *end == 'B')
-		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end)
-		cli_die("%s: '%s' is not a size (e.g. 4096, 10M, 3G)", opt, s);
-	if (shift && v > (UINT64_MAX >> shift))
-		cli_die("%s: '%s' is too large", opt, s);
-	v <<= shift;
-	if (v < min || v > max)
-		cli_die("%s: %s is out of range [%llu, %llu] bytes", opt, s,
-			(unsigned long long)min, (unsigned long long)max);
-	return v;
-}
-
-double cli_double(const char *opt, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end)
-		cli_die("%s: '%s' is not a number", opt, s);
-	if (!(v >= min && v <= max))
-		cli_die("%s: %s is out of range [%g, %g]", opt, s, min, max);
-	return v;
-}
-
-size_t cli_u64_list(const char *opt, const char *s, uint64_t *out, size_t max, uint64_t min,
-		    uint64_t maxval)
-{
-	char *copy = strdup(s), *save = NULL, *tok;
-	size_t n = 0;
-
-	if (!copy)
-		cli_die("out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
-			cli_die("%s: more than %zu values in '%s'", opt, max, s);
-		out[n++] = cli_u64(opt, tok, min, maxval);
-	}
-	free(copy);
-	if (n == 0)
-		cli_die("%s: empty list", opt);
-	return n;
-}
-
-int cli_choice(const char *opt, const char *s, const char *const *names)
-{
-	char all[512] = "";
-
-	for (int i = 0; names[i]; i++) {
-		if (strcmp(s, names[i]) == 0)
-			return i;
-		if (i)
-			strncat(all, ", ", sizeof(all) - strlen(all) - 1);
-		strncat(all, names[i], sizeof(all) - strlen(all) - 1);
-	}
-	cli_die("%s: unknown value '%s' (one of: %s)", opt, s, all);
-}
-
 void cli_command_line(char *buf, size_t len, int argc, char **argv)
 {
 	size_t used = 0;
@@ -152,24 +52,6 @@ void cli_command_line(char *buf, size_t len, int argc, char **argv)
 		used += (size_t)w;
 	}
 }
-
-int *cli_pick_cpus(int n, int placement, const char *list, const char *what)
-{
-	int *cpus = calloc((size_t)(n > 0 ? n : 1), sizeof(*cpus)), over;
-	char err[256];
-
-	if (!cpus)
-		cli_die("out of memory for %d CPU numbers", n);
-	if (topology_pick_cpus(n, (enum placement)placement, list, cpus, &over, err, sizeof(err)))
-		cli_die("-c/--cpus: %s", err);
-	if (over)
-		fprintf(stderr,
-			"%s: warning: %d %s on fewer CPUs (overcommitted); figures include "
-			"preemption\n",
-			cli_prog, n, what);
-	return cpus;
-}
-
 static void cli_out_of_memory(void)
 {
 	perror("dlbench: out of memory");

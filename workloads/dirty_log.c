@@ -69,6 +69,7 @@
 #include "lib/util/workers.h"
 #include "lib/vm/vm.h"
 #include "workloads/common_options.h"
+#include "workloads/threads.h"
 #include "workloads/workload.h"
 
 #define DLW_DEFAULT_INTERVAL_MS 30.0
@@ -90,7 +91,6 @@ enum dlw_mode {
 /* clang-format on */
 
 static const char *const dlw_mode_names[] = { "iteration", "continuous", NULL };
-static const char *const placement_names[] = { "compact", "spread", NULL };
 
 struct dlw_opts {
 	const char *strategy; /* spec, or DIRTY_LOG_NONE */
@@ -1280,7 +1280,7 @@ static void emit_params(struct wl_ctx *ctx, const struct dlw_config *cfg, const 
 	wl_put_uint(ctx, COL_RANDOM, o->random);
 	wl_put_uint(ctx, COL_OVERLAP, o->overlap);
 	wl_put_text(ctx, COL_NUMA, inv.numa);
-	wl_put_text(ctx, COL_PLACEMENT, o->cpus ? "list" : placement_names[o->placement]);
+	wl_put_text(ctx, COL_PLACEMENT, o->cpus ? "list" : workload_placement_names[o->placement]);
 	wl_put_text(ctx, COL_CPUS, inv.cpus_text);
 	wl_put_int(ctx, COL_HARVESTER_CPU, o->harvester_cpu);
 	wl_put_uint(ctx, COL_SEED, o->seed);
@@ -1856,7 +1856,8 @@ static const struct wl_option dlw_options[] = {
 	{ .name = "cpus", .short_name = 'c', .type = WL_TEXT, .metavar = "LIST", .offset = OPT(cpus),
 	  .help = "CPUs for the vCPUs, e.g. 0,2,4-7: vCPU i runs on the\n"
 		  "i-th CPU of the set, wrapping around (default: --placement)" },
-	{ .name = "placement", .type = WL_CHOICE, .def = "compact", .choices = placement_names,
+	{ .name = "placement", .type = WL_CHOICE, .def = "compact",
+	  .choices = workload_placement_names,
 	  .metavar = "P", .offset = OPT(placement), .help = "from the hwloc topology" },
 	{ .name = "harvester-cpu", .type = WL_INT, .def = "-1", .min = -1, .max = 1 << 20,
 	  .metavar = "CPU", .offset = OPT(harvester_cpu),

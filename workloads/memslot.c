@@ -56,6 +56,7 @@
 #include "lib/util/topology.h"
 #include "lib/util/workers.h"
 #include "lib/vm/memslots.h"
+#include "workloads/threads.h"
 #include "workloads/workload.h"
 
 #define MEMSLOT_MAX_READERS 4096
@@ -75,8 +76,6 @@ static const char *const mode_names[] = {
 	"map", "unmap", "unmap-chunked", "move-active", "move-inactive", "rw", NULL,
 };
 static const char *const gp_names[] = { "normal", "expedited", NULL };
-/* indexed by enum placement */
-static const char *const placement_names[] = { "compact", "spread", NULL };
 
 struct memslot_opts {
 	const char *protection; /* a spec, lib/memslot_protect */
@@ -689,7 +688,7 @@ static void put_params(struct wl_ctx *ctx, const struct memslot_opts *o, uint64_
 	wl_put_uint(ctx, COL_TEST_SLOTS, o->test_slots);
 	wl_put_uint(ctx, COL_STALL_BATCH, o->stall_batch);
 	wl_put_uint(ctx, COL_SEED, o->seed);
-	wl_put_text(ctx, COL_PLACEMENT, o->cpus ? "list" : placement_names[o->placement]);
+	wl_put_text(ctx, COL_PLACEMENT, o->cpus ? "list" : workload_placement_names[o->placement]);
 	wl_put_text(ctx, COL_CPUS, cpustr);
 	wl_put_uint(ctx, COL_OVERCOMMIT, (uint64_t)over);
 }
@@ -746,18 +745,12 @@ static void print_line(struct wl_ctx *ctx, const struct memslot_opts *o, uint64_
 		(unsigned long long)r->read_failures);
 }
 
-/* The readers' CPUs; WL_BAD_INPUT with @err if the list or placement
- * cannot give them. */
-static int pick_cpus(const struct memslot_opts *o, int *cpus, int *over, char *err, size_t errlen)
+/* The readers' CPUs, allocated; WL_BAD_INPUT with @err if the list or
+ * placement cannot give them. */
+static int pick_cpus(const struct memslot_opts *o, int **cpus, int *over, char *err, size_t errlen)
 {
-	char why[256];
-
-	if (topology_pick_cpus((int)o->readers, (enum placement)o->placement, o->cpus, cpus, over,
-			       why, sizeof(why))) {
-		snprintf(err, errlen, "--cpus: %s", why);
-		return WL_BAD_INPUT;
-	}
-	return 0;
+	return workload_alloc_cpus((int)o->readers, (enum placement)o->placement, o->cpus, "--cpus",
+				   cpus, over, err, errlen);
 }
 
 static int memslot_check(const void *opts, char *err, size_t errlen)
@@ -778,14 +771,10 @@ static int memslot_check(const void *opts, char *err, size_t errlen)
 		snprintf(err, errlen, "hwloc cannot load the machine topology");
 		return WL_BAD_INPUT;
 	}
-	cpus = calloc(o->readers, sizeof(*cpus));
-	if (!cpus) {
-		snprintf(err, errlen, "out of memory");
-		return WL_BAD_INPUT;
-	}
-	rc = pick_cpus(o, cpus, &over, err, errlen);
+	rc = pick_cpus(o, &cpus, &over, err, errlen);
 	free(cpus);
-	return rc;
+	/* a check says 0 or WL_BAD_INPUT, out of memory included */
+	return rc ? WL_BAD_INPUT : 0;
 }
 
 /* One repetition: measure, then the row, the stdout line, the histograms. */
@@ -834,22 +823,13 @@ static int memslot_run(const void *opts, struct wl_ctx *ctx, char *err, size_t e
 {
 	const struct memslot_opts *o = opts;
 	uint64_t bytes = memory_bytes(o);
-	int *cpus = calloc(o->readers, sizeof(*cpus)), over = 0, rc;
+	int *cpus, over = 0, rc;
 	uint8_t *mem;
 
-	if (!cpus) {
-		snprintf(err, errlen, "out of memory");
-		return WL_ERROR;
-	}
-	if ((rc = pick_cpus(o, cpus, &over, err, errlen))) {
-		free(cpus);
+	if ((rc = pick_cpus(o, &cpus, &over, err, errlen)))
 		return rc;
-	}
 	if (over)
-		wl_notice(ctx,
-			  "warning: %llu readers on fewer CPUs (overcommitted); figures include "
-			  "preemption",
-			  (unsigned long long)o->readers);
+		workload_overcommit_notice(ctx, (unsigned long long)o->readers, "readers");
 	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
 		   -1, 0);
 	if (mem == MAP_FAILED) {
@@ -931,7 +911,7 @@ static const struct wl_option memslot_options[] = {
 	{ .name = "cpus", .short_name = 'c', .type = WL_TEXT, .metavar = "LIST",
 	  .offset = OPT(cpus), .help = "OS CPUs for the readers, e.g. 0,2,4-7" },
 	{ .name = "placement", .short_name = 'l', .type = WL_CHOICE, .def = "compact",
-	  .choices = placement_names, .metavar = "P", .offset = OPT(placement),
+	  .choices = workload_placement_names, .metavar = "P", .offset = OPT(placement),
 	  .help = "readers' CPUs when --cpus is not given" },
 	{ 0 },
 };

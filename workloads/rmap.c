@@ -18,6 +18,7 @@
 #include "lib/util/timing.h"
 #include "lib/util/topology.h"
 #include "lib/util/workers.h"
+#include "workloads/threads.h"
 #include "workloads/workload.h"
 
 struct rm_opts {
@@ -239,21 +240,10 @@ static int rm_populate(struct rm_run *run, char *err, size_t errlen)
 static int rm_threads(struct rm_run *run, struct rm_result *res, char *err, size_t errlen)
 {
 	const struct rm_params *p = run->p;
-	struct workers g;
-	uint64_t t0;
 
-	atomic_init(&run->stop, 0);
-	if (workers_start(&g, p->nthreads, p->cpus, rm_thread_main, run, "rmap")) {
-		snprintf(err, errlen, "cannot start the threads");
+	if (workload_run_threads(p->nthreads, p->cpus, rm_thread_main, run, "rmap", NULL,
+				 p->duration_ns, &run->stop, &res->wall_ns, err, errlen))
 		return -1;
-	}
-	workers_go(&g);
-	t0 = now_ns();
-	sleep_ns(p->duration_ns);
-	/* relaxed: a stop request; the join orders everything after it */
-	atomic_store_explicit(&run->stop, 1, memory_order_relaxed);
-	workers_join(&g);
-	res->wall_ns = now_ns() - t0;
 	res->desc = run->rm.stats;
 	return rm_merge(run, res, err, errlen);
 }
@@ -351,9 +341,6 @@ static const struct wl_column rm_columns[] = {
 };
 /* clang-format on */
 
-static const char *const placement_names[] = { "compact", "spread", NULL };
-static const char *const flavour_names[] = { "mb", "fast", NULL };
-
 /* The cell's parameters; 0 or WL_BAD_INPUT with one line.  No CPUs yet. */
 static int rm_params(const struct rm_opts *o, struct rm_params *p, char *err, size_t errlen)
 {
@@ -393,20 +380,11 @@ static int rm_params(const struct rm_opts *o, struct rm_params *p, char *err, si
 /* The threads' CPUs into p->cpus (allocated); *@over if overcommitted. */
 static int rm_pick_cpus(struct rm_params *p, int *over, char *err, size_t errlen)
 {
-	char why[256];
+	int rc = workload_alloc_cpus(p->nthreads, (enum placement)p->o->placement, p->o->cpus,
+				     "-c/--cpus", &p->cpus, over, err, errlen);
 
-	p->cpus = calloc((size_t)p->nthreads, sizeof(*p->cpus));
-	if (!p->cpus) {
-		snprintf(err, errlen, "out of memory");
-		return WL_ERROR;
-	}
-	if (topology_pick_cpus(p->nthreads, (enum placement)p->o->placement, p->o->cpus, p->cpus,
-			       over, why, sizeof(why))) {
-		snprintf(err, errlen, "-c/--cpus: %s", why);
-		free(p->cpus);
-		p->cpus = NULL;
-		return WL_BAD_INPUT;
-	}
+	if (rc)
+		return rc;
 	topology_cpus_text(p->cpus_text, sizeof(p->cpus_text), p->cpus, p->nthreads);
 	return 0;
 }
@@ -441,7 +419,7 @@ static void rm_row_params(struct wl_ctx *ctx, const struct rm_params *p, uint64_
 	wl_put_text(ctx, COL_SRCU_FLAVOUR, srcu_flavour_name(p->rmap.srcu_flavour));
 	wl_put_uint(ctx, COL_WALK_BATCH, p->walk_batch);
 	wl_put_uint(ctx, COL_REPETITIONS, o->reps);
-	wl_put_text(ctx, COL_PLACEMENT, placement_names[o->placement]);
+	wl_put_text(ctx, COL_PLACEMENT, workload_placement_names[o->placement]);
 	wl_put_text(ctx, COL_CPUS, o->cpus ? o->cpus : p->cpus_text);
 	wl_put_uint(ctx, COL_REPETITION, rep);
 }
@@ -500,21 +478,14 @@ static int rm_save(struct wl_ctx *ctx, const struct rm_params *p, uint64_t rep,
 {
 	static const char *const names[] = { "restarts", "walk_ns", "writer_op_ns" };
 	const struct histogram *h[] = { &r->restarts, &r->walk_ns, &r->writer_ns };
-	char cell[32] = "";
 
-	if (wl_cell_count(ctx) > 1)
-		snprintf(cell, sizeof(cell), "-c%zu", wl_cell_index(ctx) + 1);
-	for (int i = 0; i < 3; i++)
-		if (wl_save_histogram(ctx, h[i], "%s-%s%s-r%llu", names[i],
-				      rmap_walker_name(&p->wk), cell, (unsigned long long)rep))
-			return -1;
-	return 0;
+	return workload_save_histograms(ctx, names, h, 3, rmap_walker_name(&p->wk), rep);
 }
 
 /* One repetition: measure, then its row, line and histograms. */
-static int rm_rep(struct wl_ctx *ctx, const struct rm_params *p, uint64_t rep, char *err,
-		  size_t errlen)
+static int rm_rep(struct wl_ctx *ctx, const void *params, uint64_t rep, char *err, size_t errlen)
 {
+	const struct rm_params *p = params;
 	struct rm_result *r = calloc(1, sizeof(*r));
 	int rc = WL_ERROR;
 
@@ -550,22 +521,10 @@ static int rm_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errlen
 	if (rc || (rc = rm_pick_cpus(&p, &over, err, errlen)))
 		return rc;
 	if (over)
-		wl_notice(ctx,
-			  "warning: %d threads on fewer CPUs (overcommitted); figures include "
-			  "preemption",
-			  p.nthreads);
+		workload_overcommit_notice(ctx, (unsigned long long)p.nthreads, "threads");
 	wl_progress(ctx, "%s, %d walkers, %d writers", rmap_walker_name(&p.wk), p.walkers,
 		    p.writers);
-	for (uint64_t rep = 1; rep <= o->reps && rc <= 0; rep++) {
-		int r = rm_rep(ctx, &p, rep, err, errlen);
-
-		if (r < 0) {
-			rc = r;
-			break;
-		}
-		if (r > rc)
-			rc = r;
-	}
+	rc = workload_repeat(ctx, o->reps, rm_rep, &p, err, errlen);
 	wl_meta(ctx, "walker", "\"%s\"", rmap_walker_name(&p.wk));
 	wl_meta(ctx, "walker_summary", "\"%s\"", p.wk.ops->summary);
 	free(p.cpus);
@@ -641,18 +600,14 @@ static const struct wl_option rm_options[] = {
 	{ .name = "desc-delay-ns", .type = WL_UINT, .def = "0", .min = 0, .max = 1e9,
 	  .metavar = "NS", .offset = OPT(desc_delay_ns),
 	  .help = "walker's busy time per desc, all walkers" },
-	{ .name = "srcu-flavour", .type = WL_CHOICE, .def = "mb", .choices = flavour_names,
+	{ .name = "srcu-flavour", .type = WL_CHOICE, .def = "mb",
+	  .choices = workload_srcu_rw_flavour_names,
 	  .metavar = "F", .offset = OPT(srcu_flavour),
 	  .help = "read side of the lockless walkers" },
 	{ .name = "walk-batch", .type = WL_UINT, .def = "64", .min = 1, .max = 1 << 20,
 	  .offset = OPT(walk_batch), .help = "walks per timed batch" },
-	{ .name = "repetitions", .short_name = 'r', .type = WL_UINT, .def = "1", .min = 1,
-	  .max = 1000, .offset = OPT(reps), .help = "rows to measure" },
-	{ .name = "placement", .short_name = 'p', .type = WL_CHOICE, .def = "compact",
-	  .choices = placement_names, .metavar = "P", .offset = OPT(placement),
-	  .help = "where the threads go" },
-	{ .name = "cpus", .short_name = 'c', .type = WL_TEXT, .metavar = "LIST",
-	  .offset = OPT(cpus), .help = "explicit OS CPUs for walkers, then writers" },
+	WL_THREADS_OPTIONS(struct rm_opts, reps, placement, cpus,
+			   "explicit OS CPUs for walkers, then writers"),
 	{ 0 },
 };
 /* clang-format on */

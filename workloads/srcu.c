@@ -36,6 +36,7 @@
 #include "lib/util/timing.h"
 #include "lib/util/topology.h"
 #include "lib/util/workers.h"
+#include "workloads/threads.h"
 #include "workloads/workload.h"
 
 #define MAX_READER_COUNTS 64
@@ -83,8 +84,6 @@ enum loop {
 	LOOP_COUNT
 };
 static const char *const loop_names[] = { "plain", "rcutorture", NULL };
-
-static const char *const placement_names[] = { "compact", "spread", NULL };
 
 struct srcu_opts {
 	const char *primitives;
@@ -463,17 +462,13 @@ static int srcu_domain_init(struct srcu_struct *sp, enum srcu_flavour f, bool id
 	return srcu_init(sp, &o, err, errlen) ? WL_ERROR : 0;
 }
 
-static int pick_cpus(const struct srcu_opts *o, int n, int *cpus, char *err, size_t errlen)
+/* @n readers' CPUs, allocated into *@cpus: 0, WL_ERROR or WL_BAD_INPUT. */
+static int pick_cpus(const struct srcu_opts *o, int n, int **cpus, char *err, size_t errlen)
 {
-	char why[256];
 	int over;
 
-	if (topology_pick_cpus(n, (enum placement)o->placement, o->cpus, cpus, &over, why,
-			       sizeof(why))) {
-		snprintf(err, errlen, "--cpus: %s", why);
-		return WL_BAD_INPUT;
-	}
-	return 0;
+	return workload_alloc_cpus(n, (enum placement)o->placement, o->cpus, "--cpus", cpus, &over,
+				   err, errlen);
 }
 
 /* Starts the readers, lets them run for the duration, stops them. */
@@ -481,14 +476,9 @@ static int read_run_readers(const struct srcu_opts *o, struct read_shared *sh, i
 			    size_t errlen)
 {
 	struct workers g;
-	int *cpus = calloc((size_t)n, sizeof(*cpus));
-	int rc;
+	int *cpus;
+	int rc = pick_cpus(o, n, &cpus, err, errlen);
 
-	if (!cpus) {
-		snprintf(err, errlen, "out of memory");
-		return WL_ERROR;
-	}
-	rc = pick_cpus(o, n, cpus, err, errlen);
 	if (!rc && workers_start(&g, n, cpus, read_worker, sh, "reader")) {
 		snprintf(err, errlen, "cannot start %d pinned readers", n);
 		rc = WL_ERROR;
@@ -797,14 +787,9 @@ static int gp_sample(const struct gp_cell *c, struct srcu_struct *sp, struct gp_
 static int gp_readers_start(const struct srcu_opts *o, struct gp_readers *gr, struct workers *g,
 			    int n, bool *started, char *err, size_t errlen)
 {
-	int *cpus = calloc((size_t)n, sizeof(*cpus));
-	int rc;
+	int *cpus;
+	int rc = pick_cpus(o, n, &cpus, err, errlen);
 
-	if (!cpus) {
-		snprintf(err, errlen, "out of memory");
-		return WL_ERROR;
-	}
-	rc = pick_cpus(o, n, cpus, err, errlen);
 	if (!rc && workers_start(g, n, cpus, gp_reader_worker, gr, "reader")) {
 		snprintf(err, errlen, "cannot start %d pinned readers", n);
 		rc = WL_ERROR;
@@ -1150,7 +1135,8 @@ static const struct wl_option srcu_options[] = {
 	{ .name = "cpus", .short_name = 'c', .type = WL_TEXT, .metavar = "LIST",
 	  .offset = OPT(cpus), .check_value = check_cpus,
 	  .help = "CPUs for the readers (e.g. 0,2,4-7)" },
-	{ .name = "placement", .type = WL_CHOICE, .def = "compact", .choices = placement_names,
+	{ .name = "placement", .type = WL_CHOICE, .def = "compact",
+	  .choices = workload_placement_names,
 	  .metavar = "P", .offset = OPT(placement),
 	  .help = "where readers go when no CPU list is given" },
 	{ .name = "loop", .type = WL_TEXT, .def = "plain", .metavar = "LIST", .offset = OPT(loops),

@@ -18,6 +18,7 @@
 #include "lib/util/topology.h"
 #include "lib/util/workers.h"
 #include "lib/vcpu_array/vcpu_array.h"
+#include "workloads/threads.h"
 #include "workloads/workload.h"
 
 struct va_opts {
@@ -230,27 +231,24 @@ static int va_merge(struct va_run *run, struct va_result *res, char *err, size_t
 	return rc;
 }
 
+/* Until the creator has added all N. */
+static void va_wait_created(void *arg)
+{
+	struct va_run *run = arg;
+
+	/* acquire: pairs with the creator's release store */
+	while (!atomic_load_explicit(&run->created_all, memory_order_acquire))
+		sleep_ns(200000);
+}
+
 /* Starts the threads, waits for creation and the steady phase, stops. */
 static int va_threads(struct va_run *run, char *err, size_t errlen)
 {
 	const struct va_params *p = run->p;
-	struct workers g;
 
 	atomic_init(&run->created_all, 0);
-	atomic_init(&run->stop, 0);
-	if (workers_start(&g, p->nthreads, p->cpus, va_thread_main, run, "vcpu-array")) {
-		snprintf(err, errlen, "cannot start the threads");
-		return -1;
-	}
-	workers_go(&g);
-	/* acquire: pairs with the creator's release store */
-	while (!atomic_load_explicit(&run->created_all, memory_order_acquire))
-		sleep_ns(200000);
-	sleep_ns(p->steady_ns);
-	/* relaxed: a stop request; the join orders everything after it */
-	atomic_store_explicit(&run->stop, 1, memory_order_relaxed);
-	workers_join(&g);
-	return 0;
+	return workload_run_threads(p->nthreads, p->cpus, va_thread_main, run, "vcpu-array",
+				    va_wait_created, p->steady_ns, &run->stop, NULL, err, errlen);
 }
 
 static int va_measure(const struct va_params *p, struct va_result *res, char *err, size_t errlen)
@@ -348,9 +346,6 @@ static const struct wl_column va_columns[] = {
 };
 /* clang-format on */
 
-static const char *const placement_names[] = { "compact", "spread", NULL };
-static const char *const flavour_names[] = { "mb", "fast", NULL };
-
 /* The cell's parameters, from the options and the strategy's spec; 0 or
  * WL_BAD_INPUT with one line in @err.  Picks no CPUs. */
 static int va_params(const struct va_opts *o, struct va_params *p, char *err, size_t errlen)
@@ -395,20 +390,11 @@ static int va_params(const struct va_opts *o, struct va_params *p, char *err, si
 /* The threads' CPUs into p->cpus (allocated); *@over if overcommitted. */
 static int va_pick_cpus(struct va_params *p, int *over, char *err, size_t errlen)
 {
-	char why[256];
+	int rc = workload_alloc_cpus(p->nthreads, (enum placement)p->o->placement, p->o->cpus,
+				     "-c/--cpus", &p->cpus, over, err, errlen);
 
-	p->cpus = calloc((size_t)p->nthreads, sizeof(*p->cpus));
-	if (!p->cpus) {
-		snprintf(err, errlen, "out of memory");
-		return WL_ERROR;
-	}
-	if (topology_pick_cpus(p->nthreads, (enum placement)p->o->placement, p->o->cpus, p->cpus,
-			       over, why, sizeof(why))) {
-		snprintf(err, errlen, "-c/--cpus: %s", why);
-		free(p->cpus);
-		p->cpus = NULL;
-		return WL_BAD_INPUT;
-	}
+	if (rc)
+		return rc;
 	topology_cpus_text(p->cpus_text, sizeof(p->cpus_text), p->cpus, p->nthreads);
 	return 0;
 }
@@ -444,7 +430,7 @@ static void va_row_params(struct wl_ctx *ctx, const struct va_params *p, uint64_
 	wl_put_uint(ctx, COL_CREATE_INTERVAL_NS, p->create_interval_ns);
 	wl_put_uint(ctx, COL_LOOKUP_BATCH, p->lookup_batch);
 	wl_put_uint(ctx, COL_REPETITIONS, o->reps);
-	wl_put_text(ctx, COL_PLACEMENT, placement_names[o->placement]);
+	wl_put_text(ctx, COL_PLACEMENT, workload_placement_names[o->placement]);
 	wl_put_text(ctx, COL_CPUS, o->cpus ? o->cpus : p->cpus_text);
 	wl_put_uint(ctx, COL_REPETITION, rep);
 }
@@ -504,21 +490,14 @@ static int va_save(struct wl_ctx *ctx, const struct va_params *p, uint64_t rep,
 {
 	static const char *const names[] = { "pass_ns", "lookup_ns", "create_ns" };
 	const struct histogram *h[] = { &r->pass_ns, &r->lookup_ns, &r->create_ns };
-	char cell[32] = "";
 
-	if (wl_cell_count(ctx) > 1)
-		snprintf(cell, sizeof(cell), "-c%zu", wl_cell_index(ctx) + 1);
-	for (int i = 0; i < 3; i++)
-		if (wl_save_histogram(ctx, h[i], "%s-%s%s-r%llu", names[i], p->ops->name, cell,
-				      (unsigned long long)rep))
-			return -1;
-	return 0;
+	return workload_save_histograms(ctx, names, h, 3, p->ops->name, rep);
 }
 
 /* One repetition: measure, then its row, line and histograms. */
-static int va_rep(struct wl_ctx *ctx, const struct va_params *p, uint64_t rep, char *err,
-		  size_t errlen)
+static int va_rep(struct wl_ctx *ctx, const void *params, uint64_t rep, char *err, size_t errlen)
 {
+	const struct va_params *p = params;
 	struct va_result *r = calloc(1, sizeof(*r));
 	int rc = WL_ERROR;
 
@@ -555,21 +534,9 @@ static int va_run(const void *opts, struct wl_ctx *ctx, char *err, size_t errlen
 	if (rc || (rc = va_pick_cpus(&p, &over, err, errlen)))
 		return rc;
 	if (over)
-		wl_notice(ctx,
-			  "warning: %d threads on fewer CPUs (overcommitted); figures include "
-			  "preemption",
-			  p.nthreads);
+		workload_overcommit_notice(ctx, (unsigned long long)p.nthreads, "threads");
 	wl_progress(ctx, "%s, %u vCPUs", p.ops->name, p.nvcpus);
-	for (uint64_t rep = 1; rep <= o->reps && rc <= 0; rep++) {
-		int r = va_rep(ctx, &p, rep, err, errlen);
-
-		if (r < 0) {
-			rc = r;
-			break;
-		}
-		if (r > rc)
-			rc = r;
-	}
+	rc = workload_repeat(ctx, o->reps, va_rep, &p, err, errlen);
 	wl_meta(ctx, "strategy", "\"%s\"", p.ops->name);
 	wl_meta(ctx, "strategy_summary", "\"%s\"", p.ops->summary);
 	free(p.cpus);
@@ -637,7 +604,8 @@ static const struct wl_option va_options[] = {
 	  .offset = OPT(initial_capacity), .help = "rcu: capacity of the first array, doubling" },
 	{ .name = "retire", .type = WL_CHOICE, .def = "call", .choices = vcpu_retire_names,
 	  .offset = OPT(retire), .help = "rcu: free old arrays via call_srcu or synchronize_srcu" },
-	{ .name = "srcu-flavour", .type = WL_CHOICE, .def = "mb", .choices = flavour_names,
+	{ .name = "srcu-flavour", .type = WL_CHOICE, .def = "mb",
+	  .choices = workload_srcu_rw_flavour_names,
 	  .metavar = "F", .offset = OPT(srcu_flavour), .help = "rcu: read side of the domain" },
 	{ .name = "iterators", .short_name = 'i', .type = WL_UINT, .flags = WL_LIST, .def = "1",
 	  .min = 0, .max = 1024, .offset = OPT(iterators), .help = "\"kick all\" iterator threads" },
@@ -651,13 +619,8 @@ static const struct wl_option va_options[] = {
 	  .help = "creator's pause between vCPUs" },
 	{ .name = "lookup-batch", .type = WL_UINT, .def = "256", .min = 1, .max = 1 << 20,
 	  .offset = OPT(lookup_batch), .help = "lookups per timed batch" },
-	{ .name = "repetitions", .short_name = 'r', .type = WL_UINT, .def = "1", .min = 1,
-	  .max = 1000, .offset = OPT(reps), .help = "rows to measure" },
-	{ .name = "placement", .short_name = 'p', .type = WL_CHOICE, .def = "compact",
-	  .choices = placement_names, .metavar = "P", .offset = OPT(placement),
-	  .help = "where the threads go" },
-	{ .name = "cpus", .short_name = 'c', .type = WL_TEXT, .metavar = "LIST",
-	  .offset = OPT(cpus), .help = "explicit OS CPUs for creator, iterators, lookups" },
+	WL_THREADS_OPTIONS(struct va_opts, reps, placement, cpus,
+			   "explicit OS CPUs for creator, iterators, lookups"),
 	{ 0 },
 };
 /* clang-format on */

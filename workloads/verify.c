@@ -32,6 +32,7 @@
 #include "lib/util/workers.h"
 #include "lib/vm/vm.h"
 #include "workloads/common_options.h"
+#include "workloads/threads.h"
 #include "workloads/workload.h"
 
 #define VERIFY_REPORT_MAX 5		/* lost pages described on stderr per cell */
@@ -596,8 +597,6 @@ static void verify_finish(struct wl_ctx *ctx, int status)
 		  status ? "FAIL" : "ok");
 }
 
-static const char *const placement_names[] = { "compact", "spread", NULL };
-
 #define OPT(field) offsetof(struct verify_opts, field)
 #define DELAY_OPTION(opt_name, field, text)                                          \
 	{                                                                            \
@@ -648,7 +647,8 @@ static const struct wl_option verify_options[] = {
 	  .offset = OPT(numa), .help = "local|interleave|bind:N", .check_value = guest_numa_check },
 	{ .name = "cpus", .short_name = 'c', .type = WL_TEXT, .metavar = "LIST",
 	  .offset = OPT(cpus), .help = "CPUs for the vCPU threads (default: --placement)" },
-	{ .name = "placement", .type = WL_CHOICE, .def = "compact", .choices = placement_names,
+	{ .name = "placement", .type = WL_CHOICE, .def = "compact",
+	  .choices = workload_placement_names,
 	  .metavar = "P", .offset = OPT(placement), .help = "vCPU placement" },
 	{ .name = "seed", .type = WL_UINT, .def = "1", .offset = OPT(seed),
 	  .help = "random seed of the vCPUs' page choice" },

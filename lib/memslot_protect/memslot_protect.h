@@ -217,7 +217,7 @@ const struct memslot_protect_ops *memslot_protect_nth(int i);
 #define memslot_protect_foreach(ops, i) for ((i) = 0; ((ops) = memslot_protect_nth(i)); (i)++)
 
 /* The built-ins' names, NULL-terminated, taken from their ops tables at
- * start-up: a choice list (cli_choice, wl_option.choices). */
+ * start-up: a choice list (wl_option.choices). */
 extern const char *memslot_protect_names[];
 
 /* Checks a spec "NAME[:KEY=VALUE,...]": a protection with that name, and

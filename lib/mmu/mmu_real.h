@@ -93,7 +93,7 @@ enum mmu_wp_mechanism {
 };
 /* clang-format on */
 
-/* NULL-terminated, indexed by enum mmu_wp_mechanism (for cli_choice):
+/* NULL-terminated, indexed by enum mmu_wp_mechanism (an option's choices, wl_option.choices):
  * "auto", "uffd", "mprotect". */
 extern const char *const mmu_wp_mechanism_names[];
 

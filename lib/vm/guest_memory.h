@@ -26,7 +26,7 @@ enum guest_backing {
 };
 /* clang-format on */
 
-/* NULL-terminated, indexed by enum guest_backing (for cli_choice). */
+/* NULL-terminated, indexed by enum guest_backing (an option's choices, wl_option.choices). */
 extern const char *const guest_backing_names[];
 
 /* clang-format off */
