@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "lib/util/timing.h"
+#include "workloads/common_options.h"
 #include "workloads/workload.h"
 
 const char *const workload_placement_names[] = { "compact", "spread", NULL };
@@ -20,7 +21,7 @@ int workload_alloc_cpus(int n, enum placement placement, const char *list, const
 		snprintf(err, errlen, "out of memory");
 		return WL_ERROR;
 	}
-	if (topology_pick_cpus(n, placement, list, *cpus, over, why, sizeof(why))) {
+	if (workload_pick_cpus(n, placement, list, *cpus, over, why, sizeof(why))) {
 		snprintf(err, errlen, "%s: %s", opt, why);
 		free(*cpus);
 		*cpus = NULL;

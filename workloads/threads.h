@@ -53,7 +53,7 @@ extern const char *const workload_srcu_rw_flavour_names[];
 
 /*
  * Allocates *@cpus and picks @n CPUs for threads into it
- * (topology_pick_cpus: @list, else @placement); *@over is set when threads
+ * (workload_pick_cpus: @list, else @placement); *@over is set when threads
  * would share CPUs.  0; WL_ERROR with "out of memory"; or WL_BAD_INPUT with
  * "@opt: WHY" in @err (and *@cpus NULL).
  */
